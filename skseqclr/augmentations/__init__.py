@@ -1,0 +1,36 @@
+"""SeqCLR's six per-channel augmentations (paper §2.2).
+
+:mod:`~skseqclr.augmentations.functional` holds the pure batched tensor
+functions, :mod:`~skseqclr.augmentations.transforms` the small classes that
+draw strengths within a range and the two-view :class:`ChannelAugmenter`.
+"""
+
+from . import functional
+from .transforms import (
+    AUGMENTATION_NAMES,
+    PAPER_RANGES,
+    AmplitudeScale,
+    BandStop,
+    ChannelAugmentation,
+    ChannelAugmenter,
+    DCShift,
+    GaussianNoise,
+    TimeShift,
+    ZeroMask,
+    make_augmentations,
+)
+
+__all__ = [
+    "functional",
+    "AUGMENTATION_NAMES",
+    "PAPER_RANGES",
+    "AmplitudeScale",
+    "BandStop",
+    "ChannelAugmentation",
+    "ChannelAugmenter",
+    "DCShift",
+    "GaussianNoise",
+    "TimeShift",
+    "ZeroMask",
+    "make_augmentations",
+]

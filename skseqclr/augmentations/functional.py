@@ -1,0 +1,204 @@
+"""The six SeqCLR channel augmentations as pure, batched tensor functions (paper §2.2).
+
+Every function takes a ``(batch, time)`` tensor of single channels and one
+strength *per row* (a 1-D tensor of length ``batch``), so each channel of a
+batch gets its own strength in one vectorised call on the data's device. No
+function loops over samples in Python.
+
+Signals are expected in microvolts (the package converts MNE's volts before
+augmenting, see :mod:`skseqclr.inputs`), which is what makes the paper's DC
+shift range, stated in µV, mean what the paper meant.
+
+Why not braindecode's transforms
+--------------------------------
+braindecode ships ``AmplitudeScale``-like scaling, ``GaussianNoise``,
+``SmoothTimeMask`` and ``BandstopFilter``. They are close, but not the paper's
+augmentations:
+
+* ``GaussianNoise`` uses one fixed ``std`` for the whole batch, in absolute
+  units; the paper draws sigma per channel (here: relative to the channel's
+  standard deviation, see :func:`gaussian_noise`).
+* ``SmoothTimeMask`` applies a sigmoid-edged mask shared by all channels of a
+  window; the paper zeroes a contiguous run of samples per channel.
+* ``BandstopFilter`` loops over the samples of the batch and calls MNE's FIR
+  filter on each on the CPU, which is slow and leaves the device; here the
+  band-stop is a zero-phase frequency-domain filter applied to the whole batch
+  with one FFT (see ``benchmarks/bench_augment.py`` for the speed ratio).
+* Time shift and DC shift have no braindecode equivalent with per-channel
+  strengths.
+
+So all six are written here, as small tensor functions.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "amplitude_scale",
+    "time_shift",
+    "dc_shift",
+    "zero_mask",
+    "gaussian_noise",
+    "bandstop_filter",
+    "bandstop_response",
+]
+
+
+def amplitude_scale(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """Multiply each channel by its own factor.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, time)
+        Single channels.
+    factor : torch.Tensor of shape (batch,)
+        Unitless gains (the paper draws them from 0.5 to 2).
+    """
+    return x * factor.to(x.dtype).unsqueeze(-1)
+
+
+def time_shift(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Shift each channel in time by its own whole number of samples.
+
+    The shift is circular: ``out[t] = x[(t - shift) mod T]``, so a positive shift
+    delays the signal and the samples pushed past one end re-enter at the
+    other. A circular shift keeps the channel's length and power spectrum and
+    adds no flat run that the zero-mask augmentation could be confused with.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, time)
+    shift : torch.Tensor of shape (batch,), integer
+        Shift in samples (the paper: -50 to 50).
+    """
+    n_times = x.shape[-1]
+    time = torch.arange(n_times, device=x.device)
+    source = (time.unsqueeze(0) - shift.to(x.device).long().unsqueeze(-1)) % n_times
+    return x.gather(-1, source)
+
+
+def dc_shift(x: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """Add a constant offset to each channel.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, time)
+        Single channels in µV.
+    offset : torch.Tensor of shape (batch,)
+        Offsets in µV (the paper: -10 to 10 µV).
+    """
+    return x + offset.to(x.dtype).unsqueeze(-1)
+
+
+def zero_mask(x: torch.Tensor, start: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+    """Set a contiguous run of samples of each channel to zero.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, time)
+    start : torch.Tensor of shape (batch,), integer
+        First masked sample of each channel.
+    length : torch.Tensor of shape (batch,), integer
+        Masked samples per channel (the paper: 0 to 150); the run is cut at
+        the end of the window.
+    """
+    time = torch.arange(x.shape[-1], device=x.device).unsqueeze(0)
+    start = start.to(x.device).long().unsqueeze(-1)
+    stop = start + length.to(x.device).long().unsqueeze(-1)
+    masked = (time >= start) & (time < stop)
+    return x.masked_fill(masked, 0.0)
+
+
+def gaussian_noise(
+    x: torch.Tensor, sigma: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Add white Gaussian noise whose standard deviation is relative to the channel's.
+
+    The paper gives sigma as a bare number from 0 to 0.2. On EEG in µV (tens of
+    µV) an absolute sigma of 0.2 µV would be invisible, so sigma is read as a
+    fraction of each channel's own standard deviation: sigma = 0.2 adds noise
+    at 20% of the channel's RMS (a signal-to-noise ratio of 14 dB). This keeps
+    the augmentation's strength the same whatever the recording's units.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, time)
+    sigma : torch.Tensor of shape (batch,)
+        Noise standard deviation as a fraction of the channel's.
+    generator : torch.Generator or None
+        Source of the noise; on ``x``'s device.
+    """
+    scale = sigma.to(x.dtype).unsqueeze(-1) * x.std(dim=-1, keepdim=True, unbiased=False)
+    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return x + scale * noise
+
+
+def bandstop_response(
+    frequencies: torch.Tensor, center: torch.Tensor, width: float, order: int = 4
+) -> torch.Tensor:
+    """Magnitude response of the band-stop used by :func:`bandstop_filter`.
+
+    A Butterworth-shaped notch in linear frequency:
+    ``|H(f)| = 1 / sqrt(1 + ((width / 2) / (f - center)) ** (2 * order))``. It
+    is 0 at the centre, -3 dB at ``center ± width / 2`` and flat (within
+    0.01 dB) beyond 1.8 widths from the centre for the default order 4.
+
+    Parameters
+    ----------
+    frequencies : torch.Tensor of shape (n_freqs,)
+        Frequencies in Hz.
+    center : torch.Tensor of shape (batch,)
+        Centre frequency of each row's notch, in Hz.
+    width : float
+        -3 dB width in Hz (the paper: 5 Hz).
+    order : int
+        Steepness of the edges.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, n_freqs)
+    """
+    distance = frequencies.unsqueeze(0) - center.unsqueeze(-1)
+    ratio = (width / 2.0) / distance.abs().clamp_min(torch.finfo(distance.dtype).tiny)
+    return torch.rsqrt(1.0 + ratio.pow(2 * order))
+
+
+def bandstop_filter(
+    x: torch.Tensor,
+    center: torch.Tensor,
+    sfreq: float,
+    width: float = 5.0,
+    order: int = 4,
+) -> torch.Tensor:
+    """Remove a band of frequencies around a per-channel centre.
+
+    Zero-phase filtering in the frequency domain, for the whole batch at once:
+    each channel is reflect-padded (by up to one second) to soften the edges,
+    transformed with one real FFT, multiplied by the magnitude response of
+    :func:`bandstop_response` for its own centre, and transformed back.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, time)
+    center : torch.Tensor of shape (batch,)
+        Centre of the stop band of each channel, in Hz (the paper: 2.8 to
+        82.5 Hz).
+    sfreq : float
+        Sampling frequency in Hz.
+    width : float
+        Width of the stop band in Hz between its -3 dB edges (the paper: 5 Hz).
+    order : int
+        Steepness of the band edges.
+    """
+    n_times = x.shape[-1]
+    pad = min(n_times - 1, int(round(sfreq)))
+    compute_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    padded = F.pad(x.to(compute_dtype).unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
+    n_padded = padded.shape[-1]
+    spectrum = torch.fft.rfft(padded, dim=-1)
+    frequencies = torch.fft.rfftfreq(n_padded, d=1.0 / sfreq, device=x.device, dtype=compute_dtype)
+    response = bandstop_response(frequencies, center.to(x.device, compute_dtype), width, order)
+    filtered = torch.fft.irfft(spectrum * response, n=n_padded, dim=-1)
+    return filtered[..., pad : pad + n_times].to(x.dtype)

@@ -1,0 +1,357 @@
+"""Thin classes over :mod:`skseqclr.augmentations.functional` (paper §2.2).
+
+Each class holds one augmentation's range, draws one strength per channel
+uniformly within it, and applies the pure function. :class:`ChannelAugmenter`
+is the paper's "channel augmenter" module (§2.3): it turns a batch of ``N``
+single channels into two views of ``2N`` augmented channels, each view getting
+its own randomly chosen augmentation(s) and strengths.
+
+Ranges are in the units stated per class; the paper's defaults are in
+:data:`PAPER_RANGES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Real
+
+import torch
+
+from . import functional as AF
+
+__all__ = [
+    "PAPER_RANGES",
+    "AUGMENTATION_NAMES",
+    "ChannelAugmentation",
+    "AmplitudeScale",
+    "TimeShift",
+    "DCShift",
+    "ZeroMask",
+    "GaussianNoise",
+    "BandStop",
+    "ChannelAugmenter",
+    "make_augmentations",
+]
+
+#: The paper's ranges (Table 1 of Mohsenvand et al. 2020), keyed by the
+#: estimators' parameter names.
+PAPER_RANGES: dict[str, tuple[float, float]] = {
+    "amplitude_scale": (0.5, 2.0),
+    "time_shift": (-50, 50),
+    "dc_shift": (-10.0, 10.0),
+    "zero_mask": (0, 150),
+    "gaussian_noise": (0.0, 0.2),
+    "bandstop": (2.8, 82.5),
+}
+
+#: Parameter names of the six augmentations, in the order they are applied.
+AUGMENTATION_NAMES: tuple[str, ...] = tuple(PAPER_RANGES)
+
+
+def _uniform(n, low, high, generator, device, dtype=torch.float32):
+    return low + (high - low) * torch.rand(n, generator=generator, device=device, dtype=dtype)
+
+
+def _uniform_int(n, low, high, generator, device):
+    """Integers drawn uniformly from ``low`` to ``high``, both included."""
+    return torch.randint(int(low), int(high) + 1, (n,), generator=generator, device=device)
+
+
+class ChannelAugmentation:
+    """Base class: one augmentation with a ``(low, high)`` range of strengths.
+
+    Subclasses define :meth:`sample` (draw one strength per channel) and
+    :meth:`apply` (apply given strengths); calling the object does both.
+    """
+
+    name = ""
+    unit = ""
+    minimum: float | None = None
+
+    def __init__(self, low: float, high: float):
+        self.low, self.high = _check_range(self.name, (low, high), self.minimum)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(low={self.low!r}, high={self.high!r})"
+
+    def check_window(self, n_times: int) -> None:
+        """Raise ``ValueError`` if windows of ``n_times`` samples are too short."""
+
+    def sample(self, n, *, n_times, generator=None, device=None) -> dict:
+        raise NotImplementedError
+
+    def apply(self, x, params, generator=None):
+        raise NotImplementedError
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        params = self.sample(x.shape[0], n_times=x.shape[-1], generator=generator, device=x.device)
+        return self.apply(x, params, generator)
+
+
+class AmplitudeScale(ChannelAugmentation):
+    """Scale each channel by a factor drawn from ``[low, high]`` (paper: 0.5 to 2)."""
+
+    name, unit, minimum = "amplitude_scale", "unitless gain", 0.0
+
+    def sample(self, n, *, n_times, generator=None, device=None):
+        return {"factor": _uniform(n, self.low, self.high, generator, device)}
+
+    def apply(self, x, params, generator=None):
+        return AF.amplitude_scale(x, params["factor"])
+
+
+class TimeShift(ChannelAugmentation):
+    """Circularly shift each channel by whole samples drawn from ``[low, high]``.
+
+    Paper: -50 to 50 samples (±0.25 s at the paper's 200 Hz). The range is in
+    samples, so it means a different duration at other sampling rates.
+    """
+
+    name, unit = "time_shift", "samples"
+
+    def check_window(self, n_times):
+        largest = max(abs(self.low), abs(self.high))
+        if largest >= n_times:
+            raise ValueError(
+                f"time_shift={(self.low, self.high)} shifts by up to {largest} samples, "
+                f"but windows have only {n_times} samples; shorten the range or use longer windows."
+            )
+
+    def sample(self, n, *, n_times, generator=None, device=None):
+        return {"shift": _uniform_int(n, self.low, self.high, generator, device)}
+
+    def apply(self, x, params, generator=None):
+        return AF.time_shift(x, params["shift"])
+
+
+class DCShift(ChannelAugmentation):
+    """Add an offset in µV drawn from ``[low, high]`` (paper: -10 to 10 µV)."""
+
+    name, unit = "dc_shift", "µV"
+
+    def sample(self, n, *, n_times, generator=None, device=None):
+        return {"offset": _uniform(n, self.low, self.high, generator, device)}
+
+    def apply(self, x, params, generator=None):
+        return AF.dc_shift(x, params["offset"])
+
+
+class ZeroMask(ChannelAugmentation):
+    """Zero a contiguous run whose length in samples is drawn from ``[low, high]``.
+
+    Paper: 0 to 150 samples (0.75 s at 200 Hz). The run's start is uniform
+    over the positions where it fits inside the window.
+    """
+
+    name, unit, minimum = "zero_mask", "samples", 0
+
+    def check_window(self, n_times):
+        if self.high >= n_times:
+            raise ValueError(
+                f"zero_mask={(self.low, self.high)} masks up to {self.high} samples, but "
+                f"windows have only {n_times} samples; shorten the range or use longer windows."
+            )
+
+    def sample(self, n, *, n_times, generator=None, device=None):
+        length = _uniform_int(n, self.low, self.high, generator, device)
+        start = torch.floor(
+            torch.rand(n, generator=generator, device=device) * (n_times - length + 1)
+        ).long()
+        return {"start": start, "length": length}
+
+    def apply(self, x, params, generator=None):
+        return AF.zero_mask(x, params["start"], params["length"])
+
+
+class GaussianNoise(ChannelAugmentation):
+    """Add white noise with sigma drawn from ``[low, high]``, relative to the channel's std.
+
+    Paper: sigma 0 to 0.2. See :func:`~skseqclr.augmentations.functional.gaussian_noise`
+    for why sigma is relative.
+    """
+
+    name, unit, minimum = "gaussian_noise", "fraction of the channel's standard deviation", 0.0
+
+    def sample(self, n, *, n_times, generator=None, device=None):
+        return {"sigma": _uniform(n, self.low, self.high, generator, device)}
+
+    def apply(self, x, params, generator=None):
+        return AF.gaussian_noise(x, params["sigma"], generator)
+
+
+class BandStop(ChannelAugmentation):
+    """Remove a ``width``-Hz band centred at a frequency drawn from ``[low, high]``.
+
+    Paper: 5 Hz wide, centre 2.8 to 82.5 Hz. Centres must stay below the
+    Nyquist frequency minus half the width; the upper end of the range is
+    clipped to that limit (so the paper's range works on 128-Hz data), and a
+    range that lies wholly above it is refused with a ``ValueError``.
+
+    Parameters
+    ----------
+    low, high : float
+        Range of centres in Hz.
+    sfreq : float or None
+        Sampling frequency in Hz. Needed to apply the filter.
+    width : float
+        Stop-band width in Hz.
+    """
+
+    name, unit, minimum = "bandstop", "Hz", 0.0
+
+    def __init__(self, low, high, sfreq=None, width=5.0):
+        super().__init__(low, high)
+        self.width = float(width)
+        self.sfreq = None if sfreq is None else float(sfreq)
+        if self.sfreq is not None:
+            self.effective_range()
+
+    def __repr__(self):
+        return (
+            f"BandStop(low={self.low!r}, high={self.high!r}, sfreq={self.sfreq!r}, "
+            f"width={self.width!r})"
+        )
+
+    def effective_range(self) -> tuple[float, float]:
+        """The range of centres actually drawn, after clipping at Nyquist."""
+        if self.sfreq is None:
+            raise ValueError(
+                "The bandstop augmentation needs the sampling frequency: pass sfreq= to the "
+                "estimator (numpy input), use MNE or braindecode data (which carry it), or "
+                "turn the augmentation off with bandstop=None."
+            )
+        limit = self.sfreq / 2.0 - self.width / 2.0
+        if self.low > limit:
+            raise ValueError(
+                f"bandstop={(self.low, self.high)} Hz: at sfreq={self.sfreq:g} Hz no centre "
+                f"above {limit:g} Hz (Nyquist minus half the {self.width:g}-Hz width) is "
+                "possible; lower the range or turn the augmentation off with bandstop=None."
+            )
+        return self.low, min(self.high, limit)
+
+    def sample(self, n, *, n_times, generator=None, device=None):
+        low, high = self.effective_range()
+        return {"center": _uniform(n, low, high, generator, device)}
+
+    def apply(self, x, params, generator=None):
+        return AF.bandstop_filter(x, params["center"], self.sfreq, self.width)
+
+
+_CLASSES = {
+    "amplitude_scale": AmplitudeScale,
+    "time_shift": TimeShift,
+    "dc_shift": DCShift,
+    "zero_mask": ZeroMask,
+    "gaussian_noise": GaussianNoise,
+    "bandstop": BandStop,
+}
+
+
+def _check_range(name, value, minimum=None):
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or len(value) != 2
+        or not all(isinstance(v, Real) for v in value)
+    ):
+        raise ValueError(f"{name} must be a (low, high) pair of numbers or None, got {value!r}.")
+    low, high = float(value[0]), float(value[1])
+    if not low <= high:
+        raise ValueError(f"{name}=({value[0]!r}, {value[1]!r}): low must not exceed high.")
+    if minimum is not None and low < minimum:
+        raise ValueError(f"{name}=({value[0]!r}, {value[1]!r}): values below {minimum} are not allowed.")
+    if name == "amplitude_scale" and low <= 0:
+        raise ValueError(f"amplitude_scale=({value[0]!r}, {value[1]!r}): factors must be positive.")
+    return low, high
+
+
+def make_augmentations(sfreq=None, **ranges) -> list[ChannelAugmentation]:
+    """Build the enabled augmentations from the estimators' range parameters.
+
+    Parameters
+    ----------
+    sfreq : float or None
+        Sampling frequency in Hz (for the band-stop).
+    **ranges
+        Any of :data:`AUGMENTATION_NAMES`, each a ``(low, high)`` pair or
+        ``None`` (off).
+
+    Returns
+    -------
+    list of ChannelAugmentation
+        In the order of :data:`AUGMENTATION_NAMES`.
+    """
+    unknown = set(ranges) - set(AUGMENTATION_NAMES)
+    if unknown:
+        raise ValueError(f"Unknown augmentation(s) {sorted(unknown)}; known: {AUGMENTATION_NAMES}.")
+    augmentations = []
+    for name in AUGMENTATION_NAMES:
+        value = ranges.get(name)
+        if value is None:
+            continue
+        low, high = _check_range(name, value, _CLASSES[name].minimum)
+        if name == "bandstop":
+            augmentations.append(BandStop(low, high, sfreq=sfreq))
+        else:
+            augmentations.append(_CLASSES[name](low, high))
+    return augmentations
+
+
+class ChannelAugmenter:
+    """Make two differently augmented views of each single channel (paper §2.3).
+
+    For each channel and each view, ``augmentations_per_view`` distinct
+    augmentations are chosen uniformly at random among the enabled ones and
+    composed (in the order of :data:`AUGMENTATION_NAMES`), each with a strength
+    drawn per channel. With the default of one augmentation per view, each
+    channel receives two randomly chosen augmentations, one per view, which is
+    how we read the paper's augmenter.
+
+    Every augmentation is computed for the whole batch and kept only where it
+    was chosen (``torch.where``), so the augmenter runs without any
+    host-device synchronisation and without per-channel Python loops.
+
+    Parameters
+    ----------
+    augmentations : list of ChannelAugmentation
+        The enabled augmentations; empty means views equal the input.
+    augmentations_per_view : int
+        How many augmentations each view composes.
+    """
+
+    def __init__(self, augmentations, augmentations_per_view: int = 1):
+        self.augmentations = list(augmentations)
+        if augmentations_per_view < 1:
+            raise ValueError(f"augmentations_per_view must be at least 1, got {augmentations_per_view}.")
+        self.augmentations_per_view = min(augmentations_per_view, max(len(self.augmentations), 1))
+
+    def __repr__(self):
+        return (
+            f"ChannelAugmenter({self.augmentations!r}, "
+            f"augmentations_per_view={self.augmentations_per_view})"
+        )
+
+    def check_window(self, n_times: int) -> None:
+        """Raise ``ValueError`` if windows of ``n_times`` samples are too short."""
+        for augmentation in self.augmentations:
+            augmentation.check_window(n_times)
+
+    def choose(self, n, generator=None, device=None) -> torch.Tensor:
+        """Which augmentations each of ``n`` channels gets: a (n, n_augmentations) bool mask."""
+        n_aug = len(self.augmentations)
+        ranks = torch.rand(n, n_aug, generator=generator, device=device).argsort(dim=1).argsort(dim=1)
+        return ranks < self.augmentations_per_view
+
+    def augment(self, x: torch.Tensor, generator=None) -> torch.Tensor:
+        """One augmented view of ``x`` (batch, time)."""
+        if not self.augmentations:
+            return x
+        chosen = self.choose(x.shape[0], generator, x.device)
+        out = x
+        for column, augmentation in enumerate(self.augmentations):
+            out = torch.where(chosen[:, column : column + 1], augmentation(out, generator), out)
+        return out
+
+    def __call__(self, x: torch.Tensor, generator=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two independently augmented views of a (batch, time) tensor."""
+        return self.augment(x, generator), self.augment(x, generator)

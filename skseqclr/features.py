@@ -1,0 +1,102 @@
+"""From windows to encoder outputs and feature vectors, in batches on the device.
+
+Shared by :class:`~skseqclr.SeqCLRTransformer` (pooled features) and
+:class:`~skseqclr.SeqCLRClassifier` (the full-length encoder output that the
+classifier head reads). Every channel of a window is encoded separately by the
+channel-wise encoder (paper §2.3), in one batched forward pass per batch of
+windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .loading import consecutive_batches, iterate_batches, to_device_microvolts
+from .pooling import pool
+from .scaling import channel_statistics
+from .training import autocast
+
+__all__ = ["EncodingSettings", "encode_windows", "iterate_encoded", "pooled_features"]
+
+
+@dataclass
+class EncodingSettings:
+    """How windows are turned into encoder input (fixed at fit time)."""
+
+    scaling: str
+    input_scale: float
+    precision: str = "fp32"
+
+
+def scaled_channels(windows_uv: torch.Tensor, settings: EncodingSettings) -> torch.Tensor:
+    """All channels of a batch of windows as scaled single channels ``(w * C, T)``."""
+    channels = windows_uv.flatten(0, 1)
+    center, scale = channel_statistics(channels, settings.scaling, settings.input_scale)
+    return (channels - center) / scale
+
+
+def encode_windows(encoder, windows_uv: torch.Tensor, settings: EncodingSettings) -> torch.Tensor:
+    """Encode every channel of a batch of windows.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        A channel encoder (one channel in, 4 channels of the same length out).
+    windows_uv : torch.Tensor of shape (n_windows, n_channels, n_times)
+        In µV, on the encoder's device.
+    settings : EncodingSettings
+
+    Returns
+    -------
+    torch.Tensor of shape (n_windows, n_channels, 4, n_times)
+    """
+    n_windows, n_channels = windows_uv.shape[:2]
+    with autocast(windows_uv.device, settings.precision):
+        h = encoder(scaled_channels(windows_uv, settings))
+    return h.float().reshape(n_windows, n_channels, h.shape[-2], h.shape[-1])
+
+
+def pooled_features(h: torch.Tensor, scaled: torch.Tensor | None, statistics, log_power: bool) -> torch.Tensor:
+    """Per-channel features ``(n_windows, n_channels, n_features_per_channel)``.
+
+    ``h`` is the encoder output ``(w, C, 4, T)``; with ``log_power`` the log
+    mean square of each scaled input channel (``scaled``, ``(w * C, T)``) is
+    appended as one more feature per channel.
+    """
+    features = pool(h, statistics)
+    if log_power:
+        power = torch.log(scaled.float().square().mean(dim=-1) + 1e-6).reshape(h.shape[0], h.shape[1], 1)
+        features = torch.cat([features, power], dim=-1)
+    return features
+
+
+def iterate_encoded(encoder, source, *, to_microvolts, resample, settings, device, windows_per_batch,
+                    num_workers=0):
+    """Yield ``(window_indices, windows_uv)`` batches of a source on ``device``, in order."""
+    batches = consecutive_batches(source.n_windows, windows_per_batch)
+    pin = device.type == "cuda"
+    for (_, indices), (_, windows) in zip(batches, iterate_batches([source], batches, num_workers=num_workers,
+                                                                   pin_memory=pin)):
+        yield indices, to_device_microvolts(windows, device, to_microvolts, resample)
+
+
+def compute_features(encoder, source, *, to_microvolts, resample, settings, device, windows_per_batch,
+                     statistics, log_power, num_workers=0) -> np.ndarray:
+    """Pooled per-channel features of every window of ``source``: ``(n, C, F)`` float32."""
+    out = None
+    encoder.eval()
+    with torch.no_grad():
+        for indices, windows_uv in iterate_encoded(encoder, source, to_microvolts=to_microvolts,
+                                                   resample=resample, settings=settings, device=device,
+                                                   windows_per_batch=windows_per_batch,
+                                                   num_workers=num_workers):
+            h = encode_windows(encoder, windows_uv, settings)
+            scaled = scaled_channels(windows_uv, settings) if log_power else None
+            features = pooled_features(h, scaled, statistics, log_power).cpu().numpy()
+            if out is None:
+                out = np.empty((source.n_windows, *features.shape[1:]), dtype=np.float32)
+            out[indices] = features
+    return out

@@ -1,0 +1,124 @@
+"""Heads on top of the encoder: the projector for pretraining and the classifier (paper §2.3).
+
+Both summarise a sequence of feature channels with the same recurrent block,
+:class:`MultiScaleBiLSTMSummary`: three bidirectional LSTMs read the sequence
+at full rate, downsampled by 2 and downsampled by 4, and the first and the
+last output of each are concatenated into one vector. A small dense stack then
+maps that vector to
+
+* 32 dimensions for the contrastive loss (:class:`Projector`), or
+* one log-probability per class (:class:`ClassifierHead`, ending in
+  ``LogSoftmax`` and trained with the negative log-likelihood).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .encoders import downsample
+
+__all__ = ["HEAD_SIZES", "MultiScaleBiLSTMSummary", "Projector", "ClassifierHead"]
+
+#: Sizes per ``model_size``; ``"paper"`` follows the paper's projector figure.
+HEAD_SIZES: dict[str, dict] = {
+    "paper": dict(lstm_sizes=(256, 128, 64), hidden_size=128, output_size=32),
+    "small": dict(lstm_sizes=(32, 16, 8), hidden_size=32, output_size=32),
+}
+
+
+class MultiScaleBiLSTMSummary(nn.Module):
+    """First and last outputs of bidirectional LSTMs at three time scales.
+
+    Parameters
+    ----------
+    in_channels : int
+        Feature channels of the input sequence ``(batch, in_channels, time)``.
+    lstm_sizes : tuple of 3 int
+        Hidden size per direction of the LSTM at full rate, /2 and /4.
+
+    Notes
+    -----
+    The output has ``4 * sum(lstm_sizes)`` features: first and last time step
+    of each branch, two directions each.
+    """
+
+    def __init__(self, in_channels, lstm_sizes=(256, 128, 64)):
+        super().__init__()
+        if len(lstm_sizes) != 3:
+            raise ValueError(f"lstm_sizes needs 3 sizes (full, /2, /4 rate), got {tuple(lstm_sizes)}.")
+        self.branches = nn.ModuleList(
+            nn.LSTM(in_channels, size, batch_first=True, bidirectional=True) for size in lstm_sizes
+        )
+        self.out_features = 4 * sum(lstm_sizes)
+
+    def forward(self, x):
+        summaries = []
+        for halvings, lstm in enumerate(self.branches):
+            out = lstm(downsample(x, halvings).transpose(1, 2))[0]
+            summaries.extend((out[:, 0], out[:, -1]))
+        return torch.cat(summaries, dim=1)
+
+
+class Projector(nn.Module):
+    """SeqCLR projection head: encoder output ``(batch, 4, time)`` -> ``(batch, 32)``.
+
+    Parameters
+    ----------
+    in_channels : int
+        Encoder output channels (4).
+    lstm_sizes : tuple of 3 int
+        Hidden size per direction of the three BiLSTM branches.
+    hidden_size : int
+        Width of the dense layer.
+    output_size : int
+        Projection dimension (32 in the paper).
+    """
+
+    def __init__(self, in_channels=4, lstm_sizes=(256, 128, 64), hidden_size=128, output_size=32):
+        super().__init__()
+        self.summary = MultiScaleBiLSTMSummary(in_channels, lstm_sizes)
+        self.mlp = nn.Sequential(
+            nn.Linear(self.summary.out_features, hidden_size),
+            nn.ReLU(),
+            nn.Linear(hidden_size, output_size),
+        )
+
+    def forward(self, h):
+        return self.mlp(self.summary(h))
+
+
+class ClassifierHead(nn.Module):
+    """SeqCLR classifier: encoder outputs of all channels of a window -> log-probabilities.
+
+    Parameters
+    ----------
+    in_channels : int
+        ``4 * n_channels``: the encoder's 4 feature channels for every channel
+        of the window, stacked.
+    n_classes : int
+        Outputs, one per class.
+    lstm_sizes : tuple of 3 int
+        Hidden size per direction of the three BiLSTM branches.
+    hidden_size : int
+        Width of the dense layer.
+    dropout : float
+        Dropout before each dense layer.
+    """
+
+    def __init__(self, in_channels, n_classes, lstm_sizes=(64, 32, 16), hidden_size=64, dropout=0.25):
+        super().__init__()
+        self.summary = MultiScaleBiLSTMSummary(in_channels, lstm_sizes)
+        self.mlp = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(self.summary.out_features, hidden_size),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_size, n_classes),
+            nn.LogSoftmax(dim=1),
+        )
+        self.in_channels = in_channels
+        self.n_classes = n_classes
+
+    def forward(self, h):
+        return self.mlp(self.summary(h))

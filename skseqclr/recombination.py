@@ -1,0 +1,138 @@
+"""Channel recombination (Mohsenvand et al. 2020, §2.1).
+
+EEG potentials are differences between electrodes, so the difference of two
+recorded channels is itself a valid "virtual" bipolar channel. A recording with
+``n`` channels therefore yields ``n**2`` single channels: the ``n`` originals
+and the ``n * (n - 1)`` ordered differences ``x_i - x_j`` (``i != j``).
+
+Materialising that set is out of the question (64 channels give 4096 channels
+per window), so this module never builds it. Instead a batch of windows is
+sampled *by index*: each drawn channel is a pair ``(i, j)`` of channel indices,
+with ``i == j`` standing for the original channel ``x_i``. Only the drawn
+channels are computed, on the batch's device, so memory grows with the number
+of channels drawn, never with ``n**2``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["sample_channel_pairs", "recombine", "all_channel_pairs", "n_recombined_channels"]
+
+
+def n_recombined_channels(n_channels: int) -> int:
+    """Number of single channels recombination makes of ``n_channels`` channels.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels in the recording.
+
+    Returns
+    -------
+    int
+        ``n_channels ** 2``: the originals plus every ordered difference.
+    """
+    return n_channels * n_channels
+
+
+def all_channel_pairs(n_channels: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every ``(i, j)`` pair of the recombined set, originals first.
+
+    Meant for inspection and tests on small ``n_channels``: it enumerates the
+    ``n**2`` *indices* (not signals).
+
+    Returns
+    -------
+    first, second : torch.Tensor of shape (n_channels ** 2,)
+        Channel indices; ``first == second`` marks an original channel.
+    """
+    flat = torch.arange(n_recombined_channels(n_channels), device=device)
+    return _split_flat_index(flat, n_channels)
+
+
+def _split_flat_index(flat: torch.Tensor, n_channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.div(flat, n_channels, rounding_mode="floor"), flat % n_channels
+
+
+def sample_channel_pairs(
+    n_windows: int,
+    n_channels: int,
+    channels_per_window: int,
+    *,
+    recombination: bool = True,
+    generator: torch.Generator | None = None,
+    device=None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw channels of the recombined set, uniformly, for each window of a batch.
+
+    Parameters
+    ----------
+    n_windows : int
+        Windows in the batch.
+    n_channels : int
+        Channels per window.
+    channels_per_window : int
+        Single channels drawn per window.
+    recombination : bool
+        If True, draw from the ``n**2`` recombined set (paper §2.1); if False,
+        draw only original channels.
+    generator : torch.Generator or None
+        Source of randomness; must live on ``device``.
+    device : torch.device or str or None
+        Device of the returned indices.
+
+    Returns
+    -------
+    first, second : torch.Tensor of shape (n_windows, channels_per_window)
+        Indices into the channel axis. The drawn channel is ``x[first]`` when
+        ``first == second`` and ``x[first] - x[second]`` otherwise.
+
+    Notes
+    -----
+    Draws are independent (with replacement). When ``channels_per_window`` is
+    at most the number of available channels, draws without replacement would
+    avoid rare duplicates, but need an ``n**2`` permutation per window; with
+    replacement, the expected number of duplicate pairs in a window is about
+    ``k**2 / (2 n**2)`` for ``k`` draws, e.g. 0.02 for 4 draws from 19 channels.
+    """
+    if channels_per_window < 1:
+        raise ValueError(f"channels_per_window must be at least 1, got {channels_per_window}.")
+    if n_channels < 1:
+        raise ValueError(f"Windows need at least one channel, got {n_channels}.")
+    population = n_recombined_channels(n_channels) if recombination else n_channels
+    flat = torch.randint(
+        population, (n_windows, channels_per_window), generator=generator, device=device
+    )
+    if recombination:
+        return _split_flat_index(flat, n_channels)
+    return flat, flat
+
+
+def recombine(windows: torch.Tensor, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Compute the drawn single channels of a batch of windows.
+
+    Parameters
+    ----------
+    windows : torch.Tensor of shape (n_windows, n_channels, n_times)
+        The batch.
+    first, second : torch.Tensor of shape (n_windows, k)
+        Pairs from :func:`sample_channel_pairs` or :func:`all_channel_pairs`
+        (broadcast over windows when 1-D).
+
+    Returns
+    -------
+    torch.Tensor of shape (n_windows, k, n_times)
+        ``windows[:, first] - windows[:, second]``, with the original channel
+        where ``first == second``. Only these ``k`` channels are allocated.
+    """
+    if first.ndim == 1:
+        first = first.expand(windows.shape[0], -1)
+        second = second.expand(windows.shape[0], -1)
+    n_times = windows.shape[-1]
+    gather_first = first.unsqueeze(-1).expand(-1, -1, n_times)
+    gather_second = second.unsqueeze(-1).expand(-1, -1, n_times)
+    minuend = windows.gather(1, gather_first)
+    subtrahend = windows.gather(1, gather_second)
+    is_original = (first == second).unsqueeze(-1)
+    return torch.where(is_original, minuend, minuend - subtrahend)

@@ -1,0 +1,74 @@
+"""How single channels are scaled before they enter the encoder.
+
+Augmentations work in microvolts (paper §2.2). The network, though, wants
+inputs of order one. The scaling is an affine map ``(x - center) / scale``
+whose statistics come from the **clean** channel, never from its augmented
+views, so that amplitude scaling and DC shifts survive into the network's
+input and remain something the encoder must become invariant to.
+
+Modes
+-----
+``"global"``
+    One constant for all channels and windows, learned in ``fit``: the median
+    standard deviation of the training channels (µV). Keeps each channel's
+    absolute amplitude, which on many EEG tasks carries much of the signal
+    (issue #8's measurements on EEGMAT).
+``"channel"``
+    Each channel of each window is z-scored (its own mean and standard
+    deviation). Amplitude information is lost at the input.
+``"none"``
+    Microvolts as they are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["SCALING_MODES", "channel_statistics", "estimate_input_scale"]
+
+SCALING_MODES = ("global", "channel", "none")
+_EPS = 1e-6
+
+
+def channel_statistics(channels: torch.Tensor, mode: str, input_scale: float = 1.0):
+    """Centre and scale of each clean channel.
+
+    Parameters
+    ----------
+    channels : torch.Tensor of shape (batch, time)
+        Clean single channels in µV.
+    mode : {"global", "channel", "none"}
+    input_scale : float
+        The constant of ``"global"`` mode, in µV.
+
+    Returns
+    -------
+    center, scale : torch.Tensor of shape (batch, 1)
+    """
+    if mode == "channel":
+        center = channels.mean(dim=-1, keepdim=True)
+        scale = channels.std(dim=-1, keepdim=True, unbiased=False).clamp_min(_EPS)
+        return center, scale
+    zeros = channels.new_zeros(channels.shape[0], 1)
+    if mode == "global":
+        return zeros, zeros + float(input_scale)
+    if mode == "none":
+        return zeros, zeros + 1.0
+    raise ValueError(f"scaling={mode!r} is not one of {SCALING_MODES}.")
+
+
+def estimate_input_scale(windows_uv: np.ndarray) -> float:
+    """Median channel standard deviation (µV) of a sample of windows.
+
+    Parameters
+    ----------
+    windows_uv : np.ndarray of shape (n_windows, n_channels, n_times)
+        In µV.
+    """
+    std = np.asarray(windows_uv, dtype=np.float64).std(axis=-1)
+    scale = float(np.median(std))
+    if not np.isfinite(scale) or scale <= 0:
+        positive = std[std > 0]
+        scale = float(np.median(positive)) if positive.size else 1.0
+    return scale

@@ -1,0 +1,625 @@
+"""``SeqCLRTransformer``: SeqCLR pretraining as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import json
+import numbers
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from . import distributed as D
+from ._version import __version__
+from .augmentations import AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations
+from .encoders import encoder_config, make_encoder
+from .features import EncodingSettings, compute_features
+from .heads import HEAD_SIZES, Projector
+from .inputs import WindowSource, as_window_source, as_window_sources, resolve_units
+from .pooling import check_pooling
+from .scaling import SCALING_MODES, estimate_input_scale
+from .training import ContrastiveViews, Pretrainer, SeqCLRNetwork, resolve_precision, set_seed_for_init
+
+__all__ = ["SeqCLRTransformer"]
+
+_FORMAT = "skseqclr-encoder"
+
+
+class SeqCLRTransformer(TransformerMixin, BaseEstimator):
+    """SeqCLR contrastive pretraining of a channel-wise EEG encoder, as a transformer.
+
+    ``fit`` pretrains the encoder without labels (Mohsenvand et al. 2020):
+    single channels are drawn from the windows (with channel recombination,
+    §2.1), each gets two differently augmented views (§2.2), and encoder plus
+    projector learn to tell each channel's two views apart from all other
+    views of the batch with the NT-Xent loss (§2.3). ``transform`` encodes every
+    channel of every window and pools the encoder's 4 output channels over
+    time into a fixed-length feature vector.
+
+    Parameters
+    ----------
+    encoder : {"conv", "recurrent"}, default="conv"
+        The convolutional or the recurrent encoder of the paper.
+    model_size : {"paper", "small"}, default="paper"
+        Preset of layer sizes. ``"paper"`` follows the paper's figure;
+        ``"small"`` keeps the structure with narrower layers and shorter
+        kernels (conv: kernels 32/16/8 with 16/16/8 filters, 2 residual units
+        with kernel 16; recurrent: GRUs 32/16/8, width 32; projector: BiLSTMs
+        32/16/8, dense 32), for CPUs and tests.
+    encoder_kwargs : dict or None
+        Individual encoder sizes overriding the preset, e.g.
+        ``{"branch_channels": (32, 32, 16)}``; see :data:`skseqclr.encoders.ENCODER_SIZES`.
+    projector_kwargs : dict or None
+        Individual projector sizes (``lstm_sizes``, ``hidden_size``, ``output_size``).
+    amplitude_scale : (float, float) or None, default=(0.5, 2.0)
+        Range of gains (unitless). ``None`` turns the augmentation off.
+    time_shift : (int, int) or None, default=(-50, 50)
+        Range of circular shifts, in samples.
+    dc_shift : (float, float) or None, default=(-10.0, 10.0)
+        Range of offsets, in µV.
+    zero_mask : (int, int) or None, default=(0, 150)
+        Range of lengths of the zeroed run, in samples.
+    gaussian_noise : (float, float) or None, default=(0.0, 0.2)
+        Range of noise standard deviations, relative to each channel's.
+    bandstop : (float, float) or None, default=(2.8, 82.5)
+        Range of centres of the 5-Hz stop band, in Hz; clipped at Nyquist
+        minus 2.5 Hz. Needs the sampling frequency.
+    augmentations_per_view : int, default=1
+        Augmentations composed in each view.
+    recombination : bool, default=True
+        Draw training channels from the n² recombined set (§2.1).
+    channels_per_window : int, default=4
+        Single channels drawn from each window per step.
+    scaling : {"global", "channel", "none"}, default="global"
+        How channels are scaled for the encoder (see :mod:`skseqclr.scaling`).
+    units : {"auto", "V", "mV", "uV"} or float, default="auto"
+        Units of the input (see :mod:`skseqclr.inputs`); augmentations work in µV.
+    sfreq : float or None
+        Sampling frequency in Hz of numpy input (MNE and braindecode input carry it).
+    resample_to : float or None
+        If set, windows at other rates are resampled to it on the device
+        (torchaudio's windowed-sinc resampler), in ``fit`` and ``transform``.
+        Without it, inputs at different rates are refused.
+    temperature : float, default=0.1
+        NT-Xent temperature.
+    n_epochs : int, default=10
+        Passes over the training windows. ``0`` gives the untrained encoder
+        with everything else identical: the control for any comparison.
+    max_steps : int or None
+        Stop after this many optimisation steps.
+    batch_size : int, default=256
+        Single channels per step (the loss sees twice as many views); also the
+        number of channels encoded at once by ``transform``.
+    lr : float, default=1e-3
+        AdamW learning rate.
+    weight_decay : float, default=1e-6
+        AdamW weight decay.
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        Learning-rate schedule over all steps.
+    pooling : str or tuple of str, default=("mean", "std", "logms")
+        Statistics over time of each encoder output channel; see
+        :data:`skseqclr.pooling.POOLING_STATISTICS`.
+    log_power : bool, default=False
+        Append each input channel's log mean square (after scaling) as one
+        more feature per channel.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when available (each rank's own GPU under torchrun).
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        bf16 autocast is used by ``"auto"`` on CUDA and on CPUs with native bf16
+        instructions; elsewhere fp32.
+    compile : bool, default=False
+        Train through ``torch.compile``; falls back to eager with a warning.
+    num_workers : int, default=0
+        DataLoader worker processes reading lazy (not preloaded) datasets.
+    init_weights : str, path or None
+        Weights saved by :meth:`save` to start from (pretraining continues from
+        them; with ``n_epochs=0`` they are used as they are).
+    checkpoint_dir : str, path or None
+        Folder for pretraining checkpoints.
+    checkpoint_every : int or None
+        Steps between checkpoints (one is always written at the end).
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir``.
+    random_state : int, RandomState or None
+        Seeds weights, channel draws and augmentations.
+    verbose : int, default=0
+        ``> 0`` shows a progress bar with the running loss.
+
+    Attributes
+    ----------
+    encoder_ : torch.nn.Module
+        The pretrained encoder (on the CPU).
+    projector_ : torch.nn.Module
+        The projection head used for pretraining.
+    history_ : list of dict
+        Per epoch: ``epoch``, ``loss``, ``steps``, ``time_s``.
+    input_scale_ : float
+        Median channel standard deviation of the training data, µV.
+    sfreq_ : float or None
+        Sampling frequency the encoder was trained at.
+    n_channels_fit_ : tuple of int
+        Channel counts of the training inputs; ``transform`` accepts these.
+    ch_names_ : list of str
+        Channel names of the (first) training input.
+    n_features_in_ : int
+        Channels of the (first) training input (time samples for 2-D arrays).
+    n_features_out_ : int
+        Length of the feature vector for windows like the first training input.
+    interrupted_ : bool
+        True if Ctrl-C stopped pretraining early.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> pipe = make_pipeline(SeqCLRTransformer(model_size="small", n_epochs=5, sfreq=128),
+    ...                      LogisticRegression())  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        encoder="conv",
+        model_size="paper",
+        encoder_kwargs=None,
+        projector_kwargs=None,
+        amplitude_scale=PAPER_RANGES["amplitude_scale"],
+        time_shift=PAPER_RANGES["time_shift"],
+        dc_shift=PAPER_RANGES["dc_shift"],
+        zero_mask=PAPER_RANGES["zero_mask"],
+        gaussian_noise=PAPER_RANGES["gaussian_noise"],
+        bandstop=PAPER_RANGES["bandstop"],
+        augmentations_per_view=1,
+        recombination=True,
+        channels_per_window=4,
+        scaling="global",
+        units="auto",
+        sfreq=None,
+        resample_to=None,
+        temperature=0.1,
+        n_epochs=10,
+        max_steps=None,
+        batch_size=256,
+        lr=1e-3,
+        weight_decay=1e-6,
+        lr_schedule="cosine",
+        pooling=("mean", "std", "logms"),
+        log_power=False,
+        device="auto",
+        precision="auto",
+        compile=False,
+        num_workers=0,
+        init_weights=None,
+        checkpoint_dir=None,
+        checkpoint_every=None,
+        resume=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.encoder = encoder
+        self.model_size = model_size
+        self.encoder_kwargs = encoder_kwargs
+        self.projector_kwargs = projector_kwargs
+        self.amplitude_scale = amplitude_scale
+        self.time_shift = time_shift
+        self.dc_shift = dc_shift
+        self.zero_mask = zero_mask
+        self.gaussian_noise = gaussian_noise
+        self.bandstop = bandstop
+        self.augmentations_per_view = augmentations_per_view
+        self.recombination = recombination
+        self.channels_per_window = channels_per_window
+        self.scaling = scaling
+        self.units = units
+        self.sfreq = sfreq
+        self.resample_to = resample_to
+        self.temperature = temperature
+        self.n_epochs = n_epochs
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.pooling = pooling
+        self.log_power = log_power
+        self.device = device
+        self.precision = precision
+        self.compile = compile
+        self.num_workers = num_workers
+        self.init_weights = init_weights
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        tags.requires_fit = True
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    # ------------------------------------------------------------ validation
+    def _check_params(self):
+        if self.encoder not in ("conv", "recurrent"):
+            raise ValueError(f"encoder={self.encoder!r} is not 'conv' or 'recurrent'.")
+        if self.scaling not in SCALING_MODES:
+            raise ValueError(f"scaling={self.scaling!r} is not one of {SCALING_MODES}.")
+        for name in ("n_epochs",):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
+        for name in ("batch_size", "channels_per_window", "augmentations_per_view"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if self.batch_size < 2:
+            raise ValueError("batch_size must be at least 2: NT-Xent needs negatives.")
+        if self.max_steps is not None and (not isinstance(self.max_steps, numbers.Integral) or self.max_steps < 0):
+            raise ValueError(f"max_steps must be None or a non-negative integer, got {self.max_steps!r}.")
+        for name in ("temperature", "lr"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}.")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay!r}.")
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise ValueError(f"lr_schedule={self.lr_schedule!r} is not 'cosine' or 'constant'.")
+        if self.resume and self.checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir, where the checkpoint is.")
+        for name in ("sfreq", "resample_to"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, numbers.Real) or not value > 0):
+                raise ValueError(f"{name} must be None or a positive number of Hz, got {value!r}.")
+        self._pooling = check_pooling(self.pooling)
+        make_augmentations(sfreq=None, **self._augmentation_ranges())
+
+    def _augmentation_ranges(self):
+        return {name: getattr(self, name) for name in AUGMENTATION_NAMES}
+
+    def _device(self):
+        return D.local_device(self.device)
+
+    def _encoder_config(self):
+        return encoder_config(self.encoder, self.model_size, **(self.encoder_kwargs or {}))
+
+    def _projector_config(self):
+        if self.model_size not in HEAD_SIZES:
+            raise ValueError(f"model_size={self.model_size!r} is not one of {sorted(HEAD_SIZES)}.")
+        config = dict(HEAD_SIZES[self.model_size])
+        unknown = set(self.projector_kwargs or {}) - set(config)
+        if unknown:
+            raise ValueError(f"Unknown projector size parameter(s) {sorted(unknown)}; known: {sorted(config)}.")
+        config.update(self.projector_kwargs or {})
+        return config
+
+    def _target_sfreq(self, sources):
+        if self.resample_to is not None:
+            return float(self.resample_to)
+        rates = {s.sfreq for s in sources if s.sfreq is not None}
+        if len(rates) > 1:
+            raise ValueError(
+                f"The inputs have different sampling frequencies {sorted(rates)} Hz; resample them "
+                "to one rate first (e.g. mne's raw.resample) or set resample_to=<Hz> to resample on the fly."
+            )
+        return rates.pop() if rates else None
+
+    def _resample_pair(self, source):
+        if self.resample_to is None or source.sfreq is None or np.isclose(source.sfreq, self.resample_to):
+            return None
+        if not float(source.sfreq).is_integer() or not float(self.resample_to).is_integer():
+            raise ValueError(
+                f"On-the-fly resampling needs whole-Hz rates, got {source.sfreq} -> {self.resample_to} Hz; "
+                "resample with MNE first."
+            )
+        return int(source.sfreq), int(self.resample_to)
+
+    def _n_times_after_resampling(self, source):
+        pair = self._resample_pair(source)
+        return source.n_times if pair is None else int(np.ceil(source.n_times * pair[1] / pair[0]))
+
+    def _check_window_length(self, source, encoder_min_length, augmenter=None):
+        n_times = self._n_times_after_resampling(source)
+        if n_times < encoder_min_length:
+            raise ValueError(
+                f"Windows of {n_times} samples are too short for the {self.encoder} encoder "
+                f"(model_size={self.model_size!r}), which needs at least {encoder_min_length} samples "
+                f"({n_times} feature(s) per window); use longer windows or a smaller model."
+            )
+        if augmenter is not None:
+            augmenter.check_window(n_times)
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X, y=None):
+        """Pretrain the encoder on unlabelled windows.
+
+        Parameters
+        ----------
+        X : array-like, braindecode dataset, mne.Epochs, SliceDataset, or a list of these
+            Training windows; a list pools several datasets (any channel
+            counts and lengths) for pretraining, each batch drawn from one of
+            them.
+        y : ignored
+            Present for Pipeline compatibility; SeqCLR uses no labels.
+
+        Returns
+        -------
+        self : SeqCLRTransformer
+        """
+        self._check_params()
+        sources = as_window_sources(X, sfreq=self.sfreq)
+        target_sfreq = self._target_sfreq(sources)
+        factors = [resolve_units(self.units, s) for s in sources]
+        resample = [self._resample_pair(s) for s in sources]
+        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        device = self._device()
+        precision = resolve_precision(self.precision, device)
+
+        with set_seed_for_init(seed):
+            encoder = make_encoder(self.encoder, self.model_size, **(self.encoder_kwargs or {}))
+            projector = Projector(encoder.n_outputs, **self._projector_config())
+        network = SeqCLRNetwork(encoder, projector)
+        if self.init_weights is not None:
+            _load_weights_into(network, self.init_weights, self.encoder, self._encoder_config())
+
+        augmenter = ChannelAugmenter(
+            make_augmentations(sfreq=target_sfreq, **self._augmentation_ranges()),
+            self.augmentations_per_view,
+        )
+        for source in sources:
+            self._check_window_length(source, encoder.min_length, augmenter)
+
+        input_scale = estimate_input_scale(np.concatenate([
+            _sample_windows(s, 64, seed).reshape(-1, s.n_times) * f for s, f in zip(sources, factors)
+        ])[:, None, :]) if self.scaling == "global" else 1.0
+
+        self.history_ = []
+        self.interrupted_ = False
+        if self.n_epochs > 0 and self.max_steps != 0:
+            views = ContrastiveViews(self.batch_size, self.channels_per_window, self.recombination, augmenter,
+                                     self.scaling, input_scale)
+            trainer = Pretrainer(
+                network=network, sources=sources, to_microvolts=factors, resample=resample, views=views,
+                device=device, n_epochs=self.n_epochs, max_steps=self.max_steps, lr=self.lr,
+                weight_decay=self.weight_decay, lr_schedule=self.lr_schedule, temperature=self.temperature,
+                precision=precision, compile=self.compile, num_workers=self.num_workers, seed=seed,
+                checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every,
+                resume=self.resume, verbose=self.verbose,
+            )
+            self.history_ = trainer.run()
+            self.interrupted_ = trainer.interrupted
+            self.n_steps_ = trainer.step
+        else:
+            self.n_steps_ = 0
+        network.cpu().eval()
+
+        self.encoder_ = network.encoder
+        self.projector_ = network.projector
+        self.input_scale_ = float(input_scale)
+        self.sfreq_ = target_sfreq
+        self.to_microvolts_ = factors[0]
+        self.precision_ = precision
+        self.n_channels_fit_ = tuple(sorted({s.n_channels for s in sources}))
+        self.ch_names_ = list(sources[0].ch_names)
+        first = sources[0]
+        self.n_features_in_ = first.n_times if getattr(first, "from_2d", False) else first.n_channels
+        self.n_features_out_ = sources[0].n_channels * self._n_features_per_channel()
+        return self
+
+    def _n_features_per_channel(self):
+        return self.encoder_.n_outputs * len(check_pooling(self.pooling)) + int(self.log_power)
+
+    # ------------------------------------------------------------- transform
+    def encode(self, X) -> np.ndarray:
+        """Pooled features per channel, for windows with any number of channels.
+
+        Parameters
+        ----------
+        X : array-like, braindecode dataset, mne.Epochs or SliceDataset
+
+        Returns
+        -------
+        np.ndarray of shape (n_windows, n_channels, n_features_per_channel), float32
+        """
+        check_is_fitted(self, "encoder_")
+        source = as_window_source(X, sfreq=self.sfreq)
+        if self.sfreq_ is not None and source.sfreq is not None and self.resample_to is None \
+                and not np.isclose(source.sfreq, self.sfreq_):
+            raise ValueError(
+                f"The encoder was trained on {self.sfreq_} Hz data, X is at {source.sfreq} Hz; "
+                "resample X, or set resample_to to resample on the fly."
+            )
+        self._check_window_length(source, self.encoder_.min_length)
+        device = self._device()
+        encoder = self.encoder_.to(device)
+        try:
+            windows_per_batch = max(1, self.batch_size // source.n_channels)
+            return compute_features(
+                encoder, source, to_microvolts=self._to_microvolts(source), resample=self._resample_pair(source),
+                settings=self._settings(), device=device, windows_per_batch=windows_per_batch,
+                statistics=check_pooling(self.pooling), log_power=self.log_power, num_workers=self.num_workers,
+            )
+        finally:
+            self.encoder_.cpu()
+
+    def _settings(self):
+        return EncodingSettings(self.scaling, self.input_scale_, self.precision_)
+
+    def _to_microvolts(self, source: WindowSource) -> float:
+        return resolve_units(self.units, source)
+
+    def transform(self, X):
+        """Encode windows into feature vectors.
+
+        Parameters
+        ----------
+        X : array-like, braindecode dataset, mne.Epochs or SliceDataset
+            Windows with one of the channel counts seen in ``fit`` and any
+            length the encoder accepts.
+
+        Returns
+        -------
+        np.ndarray of shape (n_windows, n_channels * n_features_per_channel), float32
+            For each channel: its 4 encoder outputs' pooling statistics (then
+            its log power, if ``log_power``), channel after channel.
+        """
+        check_is_fitted(self, "encoder_")
+        source = as_window_source(X, sfreq=self.sfreq)
+        if source.n_channels not in self.n_channels_fit_:
+            raise ValueError(
+                f"X has {source.n_channels} channels but SeqCLRTransformer was fitted on windows with "
+                f"{' or '.join(map(str, self.n_channels_fit_))} channels: the feature vector (channels x "
+                f"{self._n_features_per_channel()} features) would change layout and no longer match what "
+                "a downstream estimator was trained on. Use encode(X) for per-channel features of any "
+                "channel count, or refit on windows with these channels."
+            )
+        features = self.encode(source)
+        return features.reshape(features.shape[0], -1)
+
+    def get_feature_names_out(self, input_features=None):
+        """Feature names ``<channel>_h<k>_<statistic>`` (and ``<channel>_logpower``)."""
+        check_is_fitted(self, "encoder_")
+        names = []
+        for ch in self.ch_names_:
+            for k in range(self.encoder_.n_outputs):
+                names.extend(f"{ch}_h{k}_{stat}" for stat in check_pooling(self.pooling))
+            if self.log_power:
+                names.append(f"{ch}_logpower")
+        return np.asarray(names, dtype=object)
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path) -> Path:
+        """Save encoder and projector weights with their configuration (safetensors).
+
+        The file loads with :meth:`load` on any machine (CPU or GPU) and can
+        initialise another transformer through ``init_weights=path``.
+        """
+        from safetensors.torch import save_file
+
+        check_is_fitted(self, "encoder_")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tensors = {f"encoder.{k}": v.detach().cpu().contiguous() for k, v in self.encoder_.state_dict().items()}
+        tensors.update({f"projector.{k}": v.detach().cpu().contiguous()
+                        for k, v in self.projector_.state_dict().items()})
+        metadata = {
+            "format": _FORMAT,
+            "skseqclr_version": __version__,
+            "encoder": self.encoder,
+            "encoder_config": json.dumps(_jsonable(self._encoder_config())),
+            "projector_config": json.dumps(_jsonable(self._projector_config())),
+            "params": json.dumps(_jsonable(self._portable_params())),
+            "fitted": json.dumps({
+                "input_scale_": self.input_scale_, "sfreq_": self.sfreq_, "ch_names_": self.ch_names_,
+                "n_channels_fit_": list(self.n_channels_fit_), "to_microvolts_": self.to_microvolts_,
+                "n_features_in_": self.n_features_in_, "n_steps_": getattr(self, "n_steps_", 0),
+                "history_": self.history_,
+            }),
+        }
+        save_file(tensors, str(path), metadata=metadata)
+        return path
+
+    def _portable_params(self):
+        skip = {"init_weights", "checkpoint_dir", "resume", "device"}
+        return {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
+
+    @classmethod
+    def load(cls, path, **params):
+        """A fitted transformer from a file written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path
+        **params
+            Parameters to change (e.g. ``device="cpu"``, ``pooling="mean"``).
+        """
+        metadata, _ = _read_weights(path)
+        saved = json.loads(metadata["params"])
+        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
+        saved.update(params)
+        estimator = cls(**saved)
+        estimator._check_params()
+        with set_seed_for_init(0):
+            encoder = make_encoder(estimator.encoder, estimator.model_size, **(estimator.encoder_kwargs or {}))
+            projector = Projector(encoder.n_outputs, **estimator._projector_config())
+        network = SeqCLRNetwork(encoder, projector)
+        _load_weights_into(network, path, estimator.encoder, estimator._encoder_config())
+        network.eval()
+        fitted = json.loads(metadata["fitted"])
+        estimator.encoder_, estimator.projector_ = network.encoder, network.projector
+        estimator.input_scale_ = fitted["input_scale_"]
+        estimator.sfreq_ = fitted["sfreq_"]
+        estimator.ch_names_ = fitted["ch_names_"]
+        estimator.n_channels_fit_ = tuple(fitted["n_channels_fit_"])
+        estimator.to_microvolts_ = fitted["to_microvolts_"]
+        estimator.n_features_in_ = fitted["n_features_in_"]
+        estimator.n_steps_ = fitted["n_steps_"]
+        estimator.history_ = fitted["history_"]
+        estimator.interrupted_ = False
+        estimator.precision_ = resolve_precision(estimator.precision, estimator._device())
+        estimator.n_features_out_ = len(estimator.ch_names_) * estimator._n_features_per_channel()
+        return estimator
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.random.RandomState):
+        return None
+    return value
+
+
+def _read_weights(path):
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No weights file at {path}.")
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+    if metadata.get("format") != _FORMAT:
+        raise ValueError(f"{path} is not an skseqclr weights file (written by SeqCLRTransformer.save).")
+    return metadata, load_file(str(path))
+
+
+def _load_weights_into(network, path, kind, config):
+    """Load saved weights into ``network``, refusing a different architecture clearly."""
+    metadata, tensors = _read_weights(path)
+    saved_config = json.loads(metadata["encoder_config"])
+    expected = _jsonable(config)
+    if metadata["encoder"] != kind or saved_config != expected:
+        raise ValueError(
+            f"The weights in {path} are for a {metadata['encoder']} encoder with sizes {saved_config}, "
+            f"but this estimator builds a {kind} encoder with sizes {expected}; set encoder, model_size "
+            "and encoder_kwargs to match the saved encoder."
+        )
+    encoder_state = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
+    network.encoder.load_state_dict(encoder_state)
+    projector_state = {k[len("projector."):]: v for k, v in tensors.items() if k.startswith("projector.")}
+    if projector_state:
+        try:
+            network.projector.load_state_dict(projector_state)
+        except RuntimeError:
+            warnings.warn(f"The projector in {path} has other sizes; it starts from random weights.")
+
+
+def _sample_windows(source, n, seed):
+    rng = np.random.default_rng(seed)
+    indices = np.sort(rng.choice(source.n_windows, size=min(n, source.n_windows), replace=False))
+    return source.read(indices)

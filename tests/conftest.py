@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny model configurations and the shared EEG recordings."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+# braindecode and MNE emit FutureWarnings at import time that are not ours.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"braindecode\..*")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SKSEQCLR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+#: Encoder and projector sizes small enough for a training step in milliseconds.
+TINY = dict(
+    model_size="small",
+    encoder_kwargs=dict(branch_kernels=(8, 4, 2), branch_channels=(4, 4, 2), n_residual=1,
+                        residual_kernel=4, output_kernel=4),
+    projector_kwargs=dict(lstm_sizes=(8, 4, 2), hidden_size=16, output_size=16),
+)
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads():
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    yield
+
+
+@pytest.fixture
+def tiny():
+    """Keyword arguments for a SeqCLRTransformer with a tiny conv encoder."""
+    return dict(TINY)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def shared_path(*parts) -> Path:
+    """Path under ../shared/data, or skip the test with the reason."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared EEG data not found at {path} (set SKSEQCLR_SHARED_DATA or place ../shared/data)")
+    return path
