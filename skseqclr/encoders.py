@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fft_conv import conv1d
+
 __all__ = [
     "ENCODER_SIZES",
     "ConvEncoder",
@@ -53,9 +55,13 @@ N_FEATURE_CHANNELS = 4
 
 
 def downsample(x: torch.Tensor, times: int = 1) -> torch.Tensor:
-    """Halve the length of ``(batch, channels, time)`` ``times`` times by averaging pairs."""
+    """Halve the length of ``(batch, channels, time)`` ``times`` times by averaging pairs.
+
+    An odd length keeps its last sample on its own (``ceil(T / 2)`` samples), so
+    every length down to one sample works.
+    """
     for _ in range(times):
-        x = F.avg_pool1d(x, kernel_size=2, stride=2)
+        x = F.avg_pool1d(x, kernel_size=2, stride=2, ceil_mode=True)
     return x
 
 
@@ -79,7 +85,8 @@ class SamePadConv1d(nn.Module):
         self.conv = nn.Conv1d(in_channels, out_channels, self.kernel_size)
 
     def forward(self, x):
-        return self.conv(F.pad(x, self.padding, mode="reflect"))
+        # Same result as self.conv(...); long kernels go through the FFT on CPUs (see fft_conv).
+        return conv1d(F.pad(x, self.padding, mode="reflect"), self.conv.weight, self.conv.bias)
 
 
 class ConvResidualUnit(nn.Module):
@@ -176,8 +183,8 @@ class RecurrentEncoder(nn.Module):
     Notes
     -----
     Downsampling averages pairs of samples; upsampling interpolates linearly
-    back to the exact input length, so odd lengths work. The minimum length is
-    4 samples (two halvings).
+    back to the exact input length, so odd lengths work. Any length of at
+    least 2 samples is accepted (:attr:`min_length`).
     """
 
     def __init__(self, gru_sizes=(256, 128, 64), dense_size=128, n_residual=2,
@@ -190,7 +197,7 @@ class RecurrentEncoder(nn.Module):
         self.residual = nn.Sequential(*(RecurrentResidualUnit(dense_size) for _ in range(n_residual)))
         self.output = nn.Linear(dense_size, n_outputs)
         self.n_outputs = n_outputs
-        self.min_length = 4
+        self.min_length = 2
 
     def forward(self, x):
         x = _as_single_channel(x)

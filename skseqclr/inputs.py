@@ -14,20 +14,33 @@ Accepted inputs
    ``create_windows_from_events`` or ``create_fixed_length_windows``). Windows
    are read on demand, batch by batch, so a dataset made with ``preload=False``
    is never loaded as a whole.
-3. ``mne.Epochs`` and ``mne.EpochsArray`` (data channels only; epochs that are
-   not preloaded are read batch by batch).
+3. ``mne.Epochs`` and ``mne.EpochsArray`` (EEG-type channels, bad channels
+   excluded; epochs that are not preloaded are read batch by batch, after
+   ``drop_bad()``, which MNE needs to know how many epochs there are).
 4. skorch ``SliceDataset`` over any of the above, as ``GridSearchCV`` and
    ``cross_val_score`` index them: it is unwrapped to the underlying windows
    plus an index array, without copying the windows.
 
 Units
 -----
-The augmentations are defined in microvolts (paper §2.2), so every source
-knows how to convert its data to µV. ``units="auto"`` guesses from the
-amplitude: EEG has channel standard deviations of a few to a few hundred µV,
-so a median channel standard deviation below 0.01 means volts (MNE's and
-braindecode's convention) and anything else means µV. Pass ``units="V"``,
-``"mV"``, ``"uV"`` or a number (the factor to µV) to say it explicitly.
+The paper states its DC-shift range in microvolts (§2.2), so the package
+augments in µV: every batch is multiplied by the factor from
+:func:`resolve_units` when it is moved to the device. MNE and braindecode hold
+EEG in volts, numpy input is whatever the user has. ``units="auto"`` guesses
+from the amplitude: EEG has channel standard deviations of a few to a few
+hundred µV, so a median channel standard deviation below 0.01 (in the data's
+units) means volts and anything else means µV. Pass ``units="V"``, ``"mV"``,
+``"uV"`` or a number (the factor to µV) to say it explicitly, e.g. for data in
+mV, whose amplitudes the guess would take for µV.
+
+Validation
+----------
+Every bad input is a ``ValueError`` that names the problem: wrong number of
+dimensions, zero windows, non-numeric or complex values, channels that differ
+between the recordings of one dataset, and NaN or infinite values. Arrays are
+checked for finiteness once, when wrapped; windows read from disk (or from a
+braindecode dataset) are checked batch by batch, as they are read, so a lazy
+dataset is never read as a whole just to validate it.
 """
 
 from __future__ import annotations
@@ -67,6 +80,8 @@ class WindowSource(ABC):
     ch_names: list[str]
     lazy = False
     kind = "windows"
+    #: True when every window was checked for NaN/inf when the source was made.
+    checked_finite = False
 
     @abstractmethod
     def _read(self, indices: np.ndarray) -> np.ndarray:
@@ -87,8 +102,8 @@ class WindowSource(ABC):
         """
         indices = np.asarray(indices, dtype=np.int64)
         data = self._read(indices)
-        if self.lazy:
-            _check_finite(data, f"{self.kind} {indices[:5].tolist()}...")
+        if not self.checked_finite:
+            _check_finite(data, f"{self.kind} {_describe_indices(indices)}")
         return data
 
     def guess_to_microvolts(self) -> float:
@@ -105,6 +120,11 @@ class WindowSource(ABC):
             f"{type(self).__name__}(n_windows={self.n_windows}, n_channels={self.n_channels}, "
             f"n_times={self.n_times}, sfreq={self.sfreq})"
         )
+
+
+def _describe_indices(indices: np.ndarray) -> str:
+    shown = ", ".join(str(i) for i in indices[:5].tolist())
+    return f"window(s) {shown}{', ...' if len(indices) > 5 else ''}"
 
 
 def _check_finite(data: np.ndarray, where: str) -> None:
@@ -130,26 +150,55 @@ class ArraySource(WindowSource):
     def __init__(self, X, sfreq=None, ch_names=None):
         if "torch" in sys.modules and isinstance(X, sys.modules["torch"].Tensor):
             X = X.detach().cpu().numpy()
-        X = np.asarray(X)
-        if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-            raise ValueError(f"Windows must be numeric, got an array of dtype {X.dtype}.")
+        if "scipy.sparse" in sys.modules and sys.modules["scipy.sparse"].issparse(X):
+            raise ValueError(
+                "Sparse input is not supported: EEG windows are dense arrays; convert with X.toarray()."
+            )
+        try:
+            X = np.asarray(X)
+        except ValueError as error:  # ragged nested lists
+            raise ValueError(
+                f"Windows must form one array of shape (n_windows, n_channels, n_times); {error}"
+            ) from None
+        if X.dtype == object:
+            # scikit-learn's convention: an object array of numbers is numeric.
+            try:
+                X = X.astype(np.float64)
+            except (TypeError, ValueError) as error:  # same type as numpy's, as sklearn expects
+                raise type(error)(
+                    f"Windows must be real numbers; an object array could not be converted: {error}"
+                ) from None
+        if not np.issubdtype(X.dtype, np.number):
+            raise ValueError(f"Windows must be real numbers, got an array of dtype {X.dtype}.")
         self.from_2d = X.ndim == 2
-        if self.from_2d:
-            X = X[:, np.newaxis, :]
-        if X.ndim != 3:
+        if X.ndim not in (2, 3):
+            # "Reshape your data" is scikit-learn's wording for this error.
             raise ValueError(
                 "Expected windows of shape (n_windows, n_channels, n_times), or "
                 f"(n_windows, n_times) for single channels; got an array with {X.ndim} "
-                f"dimension(s) of shape {X.shape}."
+                f"dimension(s) of shape {X.shape}. Reshape your data, e.g. X.reshape(1, -1) "
+                "for one single-channel window."
             )
         if X.shape[0] == 0:
-            raise ValueError("Found 0 windows; at least one window is required.")
-        if X.shape[1] == 0 or X.shape[2] == 0:
-            raise ValueError(f"Windows must have at least one channel and one sample, got shape {X.shape}.")
+            raise ValueError(f"Found 0 windows (shape={X.shape}); at least one window is required.")
+        if 0 in X.shape[1:]:
+            # Worded like scikit-learn's check_array for 2-D input.
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required: "
+                "windows need at least one channel and one sample."
+            )
+        if self.from_2d:
+            X = X[:, np.newaxis, :]
         if np.iscomplexobj(X):
-            raise ValueError("Complex-valued windows are not supported.")
-        _check_finite(X, "the array")
-        self.X = X if X.dtype == np.float32 else X.astype(np.float32)
+            raise ValueError(
+                f"Complex data not supported (windows of dtype {X.dtype}); pass real signals "
+                "(e.g. np.real(X) or np.abs(X))."
+            )
+        with np.errstate(over="ignore"):
+            self.X = X if X.dtype == np.float32 else X.astype(np.float32)
+        # Checked after the cast: float64 values beyond float32's range become inf.
+        _check_finite(self.X, "the array")
+        self.checked_finite = True
         self.n_windows, self.n_channels, self.n_times = self.X.shape
         self.sfreq = None if sfreq is None else float(sfreq)
         self.ch_names = _channel_names(ch_names, self.n_channels)
@@ -216,15 +265,29 @@ class BraindecodeSource(WindowSource):
         return int(lengths.pop())
 
     def _read(self, indices):
+        # One window at a time is how braindecode reads (each a slice of its
+        # recording, from disk when not preloaded); the batch is assembled here.
         out = np.empty((len(indices), self.n_channels, self.n_times), dtype=np.float32)
         for row, index in enumerate(indices):
-            out[row] = self.dataset[int(index)][0]
+            window = np.asarray(self.dataset[int(index)][0])
+            if window.shape != out.shape[1:]:
+                raise ValueError(
+                    f"Window {int(index)} of the braindecode dataset has shape {window.shape}, "
+                    f"expected {out.shape[1:]} (n_channels, n_times) like the others; check the "
+                    "dataset's transform and window sizes."
+                )
+            out[row] = window
         return out
 
 
 def _braindecode_info(dataset):
     info = dataset.raw.info if getattr(dataset, "raw", None) is not None else dataset.windows.info
-    return {"ch_names": list(info["ch_names"]), "sfreq": float(info["sfreq"])}
+    names = list(info["ch_names"])
+    if getattr(dataset, "targets_from", "metadata") != "metadata":
+        # braindecode then serves misc channels as targets, not as part of X.
+        types = dict(zip(names, info.get_channel_types()))
+        names = [name for name in names if types[name] != "misc"]
+    return {"ch_names": names, "sfreq": float(info["sfreq"])}
 
 
 def _braindecode_preloaded(dataset):
@@ -233,7 +296,15 @@ def _braindecode_preloaded(dataset):
 
 
 class EpochsSource(WindowSource):
-    """Windows of ``mne.Epochs`` (data channels only, bad channels excluded)."""
+    """Windows of ``mne.Epochs`` (EEG-type channels, bad channels excluded).
+
+    EEG, sEEG, ECoG and DBS channels (all in volts) are used; other channels
+    (EOG, ECG, stimulus, MEG, ...) are left out. Epochs that are not preloaded
+    are read batch by batch; ``drop_bad()`` is called on them first (in
+    place, as MNE does on the first access to their data), because MNE only
+    knows how many epochs there are, and reads them by index, once rejected
+    epochs are dropped.
+    """
 
     kind = "epochs"
 
@@ -241,26 +312,38 @@ class EpochsSource(WindowSource):
         import mne
 
         self.epochs = epochs
-        self.picks = mne.pick_types(epochs.info, meg=True, eeg=True, seeg=True, ecog=True,
-                                    dbs=True, fnirs=True, exclude="bads")
+        self.picks = mne.pick_types(epochs.info, eeg=True, seeg=True, ecog=True, dbs=True,
+                                    exclude="bads")
         if len(self.picks) == 0:
-            raise ValueError("The Epochs have no data channels (EEG, MEG, sEEG, ECoG) to use.")
+            types = sorted(set(epochs.get_channel_types()))
+            raise ValueError(
+                f"The Epochs have no good EEG, sEEG, ECoG or DBS channels (channel types: {types}); "
+                "set the channel types (epochs.set_channel_types) or check info['bads']."
+            )
+        self.lazy = not epochs.preload
+        if self.lazy and not epochs._bad_dropped:
+            epochs.drop_bad()
         self.n_windows = len(epochs)
         if self.n_windows == 0:
-            raise ValueError("Found 0 windows: the Epochs object is empty.")
+            raise ValueError("Found 0 windows: the Epochs object is empty (all epochs dropped?).")
         self.n_channels = len(self.picks)
         self.n_times = len(epochs.times)
         self.sfreq = float(epochs.info["sfreq"])
         self.ch_names = [epochs.ch_names[p] for p in self.picks]
-        self.lazy = not epochs.preload
         if not self.lazy:
             _check_finite(epochs.get_data(picks=self.picks, copy=False), "the Epochs")
+            self.checked_finite = True
 
     def _read(self, indices):
-        if self.lazy:
-            return self.epochs.get_data(picks=self.picks, item=indices).astype(np.float32)
-        data = self.epochs.get_data(picks=self.picks, copy=False)
-        return data[indices].astype(np.float32)
+        # ``item`` selects before copying, for preloaded epochs too, so a batch
+        # never copies the whole data array.
+        data = self.epochs.get_data(picks=self.picks, item=indices)
+        if data.shape[0] != len(indices):
+            raise ValueError(
+                f"Asked the Epochs for {len(indices)} epochs and got {data.shape[0]}; epochs were "
+                "dropped while reading. Call epochs.drop_bad() before passing them."
+            )
+        return data.astype(np.float32, copy=False)
 
 
 class SubsetSource(WindowSource):
@@ -275,6 +358,8 @@ class SubsetSource(WindowSource):
         self.n_channels, self.n_times = source.n_channels, source.n_times
         self.sfreq, self.ch_names = source.sfreq, source.ch_names
         self.lazy, self.kind = source.lazy, source.kind
+        self.checked_finite = source.checked_finite
+        self.from_2d = getattr(source, "from_2d", False)
 
     def _read(self, indices):
         return self.source._read(self.indices[indices])

@@ -115,7 +115,8 @@ def to_device_microvolts(windows: torch.Tensor, device, to_microvolts: float,
     if resample is not None and resample[0] != resample[1]:
         import torchaudio.functional as TAF
 
-        windows = TAF.resample(windows, resample[0], resample[1])
+        # torchaudio views the input as (-1, n_times): windows read from mne.Epochs are not C-contiguous
+        windows = TAF.resample(windows.contiguous(), resample[0], resample[1])
     return windows
 
 

@@ -11,6 +11,14 @@ sampled *by index*: each drawn channel is a pair ``(i, j)`` of channel indices,
 with ``i == j`` standing for the original channel ``x_i``. Only the drawn
 channels are computed, on the batch's device, so memory grows with the number
 of channels drawn, never with ``n**2``.
+
+Each drawn channel is uniform over the ``n**2`` set (§2.1 treats every
+original and every difference as an equally valid single channel), drawn
+independently from a ``torch.Generator`` so a run is reproducible. The
+estimators expose the choices as ``recombination`` (draw from the ``n**2``
+set, or from the ``n`` originals only) and ``channels_per_window`` (channels
+drawn per window and step). A difference of two channels in µV is in µV, so
+the augmentations' ranges (§2.2) apply to it unchanged.
 """
 
 from __future__ import annotations

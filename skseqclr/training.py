@@ -68,7 +68,8 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision != "auto":
         return precision
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        # including_emulation=False: pre-Ampere GPUs only emulate bf16, which is slower than fp32
+        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp32"
     if device.type == "cpu":
         return "bf16" if cpu_has_native_bf16() else "fp32"
     return "fp32"
@@ -137,7 +138,9 @@ class Pretrainer:
     """Runs contrastive pretraining of a :class:`SeqCLRNetwork`.
 
     The estimator builds one and calls :meth:`run`; everything here is plain
-    PyTorch, usable without scikit-learn.
+    PyTorch, usable without scikit-learn. Under torch.distributed on CUDA,
+    ``sync_batchnorm`` synchronises BatchNorm statistics across ranks while
+    training (see :mod:`skseqclr.distributed`).
     """
 
     network: SeqCLRNetwork
@@ -159,6 +162,7 @@ class Pretrainer:
     checkpoint_dir: str | None = None
     checkpoint_every: int | None = None
     resume: bool = False
+    sync_batchnorm: bool = True
     log_every: int = 10
     verbose: int = 0
     history: list = field(default_factory=list)
@@ -172,7 +176,10 @@ class Pretrainer:
         self.total_steps = total if self.max_steps is None else min(total, int(self.max_steps))
         self.network.to(self.device)
         self.model = self.network
+        self._restore_batchnorm = None
         if D.is_distributed():
+            if self.sync_batchnorm and self.device.type == "cuda":
+                self._restore_batchnorm = D.synchronize_batchnorm(self.network)
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             self.model = nn.parallel.DistributedDataParallel(self.network, device_ids=device_ids)
         self.loss_fn = NTXentLoss(self.temperature, gather_distributed=True)
@@ -183,6 +190,8 @@ class Pretrainer:
         self.generator.manual_seed(int(self.seed) * 1000 + self.rank)
         self.step = 0
         self.interrupted = False
+        self._saved_step = None
+        self._new_epoch_sums()
         self._forward = self.model
         if self.compile:
             self._forward = self._compiled(self.model)
@@ -206,42 +215,88 @@ class Pretrainer:
             warnings.warn(f"torch.compile is unavailable ({error}); training in eager mode.")
             return model
 
+    def _project(self, views):
+        """The network's forward pass; a failing ``torch.compile`` falls back to eager.
+
+        ``torch.compile`` compiles lazily, at the first call (and again for new
+        shapes), so that is where a missing C++ compiler or an unsupported
+        operator shows up.
+        """
+        if self._forward is self.model:
+            return self.model(views)
+        try:
+            return self._forward(views)
+        except Exception as error:  # torch.compile is optional; eager always works
+            warnings.warn(f"torch.compile failed ({type(error).__name__}: {str(error)[:200]}); "
+                          "training in eager mode.", RuntimeWarning, stacklevel=2)
+            self._forward = self.model
+            return self.model(views)
+
     # -- checkpoints -------------------------------------------------------
     @property
     def checkpoint_path(self) -> Path | None:
         return None if self.checkpoint_dir is None else Path(self.checkpoint_dir) / CHECKPOINT_NAME
 
+    def _new_epoch_sums(self):
+        self.epoch_loss, self.epoch_steps, self.epoch_time = torch.zeros((), device=self.device), 0, 0.0
+
+    def _rank_state(self) -> dict:
+        """What differs between ranks: random states and this rank's running loss."""
+        state = {"generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
+                 "epoch_loss": self.epoch_loss.detach().cpu()}
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
     def state_dict(self) -> dict:
+        """The training state; collective under torch.distributed (gathers every rank's random states)."""
         return {
             "network": self.network.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "generator": self.generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
+            "rank_states": D.all_gather_object(self._rank_state()),
+            "world_size": self.world_size,
             "step": self.step,
             "epoch": self.step // self.steps_per_epoch,
+            "epoch_steps": self.epoch_steps,
+            "epoch_time": self.epoch_time,
             "total_steps": self.total_steps,
             "history": list(self.history),
         }
 
     def load_state_dict(self, state: dict) -> None:
+        if state["world_size"] != self.world_size:
+            raise ValueError(
+                f"The checkpoint was written by a run of {state['world_size']} process(es) and this run has "
+                f"{self.world_size}: each process's shard of the windows and random state depend on the number "
+                "of processes, so resume with the same number (torchrun --nnodes/--nproc-per-node)."
+            )
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.generator.set_state(state["generator"].to(self.generator.get_state().device))
-        torch.set_rng_state(state["torch_rng"])
+        own = state["rank_states"][self.rank]
+        self.generator.set_state(own["generator"].to(self.generator.get_state().device))
+        torch.set_rng_state(own["torch_rng"])
+        if "cuda_rng" in own and self.device.type == "cuda":
+            torch.cuda.set_rng_state(own["cuda_rng"], self.device)
         self.step = int(state["step"])
+        self.epoch_loss = own["epoch_loss"].to(self.device)
+        self.epoch_steps, self.epoch_time = int(state["epoch_steps"]), float(state["epoch_time"])
         self.history = list(state["history"])
 
     def save(self) -> None:
-        if self.checkpoint_path is not None and D.is_main_process():
-            save_checkpoint(self.state_dict(), self.checkpoint_path)
+        """Write a checkpoint (rank 0); every rank must call it."""
+        if self.checkpoint_path is not None:
+            state = self.state_dict()
+            if D.is_main_process():
+                save_checkpoint(state, self.checkpoint_path)
+            self._saved_step = self.step
 
     # -- the loop ------------------------------------------------------------
     def _train_step(self, windows_uv):
         view_a, view_b = self.views(windows_uv, self.generator)
         with autocast(self.device, self.precision):
-            projections = self._forward(torch.cat([view_a, view_b], dim=0))
+            projections = self._project(torch.cat([view_a, view_b], dim=0))
         z_a, z_b = projections.float().chunk(2, dim=0)
         loss = self.loss_fn(z_a, z_b)
         self.optimizer.zero_grad(set_to_none=True)
@@ -258,47 +313,67 @@ class Pretrainer:
         show = self.verbose > 0 and D.is_main_process()
         progress = _progress(self.total_steps, self.step, show)
         pin = self.device.type == "cuda"
-        with _stop_on_sigint() as stop_requested:
-            while self.step < self.total_steps and not self.interrupted:
-                epoch = self.step // self.steps_per_epoch
-                skip = self.step - epoch * self.steps_per_epoch
-                batches = self._plan(epoch)[skip:]
-                epoch_loss, epoch_steps = torch.zeros((), device=self.device), 0
-                interval_loss, interval_steps = torch.zeros((), device=self.device), 0
-                started = time.perf_counter()
-                for source_index, windows in iterate_batches(self.sources, batches, num_workers=self.num_workers,
-                                                             pin_memory=pin):
-                    windows_uv = to_device_microvolts(windows, self.device, self.to_microvolts[source_index],
-                                                      self.resample[source_index])
-                    loss = self._train_step(windows_uv)
-                    epoch_loss, interval_loss = epoch_loss + loss, interval_loss + loss
-                    epoch_steps, interval_steps = epoch_steps + 1, interval_steps + 1
-                    self.step += 1
-                    progress.update(1)
-                    if show and interval_steps >= self.log_every:
-                        progress.set_postfix(loss=f"{float(interval_loss) / interval_steps:.4f}")
-                        interval_loss, interval_steps = torch.zeros((), device=self.device), 0
-                    if self.checkpoint_every and self.step % self.checkpoint_every == 0:
-                        self.save()
-                    if stop_requested():
-                        self.interrupted = True
-                    if self.interrupted or self.step >= self.total_steps:
-                        break
-                if epoch_steps:
-                    mean_loss = float(D.all_reduce_mean(epoch_loss / epoch_steps))
-                    self.history.append({"epoch": epoch, "loss": mean_loss, "steps": epoch_steps,
-                                         "time_s": time.perf_counter() - started})
-                    if show:
-                        progress.set_postfix(loss=f"{mean_loss:.4f}", epoch=epoch)
-        progress.close()
-        if self.interrupted:
+        agree_to_stop = D.StopAgreement(self.device)
+        try:
+            with _stop_on_sigint() as stop_requested:
+                while self.step < self.total_steps and not self.interrupted:
+                    epoch = self.step // self.steps_per_epoch
+                    skip = self.step - epoch * self.steps_per_epoch
+                    if skip == 0:
+                        self._new_epoch_sums()
+                    batches = self._plan(epoch)[skip:]
+                    interval_loss, interval_steps = torch.zeros((), device=self.device), 0
+                    started = time.perf_counter() - self.epoch_time
+                    for source_index, windows in iterate_batches(self.sources, batches, num_workers=self.num_workers,
+                                                                 pin_memory=pin):
+                        windows_uv = to_device_microvolts(windows, self.device, self.to_microvolts[source_index],
+                                                          self.resample[source_index])
+                        loss = self._train_step(windows_uv)
+                        self.epoch_loss, interval_loss = self.epoch_loss + loss, interval_loss + loss
+                        self.epoch_steps, interval_steps = self.epoch_steps + 1, interval_steps + 1
+                        self.epoch_time = time.perf_counter() - started
+                        self.step += 1
+                        progress.update(1)
+                        if show and interval_steps >= self.log_every:
+                            # rank 0's running loss; the history holds the mean over ranks
+                            progress.set_postfix(loss=f"{float(interval_loss) / interval_steps:.4f}")
+                            interval_loss, interval_steps = torch.zeros((), device=self.device), 0
+                        # every rank must leave the loop after the same step (DDP's collectives)
+                        self.interrupted = agree_to_stop(stop_requested())
+                        ending = self.interrupted or self.step >= self.total_steps
+                        if ending or self.step % self.steps_per_epoch == 0:
+                            self._record_epoch(epoch, progress if show else None)
+                        if self.checkpoint_every and self.step % self.checkpoint_every == 0:
+                            self.save()
+                        if ending:
+                            break
+        finally:
+            progress.close()
+            if self._restore_batchnorm is not None:
+                self._restore_batchnorm()
+                self._restore_batchnorm = None
+        if self._saved_step != self.step:
+            self.save()
+        if self.interrupted and D.is_main_process():
+            where = "" if self.checkpoint_path is None else (
+                f" and saved in the checkpoint {self.checkpoint_path} (resume=True continues from it)")
             warnings.warn(
                 f"Pretraining interrupted by Ctrl-C after step {self.step} of {self.total_steps}; "
-                "the weights learned so far are kept.", RuntimeWarning, stacklevel=3,
+                f"the weights learned so far are kept{where}.", RuntimeWarning, stacklevel=3,
             )
-        self.save()
         self.network.eval()
         return self.history
+
+    def _record_epoch(self, epoch, progress=None):
+        """Append the epoch's mean loss over steps and ranks to the history (collective)."""
+        mean_loss = float(D.all_reduce_mean(self.epoch_loss / self.epoch_steps))
+        entry = {"epoch": epoch, "loss": mean_loss, "steps": self.epoch_steps, "time_s": self.epoch_time}
+        if self.history and self.history[-1]["epoch"] == epoch:
+            self.history[-1] = entry  # the epoch was interrupted, then resumed
+        else:
+            self.history.append(entry)
+        if progress is not None:
+            progress.set_postfix(loss=f"{mean_loss:.4f}", epoch=epoch)
 
 
 def _progress(total, initial, show):

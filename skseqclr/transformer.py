@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -358,7 +357,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         target_sfreq = self._target_sfreq(sources)
         factors = [resolve_units(self.units, s) for s in sources]
         resample = [self._resample_pair(s) for s in sources]
-        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        D.init_from_env()  # under torchrun: join the process group (NCCL on GPU, Gloo on CPU)
+        # all ranks need one seed (it fixes the shards, weights and input scale), even with random_state=None
+        seed = D.broadcast_object(int(check_random_state(self.random_state).randint(0, 2**31 - 1)))
         device = self._device()
         precision = resolve_precision(self.precision, device)
 
@@ -376,8 +377,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         for source in sources:
             self._check_window_length(source, encoder.min_length, augmenter)
 
+        # Datasets pooled for pretraining may differ in window length: estimate on their common length.
+        n_common = min(s.n_times for s in sources)
         input_scale = estimate_input_scale(np.concatenate([
-            _sample_windows(s, 64, seed).reshape(-1, s.n_times) * f for s, f in zip(sources, factors)
+            _sample_windows(s, 64, seed).reshape(-1, s.n_times)[:, :n_common] * f for s, f in zip(sources, factors)
         ])[:, None, :]) if self.scaling == "global" else 1.0
 
         self.history_ = []
@@ -443,14 +446,16 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             windows_per_batch = max(1, self.batch_size // source.n_channels)
             return compute_features(
                 encoder, source, to_microvolts=self._to_microvolts(source), resample=self._resample_pair(source),
-                settings=self._settings(), device=device, windows_per_batch=windows_per_batch,
+                settings=self._settings(device), device=device, windows_per_batch=windows_per_batch,
                 statistics=check_pooling(self.pooling), log_power=self.log_power, num_workers=self.num_workers,
             )
         finally:
             self.encoder_.cpu()
 
-    def _settings(self):
-        return EncodingSettings(self.scaling, self.input_scale_, self.precision_)
+    def _settings(self, device):
+        # Resolved for the device in use now: a model fitted in bf16 on a GPU and unpickled on a
+        # CPU without native bf16 must not transform in (emulated, very slow) bf16.
+        return EncodingSettings(self.scaling, self.input_scale_, resolve_precision(self.precision, device))
 
     def _to_microvolts(self, source: WindowSource) -> float:
         return resolve_units(self.units, source)
@@ -542,7 +547,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         """
         metadata, _ = _read_weights(path)
         saved = json.loads(metadata["params"])
-        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
+        saved = {k: _tuples(v) for k, v in saved.items()}
         saved.update(params)
         estimator = cls(**saved)
         estimator._check_params()
@@ -584,6 +589,15 @@ def _jsonable(value):
     return value
 
 
+def _tuples(value):
+    """JSON gives lists; parameters such as ranges and sizes are tuples."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
 def _read_weights(path):
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -591,8 +605,11 @@ def _read_weights(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No weights file at {path}.")
-    with safe_open(str(path), framework="pt") as f:
-        metadata = f.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+    except Exception as error:  # safetensors raises its own error type for corrupt headers
+        raise ValueError(f"{path} is not an skseqclr weights file (written by SeqCLRTransformer.save): {error}") from error
     if metadata.get("format") != _FORMAT:
         raise ValueError(f"{path} is not an skseqclr weights file (written by SeqCLRTransformer.save).")
     return metadata, load_file(str(path))

@@ -1,20 +1,51 @@
 """Thin classes over :mod:`skseqclr.augmentations.functional` (paper §2.2).
 
 Each class holds one augmentation's range, draws one strength per channel
-uniformly within it, and applies the pure function. :class:`ChannelAugmenter`
-is the paper's "channel augmenter" module (§2.3): it turns a batch of ``N``
-single channels into two views of ``2N`` augmented channels, each view getting
-its own randomly chosen augmentation(s) and strengths.
+uniformly within it (§2.2: strengths are random per channel), and applies the
+pure function. :class:`ChannelAugmenter` is the paper's channel augmenter
+(§2.3): it turns a batch of ``N`` single channels into two views of
+``N`` augmented channels each, each view getting its own randomly chosen
+augmentation(s) and strengths, so the two views of a channel differ.
 
-Ranges are in the units stated per class; the paper's defaults are in
-:data:`PAPER_RANGES`.
+Ranges and units
+----------------
+The estimators' parameters carry these ranges under the same names, so that
+``GridSearchCV`` can search them; ``None`` turns an augmentation off. The
+paper's values (§2.2) are :data:`PAPER_RANGES`.
+
+=================  ==================  ============================================
+parameter          paper's range       unit, and what the package does about scale
+=================  ==================  ============================================
+amplitude_scale    0.5 to 2            unitless gain: the same on any scale
+time_shift         -50 to 50           samples (±0.25 s at the paper's 200 Hz;
+                                       a different duration at other rates)
+dc_shift           -10 to 10           µV: data are converted to µV before
+                                       augmenting (MNE's volts x 1e6, see
+                                       :mod:`skseqclr.inputs`), so 10 means 10 µV
+zero_mask          0 to 150            samples (0.75 s at 200 Hz)
+gaussian_noise     0 to 0.2            sigma as a fraction of the channel's own
+                                       standard deviation: the paper's bare 0.2
+                                       assumes standardised signals, and 0.2 µV of
+                                       absolute noise on tens of µV of EEG would
+                                       be invisible
+bandstop           2.8 to 82.5         Hz, centre of a 5-Hz-wide stop band; the
+                                       upper end is clipped to Nyquist - 2.5 Hz
+                                       (61.5 Hz at 128 Hz), a range wholly above
+                                       it is refused (:class:`BandStop`)
+=================  ==================  ============================================
+
+Augmentations are applied to the µV channels *before* the encoder's scaling
+(:mod:`skseqclr.scaling`), which is computed from the un-augmented channel, so
+an amplitude scale or DC shift survives the scaling as the paper intends.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from numbers import Real
 
+import numpy as np
 import torch
 
 from . import functional as AF
@@ -182,10 +213,12 @@ class GaussianNoise(ChannelAugmentation):
 class BandStop(ChannelAugmentation):
     """Remove a ``width``-Hz band centred at a frequency drawn from ``[low, high]``.
 
-    Paper: 5 Hz wide, centre 2.8 to 82.5 Hz. Centres must stay below the
-    Nyquist frequency minus half the width; the upper end of the range is
-    clipped to that limit (so the paper's range works on 128-Hz data), and a
-    range that lies wholly above it is refused with a ``ValueError``.
+    Paper (§2.2): 5 Hz wide, centre 2.8 to 82.5 Hz (at 200 Hz). The rule at
+    other rates: centres must stay at or below the Nyquist frequency minus
+    half the width, so that the whole stop band is a real band of the
+    signal; the upper end of the range is clipped to that limit (so the
+    paper's range works on 128-Hz data, with centres up to 61.5 Hz), and a
+    range whose lower end lies above it is refused with a ``ValueError``.
 
     Parameters
     ----------
@@ -202,6 +235,10 @@ class BandStop(ChannelAugmentation):
     def __init__(self, low, high, sfreq=None, width=5.0):
         super().__init__(low, high)
         self.width = float(width)
+        if not (math.isfinite(self.width) and self.width > 0):
+            raise ValueError(f"The band-stop width must be a positive number of Hz, got {width!r}.")
+        if sfreq is not None and not (isinstance(sfreq, Real) and math.isfinite(sfreq) and sfreq > 0):
+            raise ValueError(f"sfreq must be a positive number of Hz, got {sfreq!r}.")
         self.sfreq = None if sfreq is None else float(sfreq)
         if self.sfreq is not None:
             self.effective_range()
@@ -211,6 +248,10 @@ class BandStop(ChannelAugmentation):
             f"BandStop(low={self.low!r}, high={self.high!r}, sfreq={self.sfreq!r}, "
             f"width={self.width!r})"
         )
+
+    def check_window(self, n_times):
+        """Raise ``ValueError`` if the sampling frequency is missing or the range lies above Nyquist."""
+        self.effective_range()
 
     def effective_range(self) -> tuple[float, float]:
         """The range of centres actually drawn, after clipping at Nyquist."""
@@ -247,21 +288,30 @@ _CLASSES = {
 }
 
 
+_WHOLE_SAMPLES = ("time_shift", "zero_mask")
+
+
 def _check_range(name, value, minimum=None):
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if (
         not isinstance(value, Sequence)
         or isinstance(value, str)
         or len(value) != 2
-        or not all(isinstance(v, Real) for v in value)
+        or not all(isinstance(v, Real) and not isinstance(v, bool) for v in value)
     ):
         raise ValueError(f"{name} must be a (low, high) pair of numbers or None, got {value!r}.")
     low, high = float(value[0]), float(value[1])
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"{name}=({value[0]!r}, {value[1]!r}): both ends must be finite numbers.")
     if not low <= high:
         raise ValueError(f"{name}=({value[0]!r}, {value[1]!r}): low must not exceed high.")
     if minimum is not None and low < minimum:
         raise ValueError(f"{name}=({value[0]!r}, {value[1]!r}): values below {minimum} are not allowed.")
     if name == "amplitude_scale" and low <= 0:
         raise ValueError(f"amplitude_scale=({value[0]!r}, {value[1]!r}): factors must be positive.")
+    if name in _WHOLE_SAMPLES and not (low.is_integer() and high.is_integer()):
+        raise ValueError(f"{name}=({value[0]!r}, {value[1]!r}) is in samples: use whole numbers.")
     return low, high
 
 
@@ -302,7 +352,8 @@ class ChannelAugmenter:
 
     For each channel and each view, ``augmentations_per_view`` distinct
     augmentations are chosen uniformly at random among the enabled ones and
-    composed (in the order of :data:`AUGMENTATION_NAMES`), each with a strength
+    composed (in the order of :data:`AUGMENTATION_NAMES`; the paper fixes no
+    order), each with a strength
     drawn per channel. With the default of one augmentation per view, each
     channel receives two randomly chosen augmentations, one per view, which is
     how we read the paper's augmenter.
@@ -314,16 +365,24 @@ class ChannelAugmenter:
     Parameters
     ----------
     augmentations : list of ChannelAugmentation
-        The enabled augmentations; empty means views equal the input.
+        The enabled augmentations; empty means both views equal the input
+        (an ablation without augmentation).
     augmentations_per_view : int
-        How many augmentations each view composes.
+        How many distinct augmentations each view composes; at most the
+        number enabled.
     """
 
     def __init__(self, augmentations, augmentations_per_view: int = 1):
         self.augmentations = list(augmentations)
         if augmentations_per_view < 1:
             raise ValueError(f"augmentations_per_view must be at least 1, got {augmentations_per_view}.")
-        self.augmentations_per_view = min(augmentations_per_view, max(len(self.augmentations), 1))
+        if self.augmentations and augmentations_per_view > len(self.augmentations):
+            raise ValueError(
+                f"augmentations_per_view={augmentations_per_view} but only {len(self.augmentations)} "
+                f"augmentation(s) are enabled ({', '.join(a.name for a in self.augmentations)}); "
+                "lower it or enable more augmentations."
+            )
+        self.augmentations_per_view = augmentations_per_view
 
     def __repr__(self):
         return (

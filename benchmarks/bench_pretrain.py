@@ -1,0 +1,241 @@
+"""Training-step throughput of SeqCLR pretraining, against the machine's matrix-product peak.
+
+One step is what :class:`skseqclr.training.Pretrainer` does per batch: draw
+recombined channels and two augmented, scaled views of each
+(:class:`~skseqclr.training.ContrastiveViews`), encode and project both views
+in one pass, NT-Xent, backward, AdamW step. Throughput is in channel-windows
+per second (single channels of ``--length`` samples; each yields two views).
+
+The step's FLOPs are counted with ``torch.utils.flop_counter.FlopCounterMode``
+on the ``meta`` device, with PyTorch's direct convolution: there the LSTMs and
+GRUs decompose into the matrix products the counter sees (on a real CPU the
+oneDNN LSTM kernel is invisible to it), and nothing is computed. The counts
+are checked against analytic recurrent-layer counts and printed. These are
+*model* FLOPs: the FFT convolution (``skseqclr.fft_conv``) does the same work
+with fewer operations, so its "model FLOP/s" can exceed the hardware's peak.
+
+Rows per encoder and size: fp32 eager with the direct convolution (the
+baseline, "without the optimisations"), fp32 with the automatic algorithm
+(FFT for long kernels on CPUs), bf16 autocast, and with ``--compile`` the
+``torch.compile``d variants. bf16 runs only where it can finish: on CPUs
+without AMX/AVX512-BF16 bf16 is emulated, so a bf16 case runs only if its
+estimated step time (FLOPs / bf16 peak) is under ``--max-emulated-s``; the
+others print the estimate instead.
+
+Examples
+--------
+python benchmarks/bench_pretrain.py --threads 1 --length 400 --quick
+python benchmarks/bench_pretrain.py --device cuda --batch 256 --compile
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (add_common_arguments, matmul_peak, native_bf16, print_table, setup, si,  # noqa: E402
+                     synchronize)
+
+from skseqclr.augmentations import ChannelAugmenter, PAPER_RANGES, make_augmentations  # noqa: E402
+from skseqclr.encoders import make_encoder  # noqa: E402
+from skseqclr.fft_conv import conv_algorithm  # noqa: E402
+from skseqclr.heads import HEAD_SIZES, Projector  # noqa: E402
+from skseqclr.losses import nt_xent  # noqa: E402
+from skseqclr.training import ContrastiveViews, SeqCLRNetwork, autocast  # noqa: E402
+
+SFREQ = 200.0
+N_CHANNELS = 19  # a 10-20 montage, as in the paper's datasets
+TINY = {
+    "conv": dict(branch_kernels=(8, 4, 2), branch_channels=(4, 4, 2), n_residual=1,
+                 residual_kernel=4, output_kernel=4),
+    "recurrent": dict(gru_sizes=(8, 4, 2), dense_size=8, n_residual=1),
+}
+TINY_PROJECTOR = dict(lstm_sizes=(8, 4, 2), hidden_size=16, output_size=16)
+
+
+def build_network(kind: str, size: str) -> SeqCLRNetwork:
+    if size == "tiny":
+        encoder, projector = make_encoder(kind, "small", **TINY[kind]), Projector(4, **TINY_PROJECTOR)
+    else:
+        encoder, projector = make_encoder(kind, size), Projector(4, **HEAD_SIZES[size])
+    return SeqCLRNetwork(encoder, projector)
+
+
+def make_views(batch: int) -> ContrastiveViews:
+    augmenter = ChannelAugmenter(make_augmentations(sfreq=SFREQ, **PAPER_RANGES))
+    return ContrastiveViews(batch_size=batch, channels_per_window=4, recombination=True,
+                            augmenter=augmenter, scaling="global", input_scale=20.0)
+
+
+class Step:
+    """One pretraining step (as ``Pretrainer._train_step``) on fixed windows."""
+
+    def __init__(self, kind, size, batch, length, device, precision, compiled=False, seed=0):
+        torch.manual_seed(seed)
+        self.network = build_network(kind, size).to(device).train()
+        self.forward = torch.compile(self.network) if compiled else self.network
+        self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=1e-3)
+        self.views = make_views(batch)
+        n_windows = self.views.windows_per_batch
+        self.windows = 20.0 * torch.randn(n_windows, N_CHANNELS, length, device=device)
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(seed)
+        self.device, self.precision = device, precision
+
+    def __call__(self):
+        view_a, view_b = self.views(self.windows, self.generator)
+        with autocast(self.device, self.precision):
+            projections = self.forward(torch.cat([view_a, view_b], dim=0))
+        z_a, z_b = projections.float().chunk(2, dim=0)
+        loss = nt_xent(z_a, z_b, 0.1)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+
+def recurrent_flops_analytic(network, views):
+    """Analytic matmul FLOPs of the step's LSTMs/GRUs (forward + 2x for backward)."""
+    total = 0
+
+    def hook(module, inputs, output):
+        nonlocal total
+        batch, steps, _ = inputs[0].shape
+        gates = 4 if isinstance(module, torch.nn.LSTM) else 3
+        directions = 2 if module.bidirectional else 1
+        total += 3 * 2 * batch * steps * directions * gates * module.hidden_size * (
+            module.input_size + module.hidden_size)
+
+    handles = [m.register_forward_hook(hook) for m in network.modules() if isinstance(m, (torch.nn.LSTM, torch.nn.GRU))]
+    try:
+        with conv_algorithm("direct"):
+            network(views)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
+
+
+def count_step_flops(kind, size, batch, length):
+    """(total, by-operator dict, analytic recurrent FLOPs) of one step's network + loss, fwd + bwd."""
+    with torch.device("meta"):
+        network = build_network(kind, size)
+        views = torch.randn(2 * batch, length)
+    with conv_algorithm("direct"), FlopCounterMode(display=False) as counter:
+        z_a, z_b = network(views).chunk(2, dim=0)
+        nt_xent(z_a, z_b, 0.1).backward()
+    counts = {str(op).replace("aten.", ""): n for op, n in counter.get_flop_counts()["Global"].items()}
+    return counter.get_total_flops(), counts, recurrent_flops_analytic(network, views)
+
+
+def run(args):
+    device = setup(args)
+    batch, length = args.batch, args.length
+    has_bf16 = native_bf16(device)
+    peak32, size32 = matmul_peak(device, torch.float32)
+    peak16, size16 = matmul_peak(device, torch.bfloat16)
+    print(f"# dense matmul peak, same run: fp32 {si(peak32, 'FLOP/s')} (n={size32}), "
+          f"bf16 {si(peak16, 'FLOP/s')} (n={size16}); bf16/fp32 = {peak16 / peak32:.3g}")
+    print(f"# step: {batch} channel-windows of {length} samples ({length / SFREQ:g} s at {SFREQ:g} Hz) "
+          f"-> {2 * batch} views; {args.steps} timed steps after 1 warm-up, best step reported")
+
+    sizes = args.sizes.split(",")
+    kinds = args.encoders.split(",")
+    rows, checks = [], []
+    for kind in kinds:
+        for size in sizes:
+            flops, counts, rnn_analytic = count_step_flops(kind, size, batch, length)
+            counted_rnn = sum(v for k, v in counts.items() if k in ("mm", "addmm", "bmm"))
+            checks.append(f"#   {kind}/{size}: {si(flops, 'FLOP')} per step; by operator "
+                          + ", ".join(f"{k} {si(v)}" for k, v in sorted(counts.items()))
+                          + f"; analytic LSTM/GRU {si(rnn_analytic)} (counted mm/addmm incl. dense layers "
+                          f"{si(counted_rnn)})")
+            cases = [("fp32", "direct", False)]
+            if device.type == "cpu" or args.force_fft:
+                cases.append(("fp32", "auto" if device.type == "cpu" else "fft", False))
+            cases.append(("bf16", "auto", False))
+            if args.compile:
+                cases.append(("fp32", "auto" if device.type == "cpu" else "direct", True))
+                cases.append(("bf16", "auto", True))
+            baseline = None
+            for precision, algorithm, compiled in cases:
+                row = {"encoder": kind, "size": size, "precision": precision,
+                       "conv": algorithm if kind == "conv" else "-", "compiled": "yes" if compiled else "no"}
+                if kind == "recurrent" and algorithm != "direct" and precision == "fp32" and not compiled:
+                    continue  # no convolution: identical to the baseline row
+                if precision == "bf16" and not has_bf16:
+                    estimate = flops / peak16
+                    if estimate > args.max_emulated_s:
+                        row["step s"] = f"skipped: emulated bf16, ~{estimate / 60:.0f} min/step at bf16 peak"
+                        rows.append(row)
+                        continue
+                try:
+                    with conv_algorithm(algorithm):
+                        step = Step(kind, size, batch, length, device, precision, compiled)
+                        start = time.perf_counter()
+                        step()  # warm-up (and compilation)
+                        synchronize(device)
+                        first = time.perf_counter() - start
+                        best = float("inf")
+                        for _ in range(args.steps):
+                            start = time.perf_counter()
+                            step()
+                            synchronize(device)
+                            best = min(best, time.perf_counter() - start)
+                except Exception as error:  # report and carry on with the other cases
+                    row["step s"] = f"failed: {type(error).__name__}: {str(error)[:80]}"
+                    rows.append(row)
+                    continue
+                if baseline is None and precision == "fp32" and algorithm == "direct" and not compiled:
+                    baseline = best
+                achieved = flops / best
+                row.update({
+                    "step s": f"{best:.3g}" + (f" (1st {first:.0f})" if compiled else ""),
+                    "ch-windows/s": f"{batch / best:.4g}",
+                    "model FLOP/s": si(achieved),
+                    "/fp32 peak": f"{achieved / peak32:.2f}",
+                    "/bf16 peak": f"{achieved / peak16:.2f}",
+                    "x baseline": f"{baseline / best:.2f}" if baseline else "",
+                })
+                rows.append(row)
+                del step
+                print(f"#   done {kind}/{size}/{precision}/{algorithm}/compiled={compiled}: {best:.3g} s",
+                      file=sys.stderr, flush=True)
+    print("# FLOPs per step (FlopCounterMode on the meta device, direct convolution; check):")
+    print("\n".join(checks))
+    if not has_bf16:
+        print(f"# bf16 is emulated on this device (no AMX/AVX512-BF16): its matmul peak is "
+              f"{peak32 / peak16:.0f}x below fp32; bf16 cases estimated over {args.max_emulated_s:g} s/step are skipped.")
+    print_table(rows, ["encoder", "size", "precision", "conv", "compiled", "step s", "ch-windows/s",
+                       "model FLOP/s", "/fp32 peak", "/bf16 peak", "x baseline"])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_common_arguments(parser)
+    parser.add_argument("--batch", type=int, default=8, help="channel-windows per step (default 8)")
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per case (default 3; --quick: 2)")
+    parser.add_argument("--encoders", default="conv,recurrent")
+    parser.add_argument("--sizes", default=None,
+                        help="comma-separated of paper,small,tiny (default all three)")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile'd steps")
+    parser.add_argument("--force-fft", action="store_true", help="also time the FFT convolution on GPUs")
+    parser.add_argument("--max-emulated-s", type=float, default=20.0,
+                        help="run emulated bf16 only if a step's estimate is below this (default 20 s)")
+    args = parser.parse_args(argv)
+    if args.sizes is None:
+        args.sizes = "paper,small,tiny"
+    if args.quick:
+        args.steps = min(args.steps, 2)
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

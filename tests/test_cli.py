@@ -1,0 +1,209 @@
+"""Tests of the ``skseqclr`` command (in process through ``main``, and once as a console script)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skseqclr import cli
+from skseqclr.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
+
+from conftest import TINY, shared_path
+
+TINY_ARGS = [
+    "--param", "encoder_kwargs=" + json.dumps(TINY["encoder_kwargs"]),
+    "--param", "projector_kwargs=" + json.dumps(TINY["projector_kwargs"]),
+    "--batch-size", "16", "--epochs", "1", "--max-steps", "1", "--device", "cpu",
+]
+SYNTHETIC = ["--dataset", "synthetic", "--n-windows", "36", "--window-s", "2"]
+
+
+@pytest.fixture(autouse=True)
+def _no_local_data(tmp_path, monkeypatch):
+    """Point the default data folder at an empty one, so nothing is found unless a test says so."""
+    empty = tmp_path / "no_data_here"
+    empty.mkdir()
+    monkeypatch.setenv("SKSEQCLR_DATA", str(empty))
+
+
+# ----------------------------------------------------------------- usage
+
+def test_version_and_help(capsys):
+    assert main(["--version"]) == EXIT_OK
+    assert "skseqclr" in capsys.readouterr().out
+    assert main(["benchmark", "--help"]) == EXIT_OK
+    assert "--fractions" in capsys.readouterr().out
+    assert main([]) == EXIT_USAGE
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["benchmark", "--dataset", "mnist"], "invalid choice: 'mnist'"),
+    (["benchmark", "--fractions", "2"], "label fraction"),
+    (["benchmark", "--seeds", "-1"], "non-negative"),
+    (["benchmark", "--data-dir", "/nonexistent/eeg"], "--data-dir /nonexistent/eeg does not exist"),
+    (["benchmark", *SYNTHETIC, "--param", "colour=blue"], "no parameter 'colour'"),
+    (["benchmark", *SYNTHETIC, "--output", "results.csv"], "ending in .json"),
+    (["pretrain", "--dataset", "synthetic"], "required: --output"),
+    (["features", "--weights", "/nonexistent.safetensors", "--dataset", "synthetic", "--output", "f.npy"],
+     "no weights file"),
+    (["features", "--weights", "w", "--dataset", "synthetic", "--output", "f.txt"], "ending in .npy or .parquet"),
+])
+def test_usage_errors_exit_2_with_a_message(argv, message, capsys):
+    assert main(argv) == EXIT_USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_data_dir_without_recordings_is_a_usage_error(tmp_path, capsys):
+    assert main(["benchmark", "--data-dir", str(tmp_path)]) == EXIT_USAGE
+    assert "no eegmat or eegbci recordings" in capsys.readouterr().err
+
+
+def test_runtime_failure_exits_1(tmp_path, capsys):
+    # the folder exists, the files are not there, and downloading is forbidden
+    code = main(["benchmark", "--dataset", "eegmat", "--data-dir", str(tmp_path), "--no-download",
+                 "--subjects", "0-2", "--quiet"])
+    assert code == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "FileNotFoundError" in err and "Subject00_1.edf" in err and "--debug" in err
+
+
+def test_argument_parsers():
+    assert cli._subjects("0-3,7") == [0, 1, 2, 3, 7]
+    assert cli._param("amplitude_scale=[0.8, 1.25]") == ("amplitude_scale", (0.8, 1.25))
+    assert cli._param("scaling=channel") == ("scaling", "channel")
+    assert cli._param("bandstop=null") == ("bandstop", None)
+    assert cli._ranges([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8"
+    assert cli._proportional_split(range(36), train_subjects=range(24)) == list(range(24))
+    assert cli._proportional_split([0, 1, 30], train_subjects=range(24)) == [0, 1]
+    assert cli._proportional_split([0, 1, 2], train_subjects=range(24)) == [0, 1]  # none >= 24: 2/3
+    with pytest.raises(cli.UsageError, match="at least 2 subjects"):
+        cli._proportional_split([3])
+
+
+# ------------------------------------------------------------- benchmark
+
+def test_benchmark_falls_back_to_synthetic_and_says_so_first(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    code = main(["benchmark", "--n-windows", "36", "--window-s", "2", *TINY_ARGS, "--fractions", "1", "0.1",
+                 "--methods", "seqclr", "untrained", "bands", "--output", str(out), "--quiet"])
+    assert code == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert "SYNTHETIC" in lines[0]
+    table = "\n".join(lines[1:])
+    for method in ("SeqCLR pretrained", "SeqCLR untrained", "log-variance bands"):
+        assert method in table
+    assert "100% (n=24)" in table and "10% (n=2)" in table
+    report = json.loads(out.read_text())
+    assert report["synthetic_fallback"] and report["dataset"] == "synthetic"
+    assert len(report["rows"]) == 3 * 2
+    pretrained = [r for r in report["rows"] if r["method"] == "SeqCLR pretrained"]
+    untrained = [r for r in report["rows"] if r["method"] == "SeqCLR untrained"]
+    assert {r["n_steps"] for r in pretrained} == {1} and {r["n_steps"] for r in untrained} == {0}
+    assert report["seqclr_params"]["encoder_kwargs"]["n_residual"] == 1
+    # frequency-resolved band power separates the synthetic 10 Hz / 20 Hz classes
+    bands = [r for r in report["rows"] if r["method"] == "log-variance bands" and r["fraction"] == 1.0]
+    assert bands[0]["balanced_accuracy"] > 0.8
+
+
+def test_benchmark_eegmat_splits_by_subject(tmp_path, capsys):
+    data = shared_path("eegmat")
+    out = tmp_path / "r.json"
+    code = main(["benchmark", "--data-dir", str(data.parent), "--subjects", "0,1,30", "--sfreq", "64",
+                 "--methods", "logpower", "bands", "--fractions", "1", "--output", str(out), "--quiet"])
+    assert code == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("method")  # real data: no fallback notice
+    report = json.loads(out.read_text())
+    assert report["dataset"] == "eegmat"
+    assert "train 0-1" in report["data"] and "test 30" in report["data"]
+    assert report["n_train"] == 120 and report["n_test"] == 60  # 60 four-second windows per subject
+
+
+# ---------------------------------------------------------- pretrain, features
+
+def test_pretrain_then_features_npy_and_parquet(tmp_path, capsys):
+    from skseqclr import SeqCLRTransformer
+    from skseqclr.datasets import make_synthetic_eeg
+
+    out = tmp_path / "model"
+    assert main(["pretrain", *SYNTHETIC, *TINY_ARGS, "--split", "train", "--output", str(out), "--quiet"]) == EXIT_OK
+    config = json.loads((out / "config.json").read_text())
+    assert config["datasets"][0]["n_windows"] == 24 and config["n_steps"] == 1
+    assert config["seqclr_params"]["batch_size"] == 16
+
+    npy = tmp_path / "feats.npy"
+    assert main(["features", "--weights", str(out), *SYNTHETIC, "--output", str(npy), "--quiet"]) == EXIT_OK
+    features = np.load(npy)
+    X, y = make_synthetic_eeg(n_windows=36, n_channels=8, n_times=256, sfreq=128.0, random_state=0)
+    expected = SeqCLRTransformer.load(out / "encoder.safetensors", device="cpu").transform(X)
+    np.testing.assert_allclose(features, expected, rtol=1e-5, atol=1e-5)
+    import pandas as pd
+
+    metadata = pd.read_csv(tmp_path / "feats.metadata.csv")
+    assert metadata["target"].tolist() == y.tolist()
+
+    pytest.importorskip("pyarrow")
+    parquet = tmp_path / "feats.parquet"
+    assert main(["features", "--weights", str(out / "encoder.safetensors"), *SYNTHETIC, "--split", "test",
+                 "--output", str(parquet), "--quiet"]) == EXIT_OK
+    table = pd.read_parquet(parquet)
+    assert len(table) == 12 and table["dataset"].eq("synthetic").all()
+    assert "ch0_h0_mean" in table.columns
+    np.testing.assert_allclose(table.filter(like="ch").to_numpy(), expected[24:], rtol=1e-5, atol=1e-5)
+
+
+def test_pretrain_on_two_datasets_and_features_of_another_montage(tmp_path):
+    path = shared_path("eegbci")
+    out = tmp_path / "model"
+    code = main(["pretrain", "--dataset", "synthetic", "eegbci", "--data-dir", str(path), "--runs", "4",
+                 "--n-windows", "24", "--window-s", "2", *TINY_ARGS, "--output", str(out), "--quiet"])
+    assert code == EXIT_OK
+    config = json.loads((out / "config.json").read_text())
+    assert [d["dataset"] for d in config["datasets"]] == ["synthetic", "eegbci"]
+    assert config["datasets"][1]["n_windows"] == 15
+    npy = tmp_path / "bci.npy"
+    assert main(["features", "--weights", str(out), "--dataset", "eegbci", "--data-dir", str(path), "--runs", "4",
+                 "--window-s", "2", "--output", str(npy), "--quiet"]) == EXIT_OK
+    assert np.load(npy).shape[0] == 15 and np.isfinite(np.load(npy)).all()
+
+
+def test_pretrain_writes_nothing_on_other_ranks(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli.D, "is_main_process", lambda: False)
+    out = tmp_path / "model"
+    assert main(["pretrain", *SYNTHETIC, *TINY_ARGS, "--output", str(out)]) == EXIT_OK
+    assert not out.exists()
+    assert capsys.readouterr().out == ""
+
+
+def test_features_refuses_another_sampling_rate(tmp_path, capsys):
+    out = tmp_path / "model"
+    untrained = [*TINY_ARGS, "--epochs", "0"]  # the saved encoder's rate is all this test needs
+    assert main(["pretrain", *SYNTHETIC, *untrained, "--output", str(out), "--quiet"]) == EXIT_OK
+    code = main(["features", "--weights", str(out), *SYNTHETIC, "--sfreq", "100", "--output", str(tmp_path / "f.npy")])
+    assert code == EXIT_USAGE
+    assert "pretrained at 128 Hz" in capsys.readouterr().err
+
+
+def test_bad_weights_file_is_a_runtime_failure(tmp_path, capsys):
+    bogus = tmp_path / "encoder.safetensors"
+    bogus.write_bytes(b"not weights")
+    assert main(["features", "--weights", str(bogus), *SYNTHETIC, "--output", str(tmp_path / "f.npy")]) == EXIT_FAILURE
+    assert "skseqclr features: error" in capsys.readouterr().err
+
+
+def test_console_script(tmp_path):
+    script = shutil.which("skseqclr", path=os.path.dirname(sys.executable)) or shutil.which("skseqclr")
+    if script is None:
+        pytest.skip("the skseqclr console script is not installed (pip install -e .)")
+    env = {**os.environ, "SKSEQCLR_DATA": str(tmp_path)}
+    result = subprocess.run([script, "benchmark", "--dataset", "synthetic", "--n-windows", "30", "--methods",
+                             "logpower", "bands", "--fractions", "1", "--quiet"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "log-variance bands" in result.stdout

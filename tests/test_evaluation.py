@@ -1,0 +1,154 @@
+"""Tests of the label-efficiency harness in skseqclr.evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from skseqclr.baselines import LogPower, LogVarianceBandPower
+from skseqclr.datasets import make_synthetic_eeg
+from skseqclr.evaluation import (evaluate_label_efficiency, format_table, make_linear_probe, split_by_group,
+                                 subsample_labels, summarize)
+
+
+def test_subsample_labels_stratified_seeded_and_keeps_every_class():
+    y = np.array([0] * 90 + [1] * 10)
+    subset = subsample_labels(y, 0.1, random_state=0)
+    assert np.bincount(y[subset]).tolist() == [9, 1]
+    np.testing.assert_array_equal(subset, subsample_labels(y, 0.1, random_state=0))
+    assert not np.array_equal(subset, subsample_labels(y, 0.1, random_state=1))
+    tiny = subsample_labels(y, 0.001, random_state=0)
+    assert np.bincount(y[tiny]).tolist() == [1, 1]  # at least one window per class
+    assert len(subsample_labels(y, 1.0)) == 100
+    strings = np.array(["rest", "task", "rest", "rest"])
+    assert set(strings[subsample_labels(strings, 0.01)]) == {"rest", "task"}
+
+
+@pytest.mark.parametrize("fraction", [0, 1.5, -0.1, "all"])
+def test_subsample_labels_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="fraction"):
+        subsample_labels([0, 1], fraction)
+
+
+def test_split_by_group_keeps_subjects_apart():
+    groups = np.repeat(np.arange(6), 3)
+    train, test = split_by_group(groups)
+    assert set(groups[test]) == {4, 5} and set(groups[train]) == {0, 1, 2, 3}
+    train, test = split_by_group(groups, test_groups=[0])
+    assert set(groups[test]) == {0}
+    train, test = split_by_group([7, 7, 8], test_size=0.9)  # at least one group stays for training
+    assert train.tolist() == [True, True, False]
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        split_by_group([1, 1, 1])
+    with pytest.raises(ValueError, match="empty"):
+        split_by_group(groups, test_groups=[99])
+
+
+class CountingExtractor(TransformerMixin, BaseEstimator):
+    """Log power whose fits are counted, with or without a random_state parameter."""
+
+    fits: list = []
+
+    def fit(self, X, y=None):
+        assert y is None  # extractors never see labels
+        CountingExtractor.fits.append(getattr(self, "random_state", "no seed"))
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        return np.log(np.asarray(X).var(axis=-1))
+
+
+class SeededCountingExtractor(CountingExtractor):
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+
+@pytest.fixture
+def split():
+    X, y = make_synthetic_eeg(n_windows=120, n_channels=4, random_state=0)
+    return X[:80], y[:80], X[80:], y[80:]
+
+
+def test_evaluate_rows_and_fitting_protocol(split):
+    X_train, y_train, X_test, y_test = split
+    CountingExtractor.fits = []
+    prefitted = LogPower().fit(X_train)
+    rows = evaluate_label_efficiency(
+        {"bands": LogVarianceBandPower(sfreq=128), "power": prefitted,
+         "seeded": SeededCountingExtractor(), "shared": CountingExtractor()},
+        X_train, y_train, X_test, y_test, fractions=(1.0, 0.1), seeds=(0, 1),
+    )
+    assert len(rows) == 4 * 2 * 2
+    # seeded extractors are fitted once per seed with that seed; others once in all
+    assert sorted(CountingExtractor.fits, key=str) == [0, 1, "no seed"]
+    keys = {"method", "fraction", "seed", "n_labels", "balanced_accuracy", "fit_time_s", "transform_time_s",
+            "probe_time_s", "n_features"}
+    assert all(keys <= set(r) for r in rows)
+    power_rows = [r for r in rows if r["method"] == "power"]
+    assert all(r["fit_time_s"] == 0.0 for r in power_rows)  # used as it came
+    assert {r["n_labels"] for r in rows if r["fraction"] == 1.0} == {80}
+    assert {r["n_labels"] for r in rows if r["fraction"] == 0.1} == {8}
+    # frequency-resolved features separate the synthetic classes, broadband power does not
+    bands = np.mean([r["balanced_accuracy"] for r in rows if r["method"] == "bands" and r["fraction"] == 1.0])
+    power = np.mean([r["balanced_accuracy"] for r in power_rows if r["fraction"] == 1.0])
+    assert bands > 0.9 and bands > power + 0.2
+
+
+def test_every_method_gets_the_same_labelled_subset(split):
+    X_train, y_train, X_test, y_test = split
+    seen = []
+
+    class RecordingProbe(BaseEstimator):
+        def fit(self, X, y):
+            seen.append(tuple(y))
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict(self, X):
+            return np.zeros(len(X), dtype=int)
+
+    evaluate_label_efficiency({"a": LogPower(), "b": LogVarianceBandPower(sfreq=128)}, X_train, y_train, X_test,
+                              y_test, fractions=[0.25], seeds=[3], probe=RecordingProbe())
+    assert len(seen) == 2 and seen[0] == seen[1]
+
+
+def test_summarize_and_table(split):
+    rows = [
+        {"method": "A", "fraction": 1.0, "seed": s, "n_labels": 80, "balanced_accuracy": acc, "fit_time_s": 2.0,
+         "transform_time_s": 1.0, "probe_time_s": 0.5, "n_features": 3}
+        for s, acc in enumerate([0.7, 0.8])
+    ] + [
+        {"method": "A", "fraction": 0.1, "seed": s, "n_labels": 8, "balanced_accuracy": 0.6, "fit_time_s": 2.0,
+         "transform_time_s": 1.0, "probe_time_s": 0.5, "n_features": 3}
+        for s in range(2)
+    ]
+    summary = summarize(rows)
+    first = summary[0]
+    assert first["method"] == "A" and first["n_seeds"] == 2
+    assert first["mean"] == pytest.approx(0.75) and first["std"] == pytest.approx(0.05)
+    assert first["time_s"] == pytest.approx(4.0)  # fit + transform + two probes, per seed
+    table = format_table(rows)
+    lines = table.splitlines()
+    assert "100% (n=80)" in lines[0] and "10% (n=8)" in lines[0] and "time (s)" in lines[0]
+    assert "0.750 ± 0.050" in lines[2] and "0.600 ± 0.000" in lines[2] and lines[2].rstrip().endswith("4.0")
+    assert format_table(summary) == table
+
+
+def test_linear_probe_is_scaled_balanced_logistic_regression():
+    probe = make_linear_probe()
+    assert [name for name, _ in probe.steps] == ["standardscaler", "logisticregression"]
+    assert probe[-1].class_weight == "balanced"
+
+
+def test_evaluate_bad_input(split):
+    X_train, y_train, X_test, y_test = split
+    with pytest.raises(ValueError, match="mapping"):
+        evaluate_label_efficiency([LogPower()], X_train, y_train, X_test, y_test)
+    with pytest.raises(ValueError, match="fraction"):
+        evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, fractions=[2.0])
+    with pytest.raises(ValueError, match="seeds"):
+        evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, seeds=[-1])
+    with pytest.raises(ValueError, match="single class"):
+        evaluate_label_efficiency({"p": LogPower()}, X_train, np.zeros(80), X_test, y_test)
