@@ -69,7 +69,10 @@ def native_bf16(device: torch.device) -> bool:
 def describe_machine(device: torch.device) -> str:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
-        return f"# device: {name} (CUDA {torch.version.cuda}), torch {torch.__version__}"
+        return (f"# device: {name} (CUDA {torch.version.cuda}), torch {torch.__version__}; TF32 allowed in "
+                f"convolutions: {torch.backends.cudnn.allow_tf32}, in matmuls: "
+                f"{torch.backends.cuda.matmul.allow_tf32} (the fp32 peak below is measured without TF32 "
+                f"unless allowed)")
     features = ", ".join(cpu_vector_features()) or "no AVX2"
     bf16 = "native bf16" if native_bf16(device) else "no native bf16 (bf16 is emulated)"
     return (f"# device: CPU {cpu_model()} [{features}; {bf16}], {os.cpu_count()} logical cores, "

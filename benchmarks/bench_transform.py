@@ -22,7 +22,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import add_common_arguments, native_bf16, print_table, setup, time_call  # noqa: E402

@@ -61,8 +61,11 @@ for name in ('skseqclr', 'sklearn', 'mne', 'braindecode', 'skorch', 'torchaudio'
 step check_sync 60 "$PYTHON" benchmarks/check_sync.py --device cuda
 step bench_pretrain 150 "$PYTHON" benchmarks/bench_pretrain.py --device cuda --batch 128 --steps 3 --force-fft
 # Test modules that need a package missing here fail to import; the others still run.
-step tests 150 "$PYTHON" -m pytest -q -rs -p no:cacheprovider --continue-on-collection-errors --durations=10 tests
-step bench_augment 45 "$PYTHON" benchmarks/bench_augment.py --device cuda --windows 32
+# pytest-xdist, where installed, runs them in 4 processes (they share the one GPU).
+XDIST=(); "$PYTHON" -c "import xdist" 2>/dev/null && XDIST=(-n 4)
+step tests 180 "$PYTHON" -m pytest -q -rs -p no:cacheprovider --continue-on-collection-errors --durations=10 \
+    ${XDIST[@]+"${XDIST[@]}"} tests
+step bench_augment 45 "$PYTHON" benchmarks/bench_augment.py --device cuda --windows 16
 step bench_transform 60 "$PYTHON" benchmarks/bench_transform.py --device cuda --windows 128
 step bench_memory 60 "$PYTHON" benchmarks/bench_memory.py --device cuda --quick
 step bench_pretrain_compile 150 "$PYTHON" benchmarks/bench_pretrain.py --device cuda --batch 128 --steps 3 \

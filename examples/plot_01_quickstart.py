@@ -23,7 +23,6 @@ minute; they show how the pieces fit, not what pretraining can achieve.
 import os
 
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score

@@ -4,8 +4,11 @@ The paper's convolutional encoder (§2.3) spends almost all of its arithmetic in
 the residual units' 250 -> 250 channel convolutions with 64-sample kernels:
 ``2 * 250 * 250 * 64`` = 8 MFLOP per output sample and unit. Computed as a
 product of spectra in blocks of ``n`` samples (overlap-save), the same
-convolution costs about ``4 * 250 * 250 * n / (n - 63)`` = 0.3 MFLOP per output
-sample, 25 times less arithmetic; the FFTs themselves are cheap in comparison.
+convolution costs ``8 * 250 * 250 * (n / 2 + 1) / (n - 63)`` = 0.5 MFLOP per
+output sample for the blocks of ``n = 128`` used here (:func:`block_size`), 16
+times less arithmetic; the FFTs themselves are cheap in comparison. On the
+development CPU (AVX2) a paper-size training step ran 4-5 times faster
+(``benchmarks/README.md``).
 :func:`conv1d` computes exactly what :func:`torch.nn.functional.conv1d` computes
 (stride 1, no padding, no dilation, one group) up to floating-point rounding,
 with its own backward pass, so the module structure and parameters of the
@@ -28,9 +31,10 @@ import torch.nn.functional as F
 
 __all__ = ["conv1d", "fft_conv1d", "use_fft", "conv_algorithm", "block_size"]
 
-#: Kernels shorter than this (samples) always use the direct convolution: the
-#: FFT's fixed costs outweigh its savings (measured by
-#: ``benchmarks/bench_pretrain.py``).
+#: Kernels shorter than this (samples) use the direct convolution: its cost
+#: falls with the kernel while the FFT's does not. With 16-sample kernels the
+#: FFT was still 1.5-3x faster (forward plus backward, 40 and 250 channels,
+#: on the development CPU); shorter kernels were not found to gain.
 MIN_FFT_KERNEL = 16
 #: ... and so do convolutions of fewer input channels (the encoders' first,
 #: single-channel convolutions are faster direct).
@@ -85,10 +89,11 @@ def block_size(kernel_size: int) -> int:
 
     Longer blocks waste less of each block on the kernel's overlap (a block of
     ``n`` samples yields ``n - kernel_size + 1`` outputs), shorter ones give
-    the per-frequency matrix products more rows and keep them in cache. On an
-    AVX2 CPU, two kernel lengths (at least 64 samples) was fastest for forward
-    plus backward (measured for kernels of 16 and 64 samples, 40 and 250
-    channels; see ``benchmarks/README.md``).
+    the per-frequency matrix products more rows and keep them in cache. On the
+    development CPU (AVX2), timing forward plus backward of 40- and
+    250-channel convolutions with kernels of 16 and 64 samples on 100- to
+    4000-sample inputs, blocks of two kernel lengths (at least 64 samples) were
+    the fastest or within noise of it; 512-sample blocks were up to 2x slower.
     """
     return max(64, 1 << math.ceil(math.log2(2 * kernel_size)))
 

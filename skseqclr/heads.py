@@ -17,8 +17,10 @@ import torch
 from torch import nn
 
 from .encoders import downsample
+from .pooling import pool
 
-__all__ = ["HEAD_SIZES", "MultiScaleBiLSTMSummary", "Projector", "ClassifierHead"]
+__all__ = ["HEAD_SIZES", "MultiScaleBiLSTMSummary", "Projector", "PooledProjector", "ClassifierHead",
+           "make_projector"]
 
 #: Sizes per ``model_size``; ``"paper"`` follows the paper's projector figure.
 HEAD_SIZES: dict[str, dict] = {
@@ -86,6 +88,49 @@ class Projector(nn.Module):
 
     def forward(self, h):
         return self.mlp(self.summary(h))
+
+
+class PooledProjector(nn.Module):
+    """Projection head on the pooled encoder output: ``(batch, 4, time)`` -> ``(batch, 32)``.
+
+    Not in the paper. The paper's :class:`Projector` reads the encoder's output
+    sequence with BiLSTMs, so pretraining shapes whatever the BiLSTMs can read,
+    while a linear probe on ``transform`` features only sees statistics pooled
+    over time. This head projects exactly those statistics (the estimator's
+    ``pooling``), so that contrastive pretraining shapes the features the probe
+    will use.
+
+    Parameters
+    ----------
+    in_channels : int
+        Encoder output channels (4).
+    statistics : tuple of str
+        Pooling statistics (see :mod:`skseqclr.pooling`).
+    hidden_size : int
+        Width of the dense layer.
+    output_size : int
+        Projection dimension.
+    """
+
+    def __init__(self, in_channels=4, statistics=("mean", "std", "logms"), hidden_size=128, output_size=32):
+        super().__init__()
+        self.statistics = tuple(statistics)
+        n_pooled = in_channels * len(self.statistics)
+        # The statistics differ in scale (log powers vs means): normalise before the MLP.
+        self.norm = nn.BatchNorm1d(n_pooled)
+        self.mlp = nn.Sequential(nn.Linear(n_pooled, hidden_size), nn.ReLU(), nn.Linear(hidden_size, output_size))
+
+    def forward(self, h):
+        return self.mlp(self.norm(pool(h, self.statistics).to(h.dtype)))
+
+
+def make_projector(kind: str, in_channels: int, **config) -> nn.Module:
+    """Build the projection head: ``"lstm"`` (the paper's) or ``"pooled"``."""
+    if kind == "lstm":
+        return Projector(in_channels, **config)
+    if kind == "pooled":
+        return PooledProjector(in_channels, **config)
+    raise ValueError(f"projector={kind!r} is not 'lstm' or 'pooled'.")
 
 
 class ClassifierHead(nn.Module):

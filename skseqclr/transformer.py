@@ -17,7 +17,7 @@ from ._version import __version__
 from .augmentations import AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations
 from .encoders import encoder_config, make_encoder
 from .features import EncodingSettings, compute_features
-from .heads import HEAD_SIZES, Projector
+from .heads import HEAD_SIZES, make_projector
 from .inputs import WindowSource, as_window_source, as_window_sources, resolve_units
 from .pooling import check_pooling
 from .scaling import SCALING_MODES, estimate_input_scale
@@ -52,10 +52,22 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     encoder_kwargs : dict or None
         Individual encoder sizes overriding the preset, e.g.
         ``{"branch_channels": (32, 32, 16)}``; see :data:`skseqclr.encoders.ENCODER_SIZES`.
+    projector : {"lstm", "pooled"}, default="lstm"
+        ``"lstm"`` is the paper's projector (BiLSTMs on the encoder's output
+        sequence); ``"pooled"`` projects the ``pooling`` statistics of the
+        output, the features ``transform`` returns (see
+        :class:`skseqclr.heads.PooledProjector`). On the EEGMAT benchmark
+        the pooled projector trained 1.5x faster but its features were worse
+        (:doc:`/benchmark`).
     projector_kwargs : dict or None
-        Individual projector sizes (``lstm_sizes``, ``hidden_size``, ``output_size``).
-    amplitude_scale : (float, float) or None, default=(0.5, 2.0)
-        Range of gains (unitless). ``None`` turns the augmentation off.
+        Individual projector sizes (``lstm_sizes``, ``hidden_size``, ``output_size``;
+        ``lstm_sizes`` is ignored by ``projector="pooled"``).
+    amplitude_scale : (float, float) or None, default=None
+        Range of gains (unitless); the paper's is ``(0.5, 2.0)``. ``None``
+        turns the augmentation off. Off by default: it teaches the encoder to
+        ignore amplitude, and on the EEGMAT benchmark amplitude is much of the
+        signal (:doc:`/benchmark`). ``SeqCLRTransformer(**PAPER_RANGES)`` gives
+        all six augmentations at the paper's ranges.
     time_shift : (int, int) or None, default=(-50, 50)
         Range of circular shifts, in samples.
     dc_shift : (float, float) or None, default=(-10.0, 10.0)
@@ -64,9 +76,12 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         Range of lengths of the zeroed run, in samples.
     gaussian_noise : (float, float) or None, default=(0.0, 0.2)
         Range of noise standard deviations, relative to each channel's.
-    bandstop : (float, float) or None, default=(2.8, 82.5)
-        Range of centres of the 5-Hz stop band, in Hz; clipped at Nyquist
-        minus 2.5 Hz. Needs the sampling frequency.
+    bandstop : (float, float) or None, default=None
+        Range of centres of the 5-Hz stop band, in Hz (the paper's is
+        ``(2.8, 82.5)``); clipped at Nyquist minus 2.5 Hz. Needs the sampling
+        frequency. Off by default, like ``amplitude_scale``: on the EEGMAT
+        benchmark pretraining with it made the features worse
+        (:doc:`/benchmark`).
     augmentations_per_view : int, default=1
         Augmentations composed in each view.
     recombination : bool, default=True
@@ -164,13 +179,14 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         encoder="conv",
         model_size="paper",
         encoder_kwargs=None,
+        projector="lstm",
         projector_kwargs=None,
-        amplitude_scale=PAPER_RANGES["amplitude_scale"],
+        amplitude_scale=None,
         time_shift=PAPER_RANGES["time_shift"],
         dc_shift=PAPER_RANGES["dc_shift"],
         zero_mask=PAPER_RANGES["zero_mask"],
         gaussian_noise=PAPER_RANGES["gaussian_noise"],
-        bandstop=PAPER_RANGES["bandstop"],
+        bandstop=None,
         augmentations_per_view=1,
         recombination=True,
         channels_per_window=4,
@@ -201,6 +217,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.encoder = encoder
         self.model_size = model_size
         self.encoder_kwargs = encoder_kwargs
+        self.projector = projector
         self.projector_kwargs = projector_kwargs
         self.amplitude_scale = amplitude_scale
         self.time_shift = time_shift
@@ -249,6 +266,8 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     def _check_params(self):
         if self.encoder not in ("conv", "recurrent"):
             raise ValueError(f"encoder={self.encoder!r} is not 'conv' or 'recurrent'.")
+        if self.projector not in ("lstm", "pooled"):
+            raise ValueError(f"projector={self.projector!r} is not 'lstm' or 'pooled'.")
         if self.scaling not in SCALING_MODES:
             raise ValueError(f"scaling={self.scaling!r} is not one of {SCALING_MODES}.")
         for name in ("n_epochs",):
@@ -297,6 +316,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         if unknown:
             raise ValueError(f"Unknown projector size parameter(s) {sorted(unknown)}; known: {sorted(config)}.")
         config.update(self.projector_kwargs or {})
+        if self.projector == "pooled":
+            # no BiLSTMs: their sizes are ignored, so that a grid search can switch projectors
+            del config["lstm_sizes"]
+            config["statistics"] = check_pooling(self.pooling)
         return config
 
     def _target_sfreq(self, sources):
@@ -365,7 +388,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
         with set_seed_for_init(seed):
             encoder = make_encoder(self.encoder, self.model_size, **(self.encoder_kwargs or {}))
-            projector = Projector(encoder.n_outputs, **self._projector_config())
+            projector = make_projector(self.projector, encoder.n_outputs, **self._projector_config())
         network = SeqCLRNetwork(encoder, projector)
         if self.init_weights is not None:
             _load_weights_into(network, self.init_weights, self.encoder, self._encoder_config())
@@ -553,7 +576,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         estimator._check_params()
         with set_seed_for_init(0):
             encoder = make_encoder(estimator.encoder, estimator.model_size, **(estimator.encoder_kwargs or {}))
-            projector = Projector(encoder.n_outputs, **estimator._projector_config())
+            projector = make_projector(estimator.projector, encoder.n_outputs, **estimator._projector_config())
         network = SeqCLRNetwork(encoder, projector)
         _load_weights_into(network, path, estimator.encoder, estimator._encoder_config())
         network.eval()

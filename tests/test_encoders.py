@@ -109,3 +109,23 @@ def test_encoder_is_channel_wise():
         together = encoder(x)
         alone = torch.cat([encoder(x[i : i + 1]) for i in range(3)])
     torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)
+
+
+def test_pooled_projector_reads_the_pooled_statistics_and_learns():
+    from skseqclr.heads import PooledProjector, make_projector
+    from skseqclr.pooling import pool
+
+    projector = make_projector("pooled", 4, statistics=("mean", "std", "logms"), hidden_size=8, output_size=32)
+    assert isinstance(projector, PooledProjector)
+    h = torch.randn(6, 4, 50, requires_grad=True)
+    z = projector(h)
+    assert z.shape == (6, 32)
+    z.square().sum().backward()
+    assert h.grad is not None and all(p.grad is not None for p in projector.parameters())
+    # it sees only the pooled statistics: permuting time leaves its output unchanged
+    projector.eval()
+    permuted = h.detach()[..., torch.randperm(50)]
+    torch.testing.assert_close(projector(h.detach()), projector(permuted), rtol=1e-5, atol=1e-5)
+    assert pool(h.detach(), ("mean", "std", "logms")).shape[-1] == 12
+    with pytest.raises(ValueError, match="projector='gru'"):
+        make_projector("gru", 4)

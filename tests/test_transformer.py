@@ -124,7 +124,7 @@ def test_bad_parameters_are_named(tiny, windows, params, match):
 
 def test_bandstop_without_sfreq_is_a_clear_error(tiny, windows):
     with pytest.raises(ValueError, match="bandstop augmentation needs the sampling frequency"):
-        make(tiny, sfreq=None).fit(windows)
+        make(tiny, sfreq=None, bandstop=(2.8, 82.5)).fit(windows)
     make(tiny, sfreq=None, bandstop=None).fit(windows)
 
 
@@ -202,3 +202,22 @@ def test_grid_search_on_braindecode_through_slice_dataset(tiny, rng):
     search.fit(X_slice, y)
     assert np.all(search.cv_results_["mean_test_score"] > 0.6)
     assert search.best_estimator_.named_steps["seqclr"].sfreq_ == 100.0
+
+
+def test_default_augmentations_and_the_papers_set_one_argument_away():
+    from skseqclr import PAPER_RANGES
+
+    defaults = SeqCLRTransformer()._augmentation_ranges()
+    # amplitude scale and band-stop are off by default (the EEGMAT benchmark, docs/benchmark.rst)
+    assert defaults["amplitude_scale"] is None and defaults["bandstop"] is None
+    assert {k: v for k, v in defaults.items() if v is not None} == {
+        k: v for k, v in PAPER_RANGES.items() if k not in ("amplitude_scale", "bandstop")}
+    assert SeqCLRTransformer(**PAPER_RANGES)._augmentation_ranges() == dict(PAPER_RANGES)
+
+
+def test_pooled_projector_option(tiny, windows):
+    est = make(tiny, projector="pooled").fit(windows)
+    assert type(est.projector_).__name__ == "PooledProjector"
+    assert np.isfinite(est.history_[-1]["loss"]) and est.transform(windows).shape == (24, est.n_features_out_)
+    with pytest.raises(ValueError, match="projector='gru' is not 'lstm' or 'pooled'"):
+        make(tiny, projector="gru").fit(windows)

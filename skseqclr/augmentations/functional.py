@@ -41,7 +41,6 @@ So all six are written here, as small tensor functions.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 __all__ = [
     "amplitude_scale",
@@ -221,13 +220,26 @@ def bandstop_filter(
     n_times = x.shape[-1]
     pad = min(n_times - 1, int(round(sfreq)))
     compute_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-    padded = F.pad(x.to(compute_dtype).unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
+    padded = _reflect_pad(x.to(compute_dtype), pad)
     n_padded = padded.shape[-1]
     spectrum = torch.fft.rfft(padded, dim=-1)
     frequencies = torch.fft.rfftfreq(n_padded, d=1.0 / sfreq, device=x.device, dtype=compute_dtype)
     response = bandstop_response(frequencies, center.to(x.device, compute_dtype), width, order)
-    # A real response scales real and imaginary parts alike: multiply them as reals
-    # (3x faster than promoting the response to complex).
-    spectrum = torch.view_as_complex(torch.view_as_real(spectrum) * response.unsqueeze(-1))
+    # A real response scales real and imaginary parts alike: multiply them as reals, in
+    # place (3x faster than promoting the response to complex).
+    torch.view_as_real(spectrum).mul_(response.unsqueeze(-1))
     filtered = torch.fft.irfft(spectrum, n=n_padded, dim=-1)
     return filtered[..., pad : pad + n_times].to(x.dtype)
+
+
+def _reflect_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
+    """``F.pad(x, (pad, pad), mode="reflect")`` along the last axis, for ``pad < x.shape[-1]``.
+
+    Built from two flipped slices: the same values, several times faster than
+    ``reflection_pad1d`` on CPUs (benchmarks/bench_augment.py).
+    """
+    if pad == 0:
+        return x
+    before = x[..., 1 : pad + 1].flip(-1)
+    after = x[..., -pad - 1 : -1].flip(-1)
+    return torch.cat([before, x, after], dim=-1)

@@ -1,0 +1,169 @@
+"""Label efficiency on EEGMAT: does SeqCLR pretraining pay off? (issues #4 and #8)
+
+Protocol (every row on the same split, the same labelled subsets and the same probe):
+
+* EEGMAT, rest (0) vs mental arithmetic (1), 4-s windows at 128 Hz, 19 channels;
+  subjects 00-23 train, 24-35 test.
+* SeqCLR is pretrained on all training windows **without labels**, once per seed.
+* Rows:
+  - ``SeqCLR pretrained`` / ``SeqCLR untrained``: linear probe (StandardScaler +
+    LogisticRegression, balanced class weights) on ``transform`` features of the
+    pretrained encoder and of the *same* encoder with ``n_epochs=0`` (same seed,
+    so the same initial weights);
+  - ``classifier frozen`` / ``classifier fine-tuned`` (optional, slow on CPU):
+    :class:`skseqclr.SeqCLRClassifier` on the pretrained encoder, and the frozen
+    classifier on the untrained encoder;
+  - baselines: per-channel log-power, log-variance in 4-8/8-13/13-30 Hz bands,
+    Riemannian tangent space (if pyriemann is installed).
+* Label fractions 100%, 10%, 1% (stratified, seeded, the same subset for every
+  method); balanced accuracy on all test windows; mean ± std over seeds.
+
+Run from the repository root, e.g.::
+
+    python benchmarks/bench_label_efficiency.py --seeds 0 1 2 --steps 300 --output results.json
+
+or one process per seed (in parallel, one thread each), then
+``--combine seed0.json seed1.json seed2.json`` prints the table of all of them.
+
+Prints a table and writes every row (with CPU times) to ``--output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import balanced_accuracy_score
+
+from skseqclr import SeqCLRTransformer
+from skseqclr.baselines import LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
+from skseqclr.datasets import fetch_eegmat
+from skseqclr.evaluation import evaluate_label_efficiency, format_table, subsample_labels, summarize
+from skseqclr.inputs import as_window_source
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegmat"
+
+
+def load_eegmat(path, sfreq, window_s):
+    dataset = fetch_eegmat(path, sfreq=sfreq, window_size_s=window_s, download=False)
+    source = as_window_source(dataset)
+    X = source.read(np.arange(source.n_windows)) * 1e6  # µV
+    metadata = dataset.get_metadata()
+    y, subject = metadata["target"].to_numpy(), metadata["subject"].to_numpy()
+    train, test = subject <= 23, subject >= 24
+    return X[train], y[train], X[test], y[test]
+
+
+def classifier_rows(pretrained, name, X_train, y_train, X_test, y_test, fractions, seed, args, finetune):
+    from skseqclr import SeqCLRClassifier
+
+    rows = []
+    for fraction in fractions:
+        if finetune and fraction > args.finetune_max_fraction:
+            continue
+        subset = subsample_labels(y_train, fraction, random_state=seed)
+        clf = SeqCLRClassifier(pretrained=pretrained, finetune=finetune, n_epochs=args.classifier_epochs,
+                               class_weight="balanced", random_state=seed, device=args.device)
+        start = time.process_time()
+        clf.fit(X_train[subset], y_train[subset])
+        score = balanced_accuracy_score(y_test, clf.predict(X_test))
+        rows.append({"method": name, "fraction": fraction, "seed": seed, "n_labels": int(len(subset)),
+                     "balanced_accuracy": float(score), "fit_time_s": 0.0,
+                     "probe_time_s": time.process_time() - start, "transform_time_s": 0.0})
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--sfreq", type=float, default=128.0)
+    parser.add_argument("--window-s", type=float, default=4.0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.1, 0.01])
+    parser.add_argument("--steps", type=int, default=300, help="pretraining steps")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=JSON",
+                        help="SeqCLRTransformer parameter, e.g. --param temperature=0.5")
+    parser.add_argument("--classifier", action="store_true", help="add SeqCLRClassifier rows (frozen)")
+    parser.add_argument("--finetune", action="store_true", help="add fine-tuned SeqCLRClassifier rows")
+    parser.add_argument("--finetune-max-fraction", type=float, default=0.1,
+                        help="fine-tune only up to this label fraction (it is slow on a CPU)")
+    parser.add_argument("--classifier-epochs", type=int, default=20)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--save-dir", type=Path, default=None,
+                        help="save each seed's pretrained transformer there (seed<k>.safetensors)")
+    parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="only print the table of the rows in these --output files "
+                             "(e.g. one run per seed, run in parallel)")
+    args = parser.parse_args(argv)
+    if args.combine:
+        rows = [row for path in args.combine for row in json.loads(path.read_text())["rows"]]
+        print(format_table(summarize(rows)))
+        return
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    started = time.time()
+    X_train, y_train, X_test, y_test = load_eegmat(args.data_dir, args.sfreq, args.window_s)
+    print(f"EEGMAT: train {len(y_train)} windows (subjects 00-23), test {len(y_test)} (24-35), "
+          f"{X_train.shape[1]} channels x {X_train.shape[2]} samples at {args.sfreq:g} Hz", flush=True)
+
+    overrides = {}
+    for item in args.param:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value)
+    params = dict(sfreq=args.sfreq, n_epochs=10_000, max_steps=args.steps, device=args.device, units="uV")
+    params.update(overrides)
+    config = SeqCLRTransformer(**params).get_params()
+
+    rows = []
+    for seed in args.seeds:
+        pretrained = SeqCLRTransformer(**params, random_state=seed)
+        cpu = time.process_time()
+        pretrained.fit(X_train)
+        pretrain_cpu = time.process_time() - cpu
+        if args.save_dir:
+            pretrained.save(args.save_dir / f"seed{seed}.safetensors")
+        untrained = SeqCLRTransformer(**{**params, "n_epochs": 0}, random_state=seed).fit(X_train)
+        print(f"seed {seed}: {pretrained.n_steps_} steps, final loss {pretrained.history_[-1]['loss']:.3f}, "
+              f"CPU time {pretrain_cpu:.0f} s", flush=True)
+        seed_rows = evaluate_label_efficiency({"SeqCLR pretrained": pretrained, "SeqCLR untrained": untrained},
+                                              X_train, y_train, X_test, y_test, fractions=args.fractions,
+                                              seeds=(seed,))
+        for row in seed_rows:
+            if row["method"] == "SeqCLR pretrained":
+                row["fit_time_s"] = pretrain_cpu
+        rows += seed_rows
+        if args.classifier:
+            rows += classifier_rows(pretrained, "classifier frozen", X_train, y_train, X_test, y_test,
+                                    args.fractions, seed, args, finetune=False)
+            rows += classifier_rows(untrained, "classifier frozen, untrained", X_train, y_train, X_test, y_test,
+                                    args.fractions, seed, args, finetune=False)
+        if args.finetune:
+            rows += classifier_rows(pretrained, "classifier fine-tuned", X_train, y_train, X_test, y_test,
+                                    args.fractions, seed, args, finetune=True)
+
+    baselines = {"log-power": LogPower(), "log-variance bands": LogVarianceBandPower(sfreq=args.sfreq)}
+    if pyriemann_available():
+        baselines["Riemannian tangent space"] = make_tangent_space()
+    rows += evaluate_label_efficiency(baselines, X_train, y_train, X_test, y_test, fractions=args.fractions,
+                                      seeds=args.seeds)
+
+    print()
+    print(format_table(summarize(rows)))
+    print(f"\nwall time {time.time() - started:.0f} s; torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+          f"{torch.get_num_threads()} thread(s)")
+    if args.output:
+        args.output.write_text(json.dumps({"config": {k: v for k, v in config.items() if k != "random_state"},
+                                           "args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
+                                          indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
