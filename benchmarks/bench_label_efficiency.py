@@ -98,6 +98,11 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--save-dir", type=Path, default=None,
                         help="save each seed's pretrained transformer there (seed<k>.safetensors)")
+    parser.add_argument("--load-dir", type=Path, default=None,
+                        help="instead of pretraining, load seed<k>.safetensors written by --save-dir "
+                             "(their parameters replace --steps and --param)")
+    parser.add_argument("--methods", nargs="+", default=["probe", "baselines"], choices=["probe", "baselines"],
+                        help="linear-probe rows (pretrained and untrained) and baseline rows to compute")
     parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="JSON",
                         help="only print the table of the rows in these --output files "
                              "(e.g. one run per seed, run in parallel)")
@@ -124,18 +129,23 @@ def main(argv=None):
 
     rows = []
     for seed in args.seeds:
-        pretrained = SeqCLRTransformer(**params, random_state=seed)
         cpu = time.process_time()
-        pretrained.fit(X_train)
+        if args.load_dir:
+            pretrained = SeqCLRTransformer.load(args.load_dir / f"seed{seed}.safetensors", device=args.device)
+            params = {**pretrained.get_params(), "random_state": None}
+        else:
+            pretrained = SeqCLRTransformer(**params, random_state=seed).fit(X_train)
         pretrain_cpu = time.process_time() - cpu
         if args.save_dir:
             pretrained.save(args.save_dir / f"seed{seed}.safetensors")
-        untrained = SeqCLRTransformer(**{**params, "n_epochs": 0}, random_state=seed).fit(X_train)
+        untrained = SeqCLRTransformer(**{**params, "n_epochs": 0, "random_state": seed}).fit(X_train)
         print(f"seed {seed}: {pretrained.n_steps_} steps, final loss {pretrained.history_[-1]['loss']:.3f}, "
               f"CPU time {pretrain_cpu:.0f} s", flush=True)
-        seed_rows = evaluate_label_efficiency({"SeqCLR pretrained": pretrained, "SeqCLR untrained": untrained},
-                                              X_train, y_train, X_test, y_test, fractions=args.fractions,
-                                              seeds=(seed,))
+        seed_rows = []
+        if "probe" in args.methods:
+            seed_rows = evaluate_label_efficiency({"SeqCLR pretrained": pretrained, "SeqCLR untrained": untrained},
+                                                  X_train, y_train, X_test, y_test, fractions=args.fractions,
+                                                  seeds=(seed,))
         for row in seed_rows:
             if row["method"] == "SeqCLR pretrained":
                 row["fit_time_s"] = pretrain_cpu
@@ -149,11 +159,12 @@ def main(argv=None):
             rows += classifier_rows(pretrained, "classifier fine-tuned", X_train, y_train, X_test, y_test,
                                     args.fractions, seed, args, finetune=True)
 
-    baselines = {"log-power": LogPower(), "log-variance bands": LogVarianceBandPower(sfreq=args.sfreq)}
-    if pyriemann_available():
-        baselines["Riemannian tangent space"] = make_tangent_space()
-    rows += evaluate_label_efficiency(baselines, X_train, y_train, X_test, y_test, fractions=args.fractions,
-                                      seeds=args.seeds)
+    if "baselines" in args.methods:
+        baselines = {"log-power": LogPower(), "log-variance bands": LogVarianceBandPower(sfreq=args.sfreq)}
+        if pyriemann_available():
+            baselines["Riemannian tangent space"] = make_tangent_space()
+        rows += evaluate_label_efficiency(baselines, X_train, y_train, X_test, y_test, fractions=args.fractions,
+                                          seeds=args.seeds)
 
     print()
     print(format_table(summarize(rows)))
