@@ -175,9 +175,10 @@ def _ctrl_c_during_step(monkeypatch, step, times=1):
 def test_ctrl_c_stops_after_the_current_step_keeps_the_weights_and_says_so(tmp_path, monkeypatch, uninterrupted):
     _ctrl_c_during_step(monkeypatch, step=2)
     message = r"interrupted by Ctrl-C after step 3 of 12; the weights learned so far are kept and saved"
+    before = signal.getsignal(signal.SIGINT)  # Python's default, or SIG_IGN in a background job
     with pytest.warns(RuntimeWarning, match=message):
         estimator = SeqCLRTransformer(**PARAMS, checkpoint_dir=tmp_path).fit(_windows())
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works as usual again
+    assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C works as usual again
     assert estimator.interrupted_ and estimator.n_steps_ == 3
     assert _history(estimator) == [{"epoch": 0, "loss": pytest.approx(estimator.history_[0]["loss"]), "steps": 3}]
     untrained = SeqCLRTransformer(**dict(PARAMS, n_epochs=0)).fit(_windows())
@@ -195,9 +196,10 @@ def test_ctrl_c_stops_after_the_current_step_keeps_the_weights_and_says_so(tmp_p
 
 def test_a_second_ctrl_c_interrupts_at_once(monkeypatch):
     _ctrl_c_during_step(monkeypatch, step=1, times=2)
+    before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
         SeqCLRTransformer(**PARAMS).fit(_windows())
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 # ---------------------------------------------------------------------------
