@@ -103,6 +103,9 @@ def main(argv=None):
                              "(their parameters replace --steps and --param)")
     parser.add_argument("--methods", nargs="+", default=["probe", "baselines"], choices=["probe", "baselines"],
                         help="linear-probe rows (pretrained and untrained) and baseline rows to compute")
+    parser.add_argument("--pretrain-on", choices=["train", "all"], default="train",
+                        help="windows for (unlabelled) pretraining: the training subjects only (default), or "
+                             "all subjects, test included (transductive: the test subjects' EEG without labels)")
     parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="JSON",
                         help="only print the table of the rows in these --output files "
                              "(e.g. one run per seed, run in parallel)")
@@ -134,7 +137,8 @@ def main(argv=None):
             pretrained = SeqCLRTransformer.load(args.load_dir / f"seed{seed}.safetensors", device=args.device)
             params = {**pretrained.get_params(), "random_state": None}
         else:
-            pretrained = SeqCLRTransformer(**params, random_state=seed).fit(X_train)
+            unlabelled = X_train if args.pretrain_on == "train" else np.concatenate([X_train, X_test])
+            pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled)
         pretrain_cpu = time.process_time() - cpu
         if args.save_dir:
             pretrained.save(args.save_dir / f"seed{seed}.safetensors")
