@@ -42,6 +42,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from skseqclr import SeqCLRTransformer
 from skseqclr.baselines import LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
+from skseqclr.cli import _param as key_value
 from skseqclr.datasets import fetch_eegmat
 from skseqclr.evaluation import evaluate_label_efficiency, format_table, subsample_labels, summarize
 from skseqclr.inputs import as_window_source
@@ -86,8 +87,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.1, 0.01])
     parser.add_argument("--steps", type=int, default=300, help="pretraining steps")
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=JSON",
-                        help="SeqCLRTransformer parameter, e.g. --param temperature=0.5")
+    parser.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=JSON",
+                        help="SeqCLRTransformer parameter, e.g. --param temperature=0.5 (as in `skseqclr`)")
     parser.add_argument("--classifier", action="store_true", help="add SeqCLRClassifier rows (frozen)")
     parser.add_argument("--finetune", action="store_true", help="add fine-tuned SeqCLRClassifier rows")
     parser.add_argument("--finetune-max-fraction", type=float, default=0.1,
@@ -122,20 +123,15 @@ def main(argv=None):
     print(f"EEGMAT: train {len(y_train)} windows (subjects 00-23), test {len(y_test)} (24-35), "
           f"{X_train.shape[1]} channels x {X_train.shape[2]} samples at {args.sfreq:g} Hz", flush=True)
 
-    overrides = {}
-    for item in args.param:
-        key, _, value = item.partition("=")
-        overrides[key] = json.loads(value)
     params = dict(sfreq=args.sfreq, n_epochs=10_000, max_steps=args.steps, device=args.device, units="uV")
-    params.update(overrides)
-    config = SeqCLRTransformer(**params).get_params()
+    params.update(args.param)
 
     rows = []
     for seed in args.seeds:
         cpu = time.process_time()
         if args.load_dir:
             pretrained = SeqCLRTransformer.load(args.load_dir / f"seed{seed}.safetensors", device=args.device)
-            params = {**pretrained.get_params(), "random_state": None}
+            params = pretrained.get_params()
         else:
             unlabelled = X_train if args.pretrain_on == "train" else np.concatenate([X_train, X_test])
             pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled)
@@ -175,7 +171,9 @@ def main(argv=None):
     print(f"\nwall time {time.time() - started:.0f} s; torch {torch.__version__}, {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} thread(s)")
     if args.output:
-        args.output.write_text(json.dumps({"config": {k: v for k, v in config.items() if k != "random_state"},
+        # the configuration of the encoders evaluated (those loaded, with --load-dir)
+        config = {k: v for k, v in SeqCLRTransformer(**params).get_params().items() if k != "random_state"}
+        args.output.write_text(json.dumps({"config": config,
                                            "args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
                                           indent=1, default=str))
 

@@ -19,8 +19,11 @@ from torch import nn
 from .encoders import downsample
 from .pooling import pool
 
-__all__ = ["HEAD_SIZES", "MultiScaleBiLSTMSummary", "Projector", "PooledProjector", "ClassifierHead",
-           "make_projector"]
+__all__ = ["HEAD_SIZES", "PROJECTORS", "MultiScaleBiLSTMSummary", "Projector", "PooledProjector",
+           "ClassifierHead", "make_projector", "check_projector"]
+
+#: Projection heads by name: the paper's BiLSTM :class:`Projector` and :class:`PooledProjector`.
+PROJECTORS = ("lstm", "pooled")
 
 #: Sizes per ``model_size``; ``"paper"`` follows the paper's projector figure.
 HEAD_SIZES: dict[str, dict] = {
@@ -124,13 +127,17 @@ class PooledProjector(nn.Module):
         return self.mlp(self.norm(pool(h, self.statistics).to(h.dtype)))
 
 
+def check_projector(kind: str) -> str:
+    """``kind`` if it names a projection head, else a ``ValueError`` naming the choices."""
+    if kind not in PROJECTORS:
+        raise ValueError(f"projector={kind!r} is not {' or '.join(map(repr, PROJECTORS))}.")
+    return kind
+
+
 def make_projector(kind: str, in_channels: int, **config) -> nn.Module:
     """Build the projection head: ``"lstm"`` (the paper's) or ``"pooled"``."""
-    if kind == "lstm":
-        return Projector(in_channels, **config)
-    if kind == "pooled":
-        return PooledProjector(in_channels, **config)
-    raise ValueError(f"projector={kind!r} is not 'lstm' or 'pooled'.")
+    head = {"lstm": Projector, "pooled": PooledProjector}[check_projector(kind)]
+    return head(in_channels, **config)
 
 
 class ClassifierHead(nn.Module):

@@ -17,7 +17,7 @@ from ._version import __version__
 from .augmentations import AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations
 from .encoders import encoder_config, make_encoder
 from .features import EncodingSettings, compute_features
-from .heads import HEAD_SIZES, make_projector
+from .heads import HEAD_SIZES, check_projector, make_projector
 from .inputs import WindowSource, as_window_source, as_window_sources, resolve_units
 from .pooling import check_pooling
 from .scaling import SCALING_MODES, estimate_input_scale
@@ -266,8 +266,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     def _check_params(self):
         if self.encoder not in ("conv", "recurrent"):
             raise ValueError(f"encoder={self.encoder!r} is not 'conv' or 'recurrent'.")
-        if self.projector not in ("lstm", "pooled"):
-            raise ValueError(f"projector={self.projector!r} is not 'lstm' or 'pooled'.")
+        check_projector(self.projector)
         if self.scaling not in SCALING_MODES:
             raise ValueError(f"scaling={self.scaling!r} is not one of {SCALING_MODES}.")
         for name in ("n_epochs",):
