@@ -6,8 +6,10 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
   subjects 00-23 train, 24-35 test.
 * SeqCLR is pretrained on all training windows **without labels**, once per seed.
 * Rows:
-  - ``SeqCLR pretrained`` / ``SeqCLR untrained``: linear probe (StandardScaler +
-    LogisticRegression, balanced class weights) on ``transform`` features of the
+  - ``SeqCLR pretrained`` / ``SeqCLR untrained``: linear probe
+    (:class:`skseqclr.evaluation.LinearProbe`: StandardScaler + LogisticRegression,
+    balanced class weights, C chosen by 5-fold cross-validation grouped by subject
+    on the labelled training windows only) on ``transform`` features of the
     pretrained encoder and of the *same* encoder with ``n_epochs=0`` (same seed,
     so the same initial weights);
   - ``classifier frozen`` / ``classifier fine-tuned`` (optional, slow on CPU):
@@ -15,6 +17,9 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
     classifier on the untrained encoder;
   - baselines: per-channel log-power, log-variance in 4-8/8-13/13-30 Hz bands,
     Riemannian tangent space (if pyriemann is installed).
+* Every row twice: features as they are, and standardised per subject
+  (``(per-group z-score)`` rows: each subject's features with that subject's own
+  windows, test subjects included, without labels; ``--normalization``).
 * Label fractions 100%, 10%, 1% (stratified, seeded, the same subset for every
   method); balanced accuracy on all test windows; mean ± std over seeds.
 
@@ -44,10 +49,15 @@ from skseqclr import SeqCLRTransformer
 from skseqclr.baselines import LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
 from skseqclr.cli import _param as key_value
 from skseqclr.datasets import fetch_eegmat
-from skseqclr.evaluation import evaluate_label_efficiency, format_table, subsample_labels, summarize
+from skseqclr.evaluation import (evaluate_label_efficiency, format_table, make_linear_probe, subsample_labels,
+                                 summarize)
 from skseqclr.inputs import as_window_source
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegmat"
+
+
+def _probe_c(text):
+    return "auto" if text == "auto" else float(text)
 
 
 def load_eegmat(path, sfreq, window_s):
@@ -57,7 +67,7 @@ def load_eegmat(path, sfreq, window_s):
     metadata = dataset.get_metadata()
     y, subject = metadata["target"].to_numpy(), metadata["subject"].to_numpy()
     train, test = subject <= 23, subject >= 24
-    return X[train], y[train], X[test], y[test]
+    return X[train], y[train], X[test], y[test], subject[train], subject[test]
 
 
 def classifier_rows(pretrained, name, X_train, y_train, X_test, y_test, fractions, seed, args, finetune):
@@ -104,6 +114,12 @@ def main(argv=None):
                              "(their parameters replace --steps and --param)")
     parser.add_argument("--methods", nargs="+", default=["probe", "baselines"], choices=["probe", "baselines"],
                         help="linear-probe rows (pretrained and untrained) and baseline rows to compute")
+    parser.add_argument("--probe-c", type=_probe_c, default="auto",
+                        help="C of the linear probe: a number, or 'auto' (default: chosen by cross-validation "
+                             "grouped by subject on the labelled training windows)")
+    parser.add_argument("--normalization", nargs="+", default=["none", "group"], choices=["none", "group"],
+                        help="feature normalisations to score: 'none', and 'group' (each subject's features "
+                             "standardised with that subject's own windows; transductive for test subjects)")
     parser.add_argument("--pretrain-on", choices=["train", "all"], default="train",
                         help="windows for (unlabelled) pretraining: the training subjects only (default), or "
                              "all subjects, test included (transductive: the test subjects' EEG without labels)")
@@ -119,7 +135,9 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
 
     started = time.time()
-    X_train, y_train, X_test, y_test = load_eegmat(args.data_dir, args.sfreq, args.window_s)
+    X_train, y_train, X_test, y_test, groups_train, groups_test = load_eegmat(args.data_dir, args.sfreq, args.window_s)
+    probe_options = dict(probe=make_linear_probe(C=args.probe_c), groups_train=groups_train,
+                         groups_test=groups_test, normalizations=args.normalization)
     print(f"EEGMAT: train {len(y_train)} windows (subjects 00-23), test {len(y_test)} (24-35), "
           f"{X_train.shape[1]} channels x {X_train.shape[2]} samples at {args.sfreq:g} Hz", flush=True)
 
@@ -145,7 +163,7 @@ def main(argv=None):
         if "probe" in args.methods:
             seed_rows = evaluate_label_efficiency({"SeqCLR pretrained": pretrained, "SeqCLR untrained": untrained},
                                                   X_train, y_train, X_test, y_test, fractions=args.fractions,
-                                                  seeds=(seed,))
+                                                  seeds=(seed,), **probe_options)
         for row in seed_rows:
             if row["method"] == "SeqCLR pretrained":
                 row["fit_time_s"] = pretrain_cpu
@@ -164,7 +182,7 @@ def main(argv=None):
         if pyriemann_available():
             baselines["Riemannian tangent space"] = make_tangent_space()
         rows += evaluate_label_efficiency(baselines, X_train, y_train, X_test, y_test, fractions=args.fractions,
-                                          seeds=args.seeds)
+                                          seeds=args.seeds, **probe_options)
 
     print()
     print(format_table(summarize(rows)))

@@ -37,6 +37,7 @@ from skseqclr import SeqCLRTransformer
 from skseqclr.baselines import LogPower
 from skseqclr.datasets import fetch_eegmat, make_synthetic_eeg
 from skseqclr.evaluation import make_linear_probe, subsample_labels
+from skseqclr.normalization import standardize_per_group
 
 QUICK = os.environ.get("SKSEQCLR_DOCS_QUICK", "0") not in ("", "0")
 candidates = [os.environ.get("SKSEQCLR_SHARED_DATA", ""), "../shared/data", "../../shared/data"]
@@ -52,12 +53,15 @@ if shared is not None:
     X_test = fetch_eegmat(shared / "eegmat", subjects=test_subjects, sfreq=sfreq, download=False)
     y_train = X_train.get_metadata()["target"].to_numpy()
     y_test = X_test.get_metadata()["target"].to_numpy()
+    subject_train = X_train.get_metadata()["subject"].to_numpy()
+    subject_test = X_test.get_metadata()["subject"].to_numpy()
     source = (f"eegmat, subjects {train_subjects[0]}-{train_subjects[-1]} for training, "
               f"{test_subjects[0]}-{test_subjects[-1]} for testing")
 else:
     print("Note: ../shared/data/eegmat not found; using synthetic EEG (two rhythms) instead.")
     X, y = make_synthetic_eeg(n_windows=360, n_channels=19, n_times=256, sfreq=sfreq, noise=2.0, random_state=0)
     X_train, X_test, y_train, y_test = X[:240], X[240:], y[:240], y[240:]
+    subject_train, subject_test = np.arange(240) // 30, 8 + np.arange(120) // 30  # pretend subjects
     class_names = ["class 0", "class 1"]
     source = "synthetic windows"
 print(f"{source}: {len(y_train)} training and {len(y_test)} test windows of 4 s; "
@@ -124,28 +128,38 @@ plt.show()
 # %%
 # Linear evaluation with few labels
 # ---------------------------------
-# The probe (standardisation + logistic regression with balanced class
-# weights, :func:`~skseqclr.evaluation.make_linear_probe`) is trained on a
+# The probe (:class:`~skseqclr.evaluation.LinearProbe`: standardisation +
+# logistic regression with balanced class weights) is trained on a
 # stratified fraction of the training labels
 # (:func:`~skseqclr.evaluation.subsample_labels`) and scored by balanced
-# accuracy on the test subjects. Every feature set gets the same label
-# subsets; five draws per fraction give the spread.
+# accuracy on the test subjects. It chooses its regularisation by
+# cross-validation on the labelled training windows, with folds that keep
+# subjects apart (``groups``). Every feature set gets the same label subsets;
+# three draws per fraction give the spread.
+#
+# The last two rows standardise each subject's features with that subject's
+# own windows (:doc:`/user_guide/cross_subject`), which removes differences
+# between people; for the test subjects it uses their unlabelled test
+# windows.
+for name in ["pretrained", "untrained"]:
+    features[f"{name}, per subject"] = (standardize_per_group(features[name][0], subject_train),
+                                        standardize_per_group(features[name][1], subject_test))
 fractions = (1.0, 0.1, 0.01)
-seeds = range(5)
+seeds = range(3)
 scores = {name: np.zeros((len(fractions), len(seeds))) for name in features}
 for i, fraction in enumerate(fractions):
     for j, seed in enumerate(seeds):
         subset = subsample_labels(y_train, fraction, random_state=seed)
         for name, (train_f, test_f) in features.items():
-            probe = make_linear_probe().fit(train_f[subset], y_train[subset])
+            probe = make_linear_probe().fit(train_f[subset], y_train[subset], groups=subject_train[subset])
             scores[name][i, j] = balanced_accuracy_score(y_test, probe.predict(test_f))
 
-print(f"{'features':<12}" + "".join(f"{f:>16.0%}" for f in fractions))
+print(f"{'features':<24}" + "".join(f"{f:>16.0%}" for f in fractions))
 for name, s in scores.items():
-    print(f"{name:<12}" + "".join(f"{m:>10.3f} ± {d:.3f}" for m, d in zip(s.mean(1), s.std(1))))
+    print(f"{name:<24}" + "".join(f"{m:>10.3f} ± {d:.3f}" for m, d in zip(s.mean(1), s.std(1))))
 
 fig, ax = plt.subplots(figsize=(5.5, 3.5), layout="constrained")
-for (name, s), color in zip(scores.items(), ["C0", "0.5", "C2"]):
+for (name, s), color in zip(scores.items(), ["C0", "0.5", "C2", "C1", "0.7"]):
     ax.errorbar(np.array(fractions) * 100, s.mean(1), yerr=s.std(1), marker="o", capsize=3, color=color,
                 label=name)
 ax.set_xscale("log")

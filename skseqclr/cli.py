@@ -129,6 +129,18 @@ def _fraction(text):
     return value
 
 
+def _probe_c(text):
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a positive number, got {text!r}")
+    return value
+
+
 def _subjects(text):
     """``"0-23"``, ``"1,4,7"`` or ``"0-3,9"`` -> sorted list of int."""
     subjects = set()
@@ -242,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seeds of pretraining and label subsets; more seeds give mean ± std (default: 0)")
     bench.add_argument("--methods", nargs="+", choices=tuple(METHODS), default=list(METHODS), metavar="M",
                        help=f"methods to compare, of {', '.join(METHODS)} (default: all; riemann needs pyriemann)")
+    bench.add_argument("--probe-c", type=_probe_c, default="auto", metavar="C",
+                       help="C of the probe's logistic regression, or 'auto' (default): chosen by cross-validation "
+                            "on the labelled training windows, folds grouped by subject (by run for one eegbci "
+                            "subject)")
+    bench.add_argument("--normalization", nargs="+", choices=("none", "group"), default=["none", "group"],
+                       metavar="N",
+                       help="feature normalisations to score: none, and group (each subject's (run's) features "
+                            "standardised with its own windows, test subjects included, labels unused); "
+                            "default: both")
     bench.add_argument("--output", "-o", type=Path, metavar="FILE.json",
                        help="write configuration, every row and the summary as JSON")
     bench.set_defaults(func=_benchmark)
@@ -491,7 +512,7 @@ def _jsonable(value):
 
 def _benchmark(args) -> int:
     from .baselines import LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
-    from .evaluation import evaluate_label_efficiency, format_table, summarize
+    from .evaluation import evaluate_label_efficiency, format_table, make_linear_probe, summarize
     from .transformer import SeqCLRTransformer
 
     started = time.perf_counter()
@@ -528,12 +549,18 @@ def _benchmark(args) -> int:
         extractors[METHODS["riemann"]] = make_tangent_space()
 
     rows = evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, fractions=args.fractions,
-                                     seeds=args.seeds, verbose=not args.quiet)
+                                     seeds=args.seeds, probe=make_linear_probe(C=args.probe_c),
+                                     groups_train=data.groups[data.train], groups_test=data.groups[~data.train],
+                                     normalizations=args.normalization, verbose=not args.quiet)
     wall = time.perf_counter() - started
     print(format_table(rows))
     steps = sorted({r.get("n_steps") for r in rows if r["method"] == METHODS["seqclr"] and "n_steps" in r})
+    probe_cs = sorted({r["probe_C"] for r in rows if "probe_C" in r})
+    c_text = (f"C={args.probe_c:g}" if args.probe_c != "auto" else
+              f"C chosen by grouped cross-validation ({'/'.join(f'{c:g}' for c in probe_cs)})")
     _say(args, f"Balanced accuracy on the test split; probe: StandardScaler + LogisticRegression "
-               f"(class_weight='balanced'); SeqCLR: {args.encoder} encoder, model_size={args.model_size}"
+               f"(class_weight='balanced', {c_text}); per-group z-score: features standardised per "
+               f"{'subject' if name == 'eegmat' else 'group'} with its own windows; SeqCLR: {args.encoder} encoder, model_size={args.model_size}"
                + (f", {'/'.join(map(str, steps))} pretraining steps" if steps else "")
                + f"; time: seconds per seed (fit + features + probes). Total wall time {wall:.0f} s.")
     if args.output is not None:

@@ -22,19 +22,22 @@ Protocol
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["subsample_labels", "make_linear_probe", "split_by_group", "evaluate_label_efficiency",
+from .normalization import standardize_per_group
+
+__all__ = ["subsample_labels", "LinearProbe", "DEFAULT_CS", "make_linear_probe", "split_by_group", "evaluate_label_efficiency",
            "summarize", "format_table", "DEFAULT_FRACTIONS"]
 
 #: Label fractions of the paper-style label-efficiency table.
@@ -75,13 +78,33 @@ def subsample_labels(y, fraction, random_state=None) -> np.ndarray:
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
-def make_linear_probe(C=1.0, class_weight="balanced", max_iter=1000):
-    """The linear probe: ``StandardScaler`` then ``LogisticRegression``.
+#: Regularisation strengths ``LinearProbe(C="auto")`` chooses from.
+DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 2, 13))
+
+
+class LinearProbe(ClassifierMixin, BaseEstimator):
+    """The linear probe: standardisation then L2 logistic regression, C chosen by grouped CV.
+
+    The paper's "linear evaluation" (§3) trains a linear classifier on frozen
+    features. How strongly it is regularised decides much of the score when
+    labelled windows are few and come from few subjects: on EEGMAT, C=1 on
+    228 SeqCLR features overfits the training subjects (issue #8's
+    measurements, docs' Benchmark page). ``C="auto"`` chooses C from ``Cs`` by
+    cross-validated balanced accuracy on the *training* windows only, with
+    folds that keep each subject (``groups``) on one side, the way the probe
+    will be used on new subjects.
 
     Parameters
     ----------
-    C : float, default=1.0
-        Inverse L2 regularisation strength.
+    C : float or "auto", default="auto"
+        Inverse L2 regularisation strength, or ``"auto"`` to choose it.
+    Cs : sequence of float, default=DEFAULT_CS
+        Candidates for ``C="auto"`` (1e-4 to 100, 13 log-spaced values).
+    n_splits : int, default=5
+        Folds of the search (fewer when the rarest class or the number of
+        groups is smaller). Folds are stratified by class, and grouped when
+        ``groups`` with at least two groups is passed to ``fit``
+        (``StratifiedGroupKFold``).
     class_weight : dict, "balanced" or None, default="balanced"
         Balanced class weights by default, since the score is balanced
         accuracy and EEG tasks are often imbalanced (EEGMAT: rest is three
@@ -89,15 +112,161 @@ def make_linear_probe(C=1.0, class_weight="balanced", max_iter=1000):
     max_iter : int, default=1000
         Iterations of the lbfgs solver.
 
+    Attributes
+    ----------
+    C_ : float
+        The regularisation strength used by the final model.
+    cv_scores_ : dict of float to float or None
+        Mean balanced accuracy of each candidate in the search (None when
+        ``C`` was given, or when too few labels of a class made folds
+        impossible: then ``C_`` is 1.0).
+    scaler_ : sklearn.preprocessing.StandardScaler
+    classifier_ : sklearn.linear_model.LogisticRegression
+    classes_ : np.ndarray
+    n_iter_ : np.ndarray
+        Solver iterations of the final model.
+    n_features_in_ : int
+
+    Notes
+    -----
+    Without ``groups``, windows of one subject fall in both the training and
+    the validation folds of the search, which favours weak regularisation;
+    pass the subject of each window for cross-subject tasks.
+    """
+
+    def __init__(self, C="auto", Cs=DEFAULT_CS, n_splits=5, class_weight="balanced", max_iter=1000):
+        self.C = C
+        self.Cs = Cs
+        self.n_splits = n_splits
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+
+    def _model(self, C):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(C=C, class_weight=self.class_weight,
+                                                                  max_iter=self.max_iter))
+
+    def _check_params(self):
+        if isinstance(self.C, str):
+            if self.C != "auto":
+                raise ValueError(f"C must be a positive number or 'auto', got {self.C!r}.")
+            Cs = np.asarray(self.Cs, dtype=float).ravel()
+            if Cs.size == 0 or not np.all(np.isfinite(Cs) & (Cs > 0)):
+                raise ValueError(f"Cs must be a non-empty sequence of positive numbers, got {self.Cs!r}.")
+        elif isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not self.C > 0:
+            raise ValueError(f"C must be a positive number or 'auto', got {self.C!r}.")
+        if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 2:
+            raise ValueError(f"n_splits must be an integer >= 2, got {self.n_splits!r}.")
+
+    def _search(self, X, y, groups):
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+        n_splits = min(self.n_splits, int(np.bincount(np.unique(y, return_inverse=True)[1]).min()))
+        if groups is not None and len(np.unique(groups)) < 2:
+            groups = None  # one group cannot be split: plain stratified folds
+        if groups is not None:
+            n_splits = min(n_splits, len(np.unique(groups)))
+        if n_splits < 2:
+            return 1.0, None
+        if groups is None:
+            splits = StratifiedKFold(n_splits, shuffle=True, random_state=0).split(X, y)
+        else:
+            splits = StratifiedGroupKFold(n_splits, shuffle=True, random_state=0).split(X, y, groups)
+        # balanced accuracy needs both classes in the validation fold, the model in the training fold
+        splits = [(train, test) for train, test in splits
+                  if len(np.unique(y[train])) == len(np.unique(y)) and len(np.unique(y[test])) > 1]
+        if not splits:
+            return 1.0, None
+        scores = {}
+        for C in np.asarray(self.Cs, dtype=float).ravel():
+            fold_scores = []
+            for train, test in splits:
+                model = self._model(float(C)).fit(X[train], y[train])
+                fold_scores.append(balanced_accuracy_score(y[test], model.predict(X[test])))
+            scores[float(C)] = float(np.mean(fold_scores))
+        # the strongest regularisation among the best: ties favour the simpler model
+        best = max(scores.values())
+        return min(C for C, score in scores.items() if score >= best - 1e-12), scores
+
+    def fit(self, X, y, groups=None):
+        """Choose C (if ``C="auto"``), then fit the scaler and the logistic regression.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_features)
+        y : array-like of shape (n_windows,)
+        groups : array-like of shape (n_windows,) or None
+            Subject (or recording) of each window, for grouped folds.
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.utils.multiclass import check_classification_targets
+
+        self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (len(y),):
+                raise ValueError(f"groups must have one entry per window ({len(y)}), got shape {groups.shape}.")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError("y has 1 class; the probe needs at least two.")
+        if self.C == "auto":
+            self.C_, self.cv_scores_ = self._search(X, y, groups)
+        else:
+            self.C_, self.cv_scores_ = float(self.C), None
+        model = self._model(self.C_).fit(X, y)
+        self.scaler_, self.classifier_ = model[0], model[1]
+        self.n_iter_ = self.classifier_.n_iter_
+        return self
+
+    def _scaled(self, X):
+        check_is_fitted(self, "classifier_")
+        return self.scaler_.transform(validate_data(self, X, dtype=np.float64, reset=False))
+
+    def decision_function(self, X):
+        """Signed distance to the hyperplane, shape (n_windows,) or (n_windows, n_classes)."""
+        scaled = self._scaled(X)
+        return self.classifier_.decision_function(scaled)
+
+    def predict(self, X):
+        """Predicted class of each window."""
+        scaled = self._scaled(X)
+        return self.classifier_.predict(scaled)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_windows, n_classes)."""
+        scaled = self._scaled(X)
+        return self.classifier_.predict_proba(scaled)
+
+
+def make_linear_probe(C="auto", class_weight="balanced", max_iter=1000, **kwargs):
+    """The benchmark's linear probe: a :class:`LinearProbe`.
+
+    Parameters
+    ----------
+    C : float or "auto", default="auto"
+        Inverse L2 regularisation strength, or ``"auto"``: chosen by
+        (grouped, if ``fit`` gets ``groups``) cross-validation on the
+        training windows.
+    class_weight : dict, "balanced" or None, default="balanced"
+        See :class:`LinearProbe`.
+    max_iter : int, default=1000
+        Iterations of the lbfgs solver.
+    **kwargs
+        Other :class:`LinearProbe` parameters (``Cs``, ``n_splits``).
+
     Returns
     -------
-    sklearn.pipeline.Pipeline
+    LinearProbe
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, class_weight=class_weight, max_iter=max_iter))
+    return LinearProbe(C=C, class_weight=class_weight, max_iter=max_iter, **kwargs)
 
 
 def split_by_group(groups, test_groups=None, test_size=1 / 3):
@@ -173,7 +342,8 @@ def _features(extractor, X, name):
 
 
 def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, fractions=DEFAULT_FRACTIONS,
-                              seeds=(0,), probe=None, verbose=False) -> list[dict]:
+                              seeds=(0,), probe=None, groups_train=None, groups_test=None,
+                              normalizations=("none",), verbose=False) -> list[dict]:
     """Score frozen features with a linear probe trained on fractions of the labels.
 
     Parameters
@@ -191,21 +361,33 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
     seeds : int or sequence of int, default=(0,)
         Seeds of the label subsets and of extractors with a ``random_state``.
     probe : classifier or None
-        Cloned for every row; default :func:`make_linear_probe`.
+        Cloned for every row; default :func:`make_linear_probe` (a
+        :class:`LinearProbe` choosing C by cross-validation on the labelled
+        training windows). A probe whose ``fit`` takes ``groups`` gets the
+        labelled windows' ``groups_train`` (grouped folds).
+    groups_train, groups_test : array-like of shape (n_windows,) or None
+        Group (subject) of each window. Needed by ``normalizations="group"``;
+        ``groups_train`` also makes the probe's search of C grouped.
+    normalizations : sequence of {"none", "group"}, default=("none",)
+        Feature normalisations to score, each on the same features:
+        ``"none"`` as ``transform`` gives them, ``"group"`` standardised per
+        group (:func:`skseqclr.normalization.standardize_per_group`: each
+        training subject with all its training windows, each test subject with
+        all its test windows, labels unused).
     verbose : bool, default=False
         Show a progress bar over extractors and seeds.
 
     Returns
     -------
     list of dict
-        One row per method, seed and fraction: ``method``, ``fraction``,
-        ``seed``, ``n_labels`` (labelled windows used), ``balanced_accuracy``,
+        One row per method, normalisation, seed and fraction: ``method``,
+        ``normalization``, ``fraction``, ``seed``, ``n_labels`` (labelled windows used), ``balanced_accuracy``,
         ``fit_time_s`` (fitting the extractor, e.g. pretraining; 0 when it
         came fitted, and the same shared fit for every seed of a
         deterministic extractor), ``transform_time_s`` (features of train and
         test windows), ``probe_time_s`` (fitting and applying the probe),
         ``n_features``, and ``n_steps`` for extractors that report
-        optimisation steps.
+        optimisation steps, ``probe_C`` for probes that choose their C.
     """
     if not isinstance(extractors, Mapping) or not extractors:
         raise ValueError("extractors must be a non-empty mapping of names to transformers.")
@@ -214,6 +396,10 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
     if len(np.unique(y_train)) < 2:
         raise ValueError("y_train has a single class; the probe needs at least two.")
     probe = make_linear_probe() if probe is None else probe
+    normalizations = _check_normalizations(normalizations, groups_train, groups_test)
+    groups_train = _check_groups(groups_train, len(y_train), "groups_train")
+    groups_test = _check_groups(groups_test, len(y_test), "groups_test")
+    probe_takes_groups = groups_train is not None and "groups" in inspect.signature(probe.fit).parameters
     subsets = {(f, s): subsample_labels(y_train, f, random_state=s) for s in seeds for f in fractions}
 
     from tqdm.auto import tqdm
@@ -241,21 +427,58 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
         train_features = _features(extractor, X_train, name)
         test_features = _features(extractor, X_test, name)
         transform_time = time.perf_counter() - start
-        for fraction in fractions:
-            subset = subsets[(fraction, seed)]
-            start = time.perf_counter()
-            model = clone(probe).fit(train_features[subset], y_train[subset])
-            score = balanced_accuracy_score(y_test, model.predict(test_features))
-            row = {
-                "method": name, "fraction": fraction, "seed": seed, "n_labels": int(len(subset)),
-                "balanced_accuracy": float(score), "fit_time_s": float(fit_time),
-                "transform_time_s": float(transform_time), "probe_time_s": time.perf_counter() - start,
-                "n_features": int(train_features.shape[1]),
-            }
-            if hasattr(extractor, "n_steps_"):
-                row["n_steps"] = int(extractor.n_steps_)
-            rows.append(row)
+        for normalization in normalizations:
+            if normalization == "group":
+                F_train = standardize_per_group(train_features, groups_train)
+                F_test = standardize_per_group(test_features, groups_test)
+            else:
+                F_train, F_test = train_features, test_features
+            for fraction in fractions:
+                subset = subsets[(fraction, seed)]
+                start = time.perf_counter()
+                fit_params = {"groups": groups_train[subset]} if probe_takes_groups else {}
+                model = clone(probe).fit(F_train[subset], y_train[subset], **fit_params)
+                score = balanced_accuracy_score(y_test, model.predict(F_test))
+                row = {
+                    "method": name, "normalization": normalization, "fraction": fraction, "seed": seed,
+                    "n_labels": int(len(subset)), "balanced_accuracy": float(score), "fit_time_s": float(fit_time),
+                    "transform_time_s": float(transform_time), "probe_time_s": time.perf_counter() - start,
+                    "n_features": int(train_features.shape[1]),
+                }
+                if hasattr(model, "C_"):
+                    row["probe_C"] = float(model.C_)
+                if hasattr(extractor, "n_steps_"):
+                    row["n_steps"] = int(extractor.n_steps_)
+                rows.append(row)
     return rows
+
+
+NORMALIZATIONS = ("none", "group")
+
+
+def _check_normalizations(normalizations, groups_train, groups_test):
+    normalizations = (normalizations,) if isinstance(normalizations, str) else tuple(normalizations)
+    if not normalizations or any(n not in NORMALIZATIONS for n in normalizations):
+        raise ValueError(f"normalizations must be a non-empty sequence of {NORMALIZATIONS}, got {normalizations!r}.")
+    if "group" in normalizations and (groups_train is None or groups_test is None):
+        raise ValueError('normalizations="group" needs groups_train and groups_test (e.g. the subject of each window).')
+    return normalizations
+
+
+def _check_groups(groups, n_windows, name):
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.shape != (n_windows,):
+        raise ValueError(f"{name} must have one entry per window ({n_windows}), got shape {groups.shape}.")
+    return groups
+
+
+def _method_label(row: Mapping) -> str:
+    """The method's name in tables: with `` (per-group z-score)`` for group-normalised rows."""
+    if row.get("normalization", "none") == "group":
+        return f"{row['method']} (per-group z-score)"
+    return row["method"]
 
 
 def summarize(rows: Sequence[Mapping]) -> list[dict]:
@@ -269,8 +492,9 @@ def summarize(rows: Sequence[Mapping]) -> list[dict]:
     Returns
     -------
     list of dict
-        Per method and fraction (in first-seen order): ``method``,
-        ``fraction``, ``n_seeds``, ``n_labels`` (mean), ``mean``, ``std``
+        Per method (and normalisation) and fraction, in first-seen order:
+        ``method`` (suffixed `` (per-group z-score)`` for rows normalised per
+        group), ``fraction``, ``n_seeds``, ``n_labels`` (mean), ``mean``, ``std``
         (population standard deviation of balanced accuracy over seeds, 0 for
         one seed), and ``time_s``: the method's mean wall time per seed
         (extractor fit + transform + all its probes).
@@ -279,13 +503,13 @@ def summarize(rows: Sequence[Mapping]) -> list[dict]:
         raise ValueError("No rows to summarize.")
     per_seed_time = {}
     for row in rows:
-        key = (row["method"], row["seed"])
+        key = (_method_label(row), row["seed"])
         if key not in per_seed_time:
             per_seed_time[key] = row["fit_time_s"] + row["transform_time_s"]
         per_seed_time[key] += row["probe_time_s"]
     groups: dict = {}
     for row in rows:
-        groups.setdefault((row["method"], row["fraction"]), []).append(row)
+        groups.setdefault((_method_label(row), row["fraction"]), []).append(row)
     summary = []
     for (method, fraction), members in groups.items():
         scores = np.array([r["balanced_accuracy"] for r in members])

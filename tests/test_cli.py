@@ -88,6 +88,20 @@ def test_argument_parsers():
 
 # ------------------------------------------------------------- benchmark
 
+def test_benchmark_probe_c_and_normalization_options(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    code = main(["benchmark", "--dataset", "synthetic", "--n-windows", "36", "--window-s", "2", *TINY_ARGS,
+                 "--fractions", "1", "--methods", "bands", "--probe-c", "0.5", "--normalization", "none",
+                 "--output", str(out), "--quiet"])
+    assert code == EXIT_OK
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["normalization"], r["probe_C"]) for r in rows] == [("none", 0.5)]
+    assert "per-group" not in capsys.readouterr().out
+    for bad in ("0", "best"):
+        assert main(["benchmark", "--dataset", "synthetic", "--probe-c", bad]) == EXIT_USAGE
+    assert "--probe-c" in capsys.readouterr().err
+
+
 def test_benchmark_falls_back_to_synthetic_and_says_so_first(tmp_path, capsys):
     out = tmp_path / "results.json"
     code = main(["benchmark", "--n-windows", "36", "--window-s", "2", *TINY_ARGS, "--fractions", "1", "0.1",
@@ -101,7 +115,9 @@ def test_benchmark_falls_back_to_synthetic_and_says_so_first(tmp_path, capsys):
     assert "100% (n=24)" in table and "10% (n=2)" in table
     report = json.loads(out.read_text())
     assert report["synthetic_fallback"] and report["dataset"] == "synthetic"
-    assert len(report["rows"]) == 3 * 2
+    assert len(report["rows"]) == 3 * 2 * 2  # methods x fractions x normalisations (none, per group)
+    assert {r["normalization"] for r in report["rows"]} == {"none", "group"}
+    assert "SeqCLR pretrained (per-group z-score)" in table
     pretrained = [r for r in report["rows"] if r["method"] == "SeqCLR pretrained"]
     untrained = [r for r in report["rows"] if r["method"] == "SeqCLR untrained"]
     assert {r["n_steps"] for r in pretrained} == {1} and {r["n_steps"] for r in untrained} == {0}

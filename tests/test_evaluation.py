@@ -8,8 +8,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from skseqclr.baselines import LogPower, LogVarianceBandPower
 from skseqclr.datasets import make_synthetic_eeg
-from skseqclr.evaluation import (evaluate_label_efficiency, format_table, make_linear_probe, split_by_group,
-                                 subsample_labels, summarize)
+from skseqclr.evaluation import (DEFAULT_CS, LinearProbe, evaluate_label_efficiency, format_table,
+                                 make_linear_probe, split_by_group, subsample_labels, summarize)
 
 
 def test_subsample_labels_stratified_seeded_and_keeps_every_class():
@@ -137,9 +137,87 @@ def test_summarize_and_table(split):
 
 
 def test_linear_probe_is_scaled_balanced_logistic_regression():
-    probe = make_linear_probe()
-    assert [name for name, _ in probe.steps] == ["standardscaler", "logisticregression"]
-    assert probe[-1].class_weight == "balanced"
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4)) * [1, 10, 100, 1000]
+    y = (X[:, 3] > 0).astype(int)
+    probe = make_linear_probe(C=1.0).fit(X, y)
+    assert isinstance(probe, LinearProbe) and probe.C_ == 1.0 and probe.cv_scores_ is None
+    assert probe.classifier_.class_weight == "balanced"
+    np.testing.assert_allclose(probe.scaler_.transform(X).std(axis=0), 1.0)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    reference = LogisticRegression(C=1.0, class_weight="balanced").fit(StandardScaler().fit_transform(X), y)
+    np.testing.assert_allclose(probe.decision_function(X),
+                               reference.decision_function(StandardScaler().fit(X).transform(X)), rtol=1e-6)
+
+
+def test_linear_probe_auto_c_chooses_by_grouped_cross_validation():
+    """Features that only identify the subject look perfect to ungrouped folds, useless to grouped ones."""
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(10), 20)
+    y = groups % 2  # one class per subject: the label is learnable only by recognising the subject
+    X = rng.normal(size=(10, 30))[groups] + 0.1 * rng.normal(size=(200, 30))
+    grouped = LinearProbe().fit(X, y, groups=groups)
+    plain = LinearProbe().fit(X, y)
+    assert set(grouped.cv_scores_) == set(DEFAULT_CS) and grouped.C_ in DEFAULT_CS
+    assert max(plain.cv_scores_.values()) > 0.95  # the same subjects in training and validation folds
+    assert max(grouped.cv_scores_.values()) < 0.8  # held-out subjects: no better than guessing
+    best = max(grouped.cv_scores_.values())
+    assert grouped.C_ == min(C for C, score in grouped.cv_scores_.items() if score == best)
+
+
+def test_linear_probe_few_labels_and_bad_parameters():
+    y = np.array([0, 0, 0, 1])
+    X = np.arange(8.0).reshape(4, 2)
+    probe = LinearProbe().fit(X, y)  # one window of class 1: no folds possible
+    assert probe.C_ == 1.0 and probe.cv_scores_ is None
+    assert probe.predict(X).shape == (4,)
+    for bad in ({"C": 0}, {"C": "best"}, {"Cs": []}, {"n_splits": 1}):
+        with pytest.raises(ValueError):
+            LinearProbe(**bad).fit(X, y)
+    with pytest.raises(ValueError, match="1 class"):
+        LinearProbe().fit(X, np.zeros(4))
+    with pytest.raises(ValueError, match="groups"):
+        LinearProbe().fit(X, y, groups=[0, 1])
+
+
+def test_linear_probe_sklearn_contract():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(LinearProbe(n_splits=3, Cs=(0.1, 1.0)))
+
+
+def test_evaluate_group_normalization_and_grouped_probe(split):
+    X_train, y_train, X_test, y_test = split
+    groups_train, groups_test = np.arange(len(y_train)) % 4, np.arange(len(y_test)) % 2
+    seen = {}
+
+    class RecordingProbe(LinearProbe):
+        def fit(self, X, y, groups=None):
+            seen.setdefault("groups", []).append(groups)
+            seen.setdefault("X", []).append(X)
+            return super().fit(X, y, groups=groups)
+
+    rows = evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, fractions=[1.0],
+                                     probe=RecordingProbe(C=1.0), groups_train=groups_train,
+                                     groups_test=groups_test, normalizations=("none", "group"))
+    assert [r["normalization"] for r in rows] == ["none", "group"]
+    assert all(r["probe_C"] == 1.0 for r in rows)
+    np.testing.assert_array_equal(seen["groups"][0], groups_train)
+    raw, normalized = seen["X"]
+    np.testing.assert_allclose(raw, LogPower().fit(X_train).transform(X_train).reshape(len(y_train), -1), rtol=1e-5)
+    for g in range(4):  # each training group has zero mean and unit variance after normalisation
+        np.testing.assert_allclose(normalized[groups_train == g].mean(axis=0), 0, atol=1e-9)
+        np.testing.assert_allclose(normalized[groups_train == g].std(axis=0), 1, rtol=1e-6)
+    labels = [s["method"] for s in summarize(rows)]
+    assert labels == ["p", "p (per-group z-score)"]
+    with pytest.raises(ValueError, match="groups_train and groups_test"):
+        evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, normalizations=["group"])
+    with pytest.raises(ValueError, match="normalizations"):
+        evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, normalizations=["subject"])
+    with pytest.raises(ValueError, match="groups_test"):
+        evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, groups_train=groups_train,
+                                  groups_test=groups_test[:3], normalizations=["group"])
 
 
 def test_evaluate_bad_input(split):
