@@ -88,3 +88,26 @@ def test_docstring_example_runs():
 
     result = doctest.testmod(skseqclr.normalization, raise_on_error=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_seqclr_pipeline_with_groups_routed_as_in_the_user_guide(tiny):
+    """The user guide's recipe: SeqCLRTransformer -> GroupStandardScaler -> LinearProbe, groups routed."""
+    from skseqclr import SeqCLRTransformer
+    from skseqclr.datasets import make_synthetic_eeg
+
+    X, y = make_synthetic_eeg(n_windows=48, n_channels=3, n_times=128, sfreq=64, random_state=0)
+    groups = np.repeat(np.arange(6), 8)
+    seqclr = SeqCLRTransformer(**tiny, sfreq=64, n_epochs=1, batch_size=16, zero_mask=(0, 16), time_shift=(-8, 8),
+                              random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(
+            seqclr,
+            GroupStandardScaler().set_fit_request(groups=True).set_transform_request(groups=True),
+            LinearProbe(n_splits=2, Cs=(0.1, 1.0)).set_fit_request(groups=True),
+        )
+        pipe.fit(X[:32], y[:32], groups=groups[:32])
+        predicted = pipe.predict(X[32:], groups=groups[32:])
+    assert predicted.shape == (16,) and pipe[-1].C_ in (0.1, 1.0)
+    features = pipe[0].transform(X[32:])
+    expected = pipe[-1].predict(standardize_per_group(features, groups[32:]))
+    np.testing.assert_array_equal(predicted, expected)
