@@ -48,16 +48,13 @@ from sklearn.metrics import balanced_accuracy_score
 from skseqclr import SeqCLRTransformer
 from skseqclr.baselines import LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
 from skseqclr.cli import _param as key_value
+from skseqclr.cli import _probe_c
 from skseqclr.datasets import fetch_eegmat
 from skseqclr.evaluation import (evaluate_label_efficiency, format_table, make_linear_probe, subsample_labels,
                                  summarize)
 from skseqclr.inputs import as_window_source
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegmat"
-
-
-def _probe_c(text):
-    return "auto" if text == "auto" else float(text)
 
 
 def load_eegmat(path, sfreq, window_s):

@@ -164,28 +164,35 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
     def _search(self, X, y, groups):
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+        from sklearn.preprocessing import StandardScaler
+
+        n_classes = len(self.classes_)
         n_splits = min(self.n_splits, int(np.bincount(np.unique(y, return_inverse=True)[1]).min()))
-        if groups is not None and len(np.unique(groups)) < 2:
-            groups = None  # one group cannot be split: plain stratified folds
-        if groups is not None:
-            n_splits = min(n_splits, len(np.unique(groups)))
+        n_groups = 0 if groups is None else len(np.unique(groups))
+        if n_groups >= 2:
+            n_splits = min(n_splits, n_groups)
         if n_splits < 2:
             return 1.0, None
-        if groups is None:
+        if n_groups < 2:  # no groups, or one that cannot be split: plain stratified folds
             splits = StratifiedKFold(n_splits, shuffle=True, random_state=0).split(X, y)
         else:
             splits = StratifiedGroupKFold(n_splits, shuffle=True, random_state=0).split(X, y, groups)
         # balanced accuracy needs both classes in the validation fold, the model in the training fold
         splits = [(train, test) for train, test in splits
-                  if len(np.unique(y[train])) == len(np.unique(y)) and len(np.unique(y[test])) > 1]
+                  if len(np.unique(y[train])) == n_classes and len(np.unique(y[test])) > 1]
         if not splits:
             return 1.0, None
+        # each fold is standardised once and shared by every candidate C
+        folds = []
+        for train, test in splits:
+            scaler = StandardScaler().fit(X[train])
+            folds.append((scaler.transform(X[train]), y[train], scaler.transform(X[test]), y[test]))
         scores = {}
         for C in np.asarray(self.Cs, dtype=float).ravel():
             fold_scores = []
-            for train, test in splits:
-                model = self._model(float(C)).fit(X[train], y[train])
-                fold_scores.append(balanced_accuracy_score(y[test], model.predict(X[test])))
+            for X_fit, y_fit, X_val, y_val in folds:
+                classifier = self._model(float(C))[-1].fit(X_fit, y_fit)
+                fold_scores.append(balanced_accuracy_score(y_val, classifier.predict(X_val)))
             scores[float(C)] = float(np.mean(fold_scores))
         # the strongest regularisation among the best: ties favour the simpler model
         best = max(scores.values())
@@ -210,10 +217,7 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.shape != (len(y),):
-                raise ValueError(f"groups must have one entry per window ({len(y)}), got shape {groups.shape}.")
+        groups = _check_groups(groups, len(y), "groups")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("y has 1 class; the probe needs at least two.")
