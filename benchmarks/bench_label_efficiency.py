@@ -20,6 +20,10 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
 * Every row twice: features as they are, and standardised per subject
   (``(per-group z-score)`` rows: each subject's features with that subject's own
   windows, test subjects included, without labels; ``--normalization``).
+* ``--input-normalization group``: every subject's channels are first rescaled
+  to a common amplitude with that subject's own windows
+  (:class:`skseqclr.normalization.GroupChannelScaler`), before pretraining and
+  before every extractor, baselines included.
 * Label fractions 100%, 10%, 1% (stratified, seeded, the same subset for every
   method); balanced accuracy on all test windows; mean ± std over seeds.
 
@@ -53,6 +57,7 @@ from skseqclr.datasets import fetch_eegmat
 from skseqclr.evaluation import (evaluate_label_efficiency, format_table, make_linear_probe, subsample_labels,
                                  summarize)
 from skseqclr.inputs import as_window_source
+from skseqclr.normalization import GroupChannelScaler
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegmat"
 
@@ -114,6 +119,10 @@ def main(argv=None):
     parser.add_argument("--probe-c", type=_probe_c, default="auto",
                         help="C of the linear probe: a number, or 'auto' (default: chosen by cross-validation "
                              "grouped by subject on the labelled training windows)")
+    parser.add_argument("--input-normalization", default="none", choices=["none", "group"],
+                        help="'group': rescale each subject's channels to a common amplitude with that subject's "
+                             "own windows (GroupChannelScaler) before pretraining and before every feature "
+                             "extractor; transductive for test subjects, labels unused")
     parser.add_argument("--normalization", nargs="+", default=["none", "group"], choices=["none", "group"],
                         help="feature normalisations to score: 'none', and 'group' (each subject's features "
                              "standardised with that subject's own windows; transductive for test subjects)")
@@ -133,6 +142,12 @@ def main(argv=None):
 
     started = time.time()
     X_train, y_train, X_test, y_test, groups_train, groups_test = load_eegmat(args.data_dir, args.sfreq, args.window_s)
+    if args.input_normalization == "group":
+        channel_scaler = GroupChannelScaler().fit(X_train, groups=groups_train)
+        X_train = channel_scaler.transform(X_train, groups=groups_train)
+        X_test = channel_scaler.transform(X_test, groups=groups_test)
+        print(f"input: each subject's channels rescaled to {channel_scaler.reference_scale_:.2f} µV "
+              "(GroupChannelScaler)", flush=True)
     probe_options = dict(probe=make_linear_probe(C=args.probe_c), groups_train=groups_train,
                          groups_test=groups_test, normalizations=args.normalization)
     print(f"EEGMAT: train {len(y_train)} windows (subjects 00-23), test {len(y_test)} (24-35), "

@@ -263,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="feature normalisations to score: none, and group (each subject's (run's) features "
                             "standardised with its own windows, test subjects included, labels unused); "
                             "default: both")
+    bench.add_argument("--input-normalization", choices=("none", "group"), default="none",
+                       help="group: before pretraining and every extractor, rescale each subject's (run's) "
+                            "channels to a common amplitude with its own windows (GroupChannelScaler; test "
+                            "subjects included, labels unused); default: none")
     bench.add_argument("--output", "-o", type=Path, metavar="FILE.json",
                        help="write configuration, every row and the summary as JSON")
     bench.set_defaults(func=_benchmark)
@@ -535,6 +539,15 @@ def _benchmark(args) -> int:
     _say(args, f"Data: {data.description}",
          f"Train: {len(y_train)} windows, test: {len(y_test)} windows; classes {_class_counts(y_train)} / "
          f"{_class_counts(y_test)}")
+    group_word = "subject" if name == "eegmat" else "group"
+    if args.input_normalization == "group":
+        from .normalization import GroupChannelScaler
+
+        channel_scaler = GroupChannelScaler().fit(X_train, groups=data.groups[data.train])
+        X_train = channel_scaler.transform(X_train, groups=data.groups[data.train])
+        X_test = channel_scaler.transform(X_test, groups=data.groups[~data.train])
+        _say(args, f"Input: each {group_word}'s channels rescaled to a common amplitude with its own windows "
+                   "(GroupChannelScaler)")
     params = _transformer_params(args, data.sfreq, seed=args.seeds[0])
     extractors = {}
     if "seqclr" in methods:
@@ -560,7 +573,7 @@ def _benchmark(args) -> int:
               f"C chosen by grouped cross-validation ({'/'.join(f'{c:g}' for c in probe_cs)})")
     _say(args, f"Balanced accuracy on the test split; probe: StandardScaler + LogisticRegression "
                f"(class_weight='balanced', {c_text}); per-group z-score: features standardised per "
-               f"{'subject' if name == 'eegmat' else 'group'} with its own windows; SeqCLR: {args.encoder} encoder, model_size={args.model_size}"
+               f"{group_word} with its own windows; SeqCLR: {args.encoder} encoder, model_size={args.model_size}"
                + (f", {'/'.join(map(str, steps))} pretraining steps" if steps else "")
                + f"; time: seconds per seed (fit + features + probes). Total wall time {wall:.0f} s.")
     if args.output is not None:
@@ -568,7 +581,8 @@ def _benchmark(args) -> int:
             "command": "skseqclr benchmark", "argv": sys.argv[1:] if args.argv is None else args.argv,
             "dataset": name, "data": data.description, "synthetic_fallback": notice is not None,
             "n_train": int(len(y_train)), "n_test": int(len(y_test)),
-            "seqclr_params": _jsonable(params), "fractions": args.fractions, "seeds": args.seeds,
+            "seqclr_params": _jsonable(params), "input_normalization": args.input_normalization,
+            "fractions": args.fractions, "seeds": args.seeds,
             "rows": rows, "summary": summarize(rows), "wall_time_s": wall, "versions": _versions(),
         }
         _write_json(args.output, report)

@@ -1,4 +1,4 @@
-"""Per-group (per-subject) standardisation of features.
+"""Per-group (per-subject) normalisation of EEG windows and of features.
 
 EEG features shift from one person to the next (skull, electrode impedance,
 amplifier gain, resting rhythm); across subjects that shift is often larger
@@ -6,6 +6,17 @@ than the effect a classifier looks for. Standardising each subject's features
 with that subject's own mean and standard deviation removes it: the classic
 "subject-wise normalisation" of cross-subject EEG decoding, the feature-space
 cousin of Riemannian re-centring and Euclidean alignment.
+
+Two places to do it:
+
+* :class:`GroupChannelScaler` acts on the **windows**, before any feature
+  extractor: each subject's channels are centred and rescaled to a common
+  amplitude (each channel divided by that subject's typical standard deviation
+  of it). An encoder pretrained on such windows never has to spend capacity on
+  who was recorded, and every feature computed from them (SeqCLR's, log-power,
+  band power) starts from comparable amplitudes.
+* :class:`GroupStandardScaler` acts on the **features**, after the extractor:
+  each subject's features are z-scored.
 
 It is **transductive for new subjects**: a test subject's statistics come from
 that subject's own (unlabelled) windows, so ``transform`` needs several windows
@@ -21,7 +32,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-__all__ = ["GroupStandardScaler", "standardize_per_group"]
+from skseqclr.scaling import estimate_input_scale
+
+__all__ = ["GroupChannelScaler", "GroupStandardScaler", "scale_channels_per_group", "standardize_per_group"]
 
 _GROUPS_HELP = ("In a Pipeline, enable metadata routing and request it: "
                 "sklearn.set_config(enable_metadata_routing=True); "
@@ -29,9 +42,10 @@ _GROUPS_HELP = ("In a Pipeline, enable metadata routing and request it: "
                 "then pipe.fit(X, y, groups=groups) and pipe.predict(X_new, groups=new_groups).")
 
 
-def _check_groups(groups, n_rows, min_group_size):
+def _check_groups(groups, n_rows, min_group_size, owner="GroupStandardScaler"):
     if groups is None:
-        raise ValueError("GroupStandardScaler needs groups (e.g. the subject of each window). " + _GROUPS_HELP)
+        routing_help = _GROUPS_HELP.replace("GroupStandardScaler", owner) if owner[0].isupper() else ""
+        raise ValueError(f"{owner} needs groups (e.g. the subject of each window). " + routing_help)
     groups = np.asarray(groups)
     if groups.ndim != 1 or len(groups) != n_rows:
         raise ValueError(f"groups must be 1-D with one entry per row of X ({n_rows}), got shape {groups.shape}.")
@@ -42,6 +56,13 @@ def _check_groups(groups, n_rows, min_group_size):
                          "their mean and standard deviation cannot be estimated. Pass more windows per group "
                          "(all of a subject's windows at once), or lower min_group_size.")
     return groups
+
+
+def _check_scaler_params(flag_name, flag, min_group_size):
+    if not isinstance(flag, (bool, np.bool_)):
+        raise ValueError(f"{flag_name} must be a bool, got {flag!r}.")
+    if isinstance(min_group_size, bool) or not isinstance(min_group_size, (int, np.integer)) or min_group_size < 1:
+        raise ValueError(f"min_group_size must be a positive integer, got {min_group_size!r}.")
 
 
 def standardize_per_group(X, groups, *, with_std=True, min_group_size=2) -> np.ndarray:
@@ -177,11 +198,7 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
         return self.fit(X, y, groups=groups).transform(X, groups=groups)
 
     def _check_params(self):
-        if not isinstance(self.with_std, (bool, np.bool_)):
-            raise ValueError(f"with_std must be a bool, got {self.with_std!r}.")
-        if isinstance(self.min_group_size, bool) or not isinstance(self.min_group_size, (int, np.integer)) \
-                or self.min_group_size < 1:
-            raise ValueError(f"min_group_size must be a positive integer, got {self.min_group_size!r}.")
+        _check_scaler_params("with_std", self.with_std, self.min_group_size)
 
     def get_feature_names_out(self, input_features=None):
         """Feature names: the input's (``x0``, ``x1``, ... when it had none)."""
@@ -189,3 +206,193 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
 
         check_is_fitted(self, "n_features_in_")
         return _check_feature_names_in(self, input_features)
+
+
+def _group_channel_statistics(windows, inverse, n_groups):
+    """Mean and median window standard deviation of every channel of every group.
+
+    The median over windows (rather than the pooled standard deviation) keeps
+    a few artefact windows from setting a subject's scale.
+    """
+    window_std = windows.std(axis=-1, dtype=np.float64)
+    window_mean = windows.mean(axis=-1, dtype=np.float64)
+    n_channels = windows.shape[1]
+    center = np.empty((n_groups, n_channels))
+    scale = np.empty((n_groups, n_channels))
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(n_groups + 1))
+    for group in range(n_groups):
+        rows = order[bounds[group]:bounds[group + 1]]
+        center[group] = window_mean[rows].mean(axis=0)
+        scale[group] = np.median(window_std[rows], axis=0)
+    return center, scale
+
+
+def _as_windows(X):
+    """Any window set skseqclr accepts, read into one float32 array (its own units)."""
+    from skseqclr.inputs import as_window_source
+
+    source = as_window_source(X)
+    return source.read(np.arange(source.n_windows))
+
+
+def scale_channels_per_group(X, groups, *, reference_scale=None, with_mean=True, min_group_size=2):
+    """Centre and rescale each group's channels to a common amplitude.
+
+    For every group (subject) and channel, the windows of that group are
+    centred by the channel's mean and multiplied by
+    ``reference_scale / s``, where ``s`` is the median over the group's windows
+    of the channel's standard deviation. Afterwards every channel of every
+    subject has a typical standard deviation of ``reference_scale``, in the
+    input's units, while differences *within* a subject (rest against task,
+    one window's artefact) are kept.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_windows, n_channels, n_times)
+        EEG windows, in any unit (the output keeps it). Also an MNE Epochs or
+        braindecode windows dataset, read as a whole.
+    groups : array-like of shape (n_windows,)
+        Group of each window, e.g. its subject. Not its recording when the
+        classes were recorded separately (as on EEGMAT, one file per
+        condition): per-recording statistics would remove the difference
+        between the classes.
+    reference_scale : float or None, default=None
+        Target standard deviation (the input's units). None: the median
+        standard deviation of the channels of the windows of ``X``
+        (:func:`skseqclr.scaling.estimate_input_scale`).
+    with_mean : bool, default=True
+        Subtract each group's channel means.
+    min_group_size : int, default=2
+        Fewer windows than this in a group raises a ValueError.
+
+    Returns
+    -------
+    np.ndarray of shape (n_windows, n_channels, n_times), float32
+    """
+    windows = _as_windows(X)
+    groups = _check_groups(groups, len(windows), min_group_size, owner="scale_channels_per_group")
+    _, inverse = np.unique(groups, return_inverse=True)
+    n_groups = inverse.max() + 1
+    center, scale = _group_channel_statistics(windows, inverse, n_groups)
+    if reference_scale is None:
+        reference_scale = estimate_input_scale(windows)
+    flat = scale <= 1e-12 * max(reference_scale, 1e-30)
+    factor = np.where(flat, 1.0, reference_scale / np.where(flat, 1.0, scale))
+    if not with_mean:
+        center = np.zeros_like(center)
+    out = windows - center[inverse][:, :, None].astype(np.float32)
+    out *= factor[inverse][:, :, None].astype(np.float32)
+    return out
+
+
+class GroupChannelScaler(TransformerMixin, BaseEstimator):
+    """Rescale each subject's EEG channels to a common amplitude, before feature extraction.
+
+    ``fit`` learns one number, ``reference_scale_``: the median standard
+    deviation of the training windows' channels (the constant of
+    :class:`~skseqclr.SeqCLRTransformer`'s global scaling).
+    ``transform`` centres every channel of every group *of the call* with that
+    group's own channel means and scales it so that its median window standard
+    deviation becomes ``reference_scale_`` (:func:`scale_channels_per_group`).
+    The output stays in the input's units and amplitudes, so the paper's
+    augmentation ranges (in µV) keep their meaning for a
+    :class:`~skseqclr.SeqCLRTransformer` fitted after it.
+
+    Like :class:`GroupStandardScaler` this is **transductive for new
+    subjects**: a new subject's statistics come from its own (unlabelled)
+    windows, so ``transform`` needs several windows of each subject at once.
+
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Subtract each group's channel means.
+    min_group_size : int, default=2
+        A group with fewer windows raises a ValueError.
+
+    Attributes
+    ----------
+    reference_scale_ : float
+        Common standard deviation of the output channels, in the input's units.
+    n_channels_in_ : int
+        Number of channels seen in ``fit``.
+
+    See Also
+    --------
+    GroupStandardScaler : the same idea on features instead of windows.
+
+    Notes
+    -----
+    ``groups`` must reach ``fit`` and ``transform``: pass it when calling them
+    directly; in a :class:`~sklearn.pipeline.Pipeline` use scikit-learn's
+    metadata routing (``set_fit_request(groups=True)``,
+    ``set_transform_request(groups=True)``; see :doc:`/user_guide/cross_subject`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skseqclr.normalization import GroupChannelScaler
+    >>> rng = np.random.default_rng(0)
+    >>> groups = np.repeat([0, 1], 10)
+    >>> gain = np.where(groups == 0, 1.0, 5.0)[:, None, None]   # a second amplifier, 5x the gain
+    >>> X = gain * rng.normal(size=(20, 3, 256))
+    >>> Z = GroupChannelScaler().fit_transform(X, groups=groups)
+    >>> ratio = Z[groups == 1].std() / Z[groups == 0].std()
+    >>> bool(0.9 < ratio < 1.1)
+    True
+    """
+
+    def __init__(self, with_mean=True, min_group_size=2):
+        self.with_mean = with_mean
+        self.min_group_size = min_group_size
+
+    def fit(self, X, y=None, groups=None):
+        """Learn the common amplitude from the training subjects.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+            Training windows (or an MNE Epochs / braindecode windows dataset).
+        y : ignored
+        groups : array-like of shape (n_windows,)
+            Subject (group) of each window.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        windows = _as_windows(X)
+        _check_groups(groups, len(windows), self.min_group_size, owner=type(self).__name__)
+        self.reference_scale_ = estimate_input_scale(windows)
+        self.n_channels_in_ = windows.shape[1]
+        return self
+
+    def transform(self, X, groups=None):
+        """Centre and rescale each group's channels with that group's own statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_windows, n_channels, n_times)
+        groups : array-like of shape (n_windows,)
+            Subject (group) of each window; every group needs
+            ``min_group_size`` windows.
+
+        Returns
+        -------
+        np.ndarray of shape (n_windows, n_channels, n_times), float32
+        """
+        check_is_fitted(self, "reference_scale_")
+        windows = _as_windows(X)
+        if windows.shape[1] != self.n_channels_in_:
+            raise ValueError(f"X has {windows.shape[1]} channels, but GroupChannelScaler was fitted on "
+                             f"{self.n_channels_in_}.")
+        return scale_channels_per_group(windows, groups, reference_scale=self.reference_scale_,
+                                        with_mean=self.with_mean, min_group_size=self.min_group_size)
+
+    def fit_transform(self, X, y=None, groups=None):
+        """``fit`` then ``transform`` on the same windows and groups."""
+        return self.fit(X, y, groups=groups).transform(X, groups=groups)
+
+    def _check_params(self):
+        _check_scaler_params("with_mean", self.with_mean, self.min_group_size)

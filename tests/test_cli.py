@@ -102,6 +102,29 @@ def test_benchmark_probe_c_and_normalization_options(tmp_path, capsys):
     assert "--probe-c" in capsys.readouterr().err
 
 
+def test_benchmark_input_normalization_rescales_train_and_test_by_group(tmp_path, capsys, monkeypatch):
+    from skseqclr import normalization
+
+    calls = []
+    original = normalization.GroupChannelScaler.transform
+
+    def spy(self, X, groups=None):
+        calls.append((len(X), len(np.unique(groups))))
+        return original(self, X, groups=groups)
+
+    monkeypatch.setattr(normalization.GroupChannelScaler, "transform", spy)
+    out = tmp_path / "results.json"
+    code = main(["benchmark", "--dataset", "synthetic", "--n-windows", "36", "--window-s", "2", *TINY_ARGS,
+                 "--fractions", "1", "--methods", "logpower", "--normalization", "none",
+                 "--input-normalization", "group", "--output", str(out)])
+    assert code == EXIT_OK
+    report = json.loads(out.read_text())
+    assert report["input_normalization"] == "group"
+    assert calls == [(report["n_train"], 1), (report["n_test"], 1)]  # synthetic: one group per split
+    assert "channels rescaled to a common amplitude" in capsys.readouterr().out
+    assert main(["benchmark", "--dataset", "synthetic", "--input-normalization", "window"]) == EXIT_USAGE
+
+
 def test_benchmark_falls_back_to_synthetic_and_says_so_first(tmp_path, capsys):
     out = tmp_path / "results.json"
     code = main(["benchmark", "--n-windows", "36", "--window-s", "2", *TINY_ARGS, "--fractions", "1", "0.1",
