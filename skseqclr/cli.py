@@ -570,7 +570,7 @@ def _benchmark(args) -> int:
     steps = sorted({r.get("n_steps") for r in rows if r["method"] == METHODS["seqclr"] and "n_steps" in r})
     probe_cs = sorted({r["probe_C"] for r in rows if "probe_C" in r})
     c_text = (f"C={args.probe_c:g}" if args.probe_c != "auto" else
-              f"C chosen by grouped cross-validation ({'/'.join(f'{c:g}' for c in probe_cs)})")
+              f"C chosen by grouped cross-validation, {_c_range(probe_cs)}")
     _say(args, f"Balanced accuracy on the test split; probe: StandardScaler + LogisticRegression "
                f"(class_weight='balanced', {c_text}); per-group z-score: features standardised per "
                f"{group_word} with its own windows; SeqCLR: {args.encoder} encoder, model_size={args.model_size}"
@@ -588,6 +588,13 @@ def _benchmark(args) -> int:
         _write_json(args.output, report)
         _say(args, f"Results written to {args.output}")
     return EXIT_OK
+
+
+def _c_range(chosen):
+    """'C=0.01 in every probe' or 'C from 0.0001 to 31.6 over the probes'."""
+    if len(chosen) == 1:
+        return f"C={chosen[0]:.3g} in every probe"
+    return f"C from {min(chosen):.3g} to {max(chosen):.3g} over the probes"
 
 
 def _class_counts(y):

@@ -79,6 +79,8 @@ def test_argument_parsers():
     assert cli._param("scaling=channel") == ("scaling", "channel")
     assert cli._param("bandstop=null") == ("bandstop", None)
     assert cli._ranges([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8"
+    assert cli._c_range([0.01]) == "C=0.01 in every probe"
+    assert cli._c_range([1e-4, 0.001, 31.6228]) == "C from 0.0001 to 31.6 over the probes"
     assert cli._proportional_split(range(36), train_subjects=range(24)) == list(range(24))
     assert cli._proportional_split([0, 1, 30], train_subjects=range(24)) == [0, 1]
     assert cli._proportional_split([0, 1, 2], train_subjects=range(24)) == [0, 1]  # none >= 24: 2/3
