@@ -163,7 +163,6 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
 
     def _search(self, X, y, groups):
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
         from sklearn.preprocessing import StandardScaler
 
         n_classes = len(self.classes_)

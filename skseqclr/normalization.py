@@ -42,10 +42,10 @@ _GROUPS_HELP = ("In a Pipeline, enable metadata routing and request it: "
                 "then pipe.fit(X, y, groups=groups) and pipe.predict(X_new, groups=new_groups).")
 
 
-def _check_groups(groups, n_rows, min_group_size, owner="GroupStandardScaler"):
+def _check_groups(groups, n_rows, min_group_size, owner="GroupStandardScaler", routing_help=True):
     if groups is None:
-        routing_help = _GROUPS_HELP.replace("GroupStandardScaler", owner) if owner[0].isupper() else ""
-        raise ValueError(f"{owner} needs groups (e.g. the subject of each window). " + routing_help)
+        help_text = _GROUPS_HELP.replace("GroupStandardScaler", owner) if routing_help else ""
+        raise ValueError(f"{owner} needs groups (e.g. the subject of each window). " + help_text)
     groups = np.asarray(groups)
     if groups.ndim != 1 or len(groups) != n_rows:
         raise ValueError(f"groups must be 1-D with one entry per row of X ({n_rows}), got shape {groups.shape}.")
@@ -270,8 +270,13 @@ def scale_channels_per_group(X, groups, *, reference_scale=None, with_mean=True,
     -------
     np.ndarray of shape (n_windows, n_channels, n_times), float32
     """
-    windows = _as_windows(X)
-    groups = _check_groups(groups, len(windows), min_group_size, owner="scale_channels_per_group")
+    return _scale_windows(_as_windows(X), groups, reference_scale, with_mean, min_group_size,
+                          owner="scale_channels_per_group", routing_help=False)
+
+
+def _scale_windows(windows, groups, reference_scale, with_mean, min_group_size, owner, routing_help=True):
+    """:func:`scale_channels_per_group` on windows already read into an array."""
+    groups = _check_groups(groups, len(windows), min_group_size, owner=owner, routing_help=routing_help)
     _, inverse = np.unique(groups, return_inverse=True)
     n_groups = inverse.max() + 1
     center, scale = _group_channel_statistics(windows, inverse, n_groups)
@@ -361,8 +366,10 @@ class GroupChannelScaler(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        return self._fit_windows(_as_windows(X), groups)
+
+    def _fit_windows(self, windows, groups):
         self._check_params()
-        windows = _as_windows(X)
         _check_groups(groups, len(windows), self.min_group_size, owner=type(self).__name__)
         self.reference_scale_ = estimate_input_scale(windows)
         self.n_channels_in_ = windows.shape[1]
@@ -383,16 +390,19 @@ class GroupChannelScaler(TransformerMixin, BaseEstimator):
         np.ndarray of shape (n_windows, n_channels, n_times), float32
         """
         check_is_fitted(self, "reference_scale_")
-        windows = _as_windows(X)
+        return self._transform_windows(_as_windows(X), groups)
+
+    def _transform_windows(self, windows, groups):
         if windows.shape[1] != self.n_channels_in_:
             raise ValueError(f"X has {windows.shape[1]} channels, but GroupChannelScaler was fitted on "
                              f"{self.n_channels_in_}.")
-        return scale_channels_per_group(windows, groups, reference_scale=self.reference_scale_,
-                                        with_mean=self.with_mean, min_group_size=self.min_group_size)
+        return _scale_windows(windows, groups, self.reference_scale_, self.with_mean, self.min_group_size,
+                              owner=type(self).__name__)
 
     def fit_transform(self, X, y=None, groups=None):
-        """``fit`` then ``transform`` on the same windows and groups."""
-        return self.fit(X, y, groups=groups).transform(X, groups=groups)
+        """``fit`` then ``transform`` on the same windows and groups (read once)."""
+        windows = _as_windows(X)
+        return self._fit_windows(windows, groups)._transform_windows(windows, groups)
 
     def _check_params(self):
         _check_scaler_params("with_mean", self.with_mean, self.min_group_size)

@@ -185,7 +185,7 @@ def test_channel_scaler_errors_name_the_problem():
     with pytest.raises(ValueError, match="GroupChannelScaler needs groups.*set_transform_request"):
         GroupChannelScaler().fit(X)
     scaler = GroupChannelScaler().fit(X, groups=groups)
-    with pytest.raises(ValueError, match="needs groups"):
+    with pytest.raises(ValueError, match="GroupChannelScaler needs groups.*set_transform_request"):
         scaler.transform(X)
     with pytest.raises(ValueError, match="one entry per row"):
         scaler.transform(X, groups=groups[:5])
