@@ -163,8 +163,9 @@ def main(argv=None):
             pretrained = SeqCLRTransformer.load(args.load_dir / f"seed{seed}.safetensors", device=args.device)
             params = pretrained.get_params()
         else:
-            unlabelled = X_train if args.pretrain_on == "train" else np.concatenate([X_train, X_test])
-            pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled)
+            unlabelled, unlabelled_groups = (X_train, groups_train) if args.pretrain_on == "train" else (
+                np.concatenate([X_train, X_test]), np.concatenate([groups_train, groups_test]))
+            pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled, groups=unlabelled_groups)
         pretrain_cpu = time.process_time() - cpu
         if args.save_dir:
             pretrained.save(args.save_dir / f"seed{seed}.safetensors")

@@ -331,10 +331,17 @@ class Split:
         """``(X, y)`` of ``"train"``, ``"test"`` or ``"all"``."""
         if which == "all":
             return self.X, self.y
+        mask = self._mask(which)
+        return _subset(self.X, mask), self.y[mask]
+
+    def part_groups(self, which):
+        """The groups (subjects, or runs) of the windows of :meth:`part`."""
+        return self.groups if which == "all" else self.groups[self._mask(which)]
+
+    def _mask(self, which):
         if self.unsplittable:
             raise UsageError(self.unsplittable)
-        mask = self.train if which == "train" else ~self.train
-        return _subset(self.X, mask), self.y[mask]
+        return self.train if which == "train" else ~self.train
 
 
 def _subset(X, mask):
@@ -635,11 +642,12 @@ def _pretrain(args) -> int:
         if args.output.exists() and not args.output.is_dir():
             raise UsageError(f"--output {args.output} exists and is not a folder.")
         names = list(dict.fromkeys(args.dataset))
-        windows, described = [], []
+        windows, groups, described = [], [], []
         for name in names:
             data = _load(name, args, args.quiet or not D.is_main_process())
             X, _ = data.part(args.split)
             windows.append(X)
+            groups.append(data.part_groups(args.split))
             described.append({"dataset": name, "split": args.split, "n_windows": len(X),
                               "description": data.description})
         for d in described:
@@ -651,7 +659,8 @@ def _pretrain(args) -> int:
             params["verbose"] = 0
         transformer = SeqCLRTransformer(**params)
         started = time.perf_counter()
-        transformer.fit(windows if len(windows) > 1 else windows[0])
+        # the subjects (runs, for one eegbci subject) are used only by --param group_batches=true
+        transformer.fit(windows if len(windows) > 1 else windows[0], groups=np.concatenate(groups))
         elapsed = time.perf_counter() - started
         if D.is_main_process():
             args.output.mkdir(parents=True, exist_ok=True)

@@ -344,6 +344,13 @@ def _features(extractor, X, name):
     return features
 
 
+def _groups_for(estimator, groups):
+    """``{"groups": groups}`` if ``estimator.fit`` takes groups and there are some, else ``{}``."""
+    if groups is None or "groups" not in inspect.signature(estimator.fit).parameters:
+        return {}
+    return {"groups": groups}
+
+
 def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, fractions=DEFAULT_FRACTIONS,
                               seeds=(0,), probe=None, groups_train=None, groups_test=None,
                               normalizations=("none",), verbose=False) -> list[dict]:
@@ -370,7 +377,9 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
         labelled windows' ``groups_train`` (grouped folds).
     groups_train, groups_test : array-like of shape (n_windows,) or None
         Group (subject) of each window. Needed by ``normalizations="group"``;
-        ``groups_train`` also makes the probe's search of C grouped.
+        ``groups_train`` also makes the probe's search of C grouped, and is
+        passed to the ``fit`` of extractors that take ``groups`` (e.g.
+        ``SeqCLRTransformer(group_batches=True)``; without labels).
     normalizations : sequence of {"none", "group"}, default=("none",)
         Feature normalisations to score, each on the same features:
         ``"none"`` as ``transform`` gives them, ``"group"`` standardised per
@@ -402,7 +411,7 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
     normalizations = _check_normalizations(normalizations, groups_train, groups_test)
     groups_train = _check_groups(groups_train, len(y_train), "groups_train")
     groups_test = _check_groups(groups_test, len(y_test), "groups_test")
-    probe_takes_groups = groups_train is not None and "groups" in inspect.signature(probe.fit).parameters
+    probe_takes_groups = bool(_groups_for(probe, groups_train))
     subsets = {(f, s): subsample_labels(y_train, f, random_state=s) for s in seeds for f in fractions}
 
     from tqdm.auto import tqdm
@@ -417,13 +426,13 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
         elif _takes_random_state(template):
             extractor = clone(template).set_params(random_state=seed)
             start = time.perf_counter()
-            extractor.fit(X_train)
+            extractor.fit(X_train, **_groups_for(extractor, groups_train))
             fit_time = time.perf_counter() - start
         else:
             if name not in shared:
                 extractor = clone(template)
                 start = time.perf_counter()
-                extractor.fit(X_train)
+                extractor.fit(X_train, **_groups_for(extractor, groups_train))
                 shared[name] = (extractor, time.perf_counter() - start)
             extractor, fit_time = shared[name]
         start = time.perf_counter()

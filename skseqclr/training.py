@@ -163,6 +163,7 @@ class Pretrainer:
     checkpoint_every: int | None = None
     resume: bool = False
     sync_batchnorm: bool = True
+    groups: list | None = None
     log_every: int = 10
     verbose: int = 0
     history: list = field(default_factory=list)
@@ -205,7 +206,7 @@ class Pretrainer:
 
     def _plan(self, epoch):
         return plan_epoch(self.sources, self.views.windows_per_batch, seed=self.seed, epoch=epoch,
-                          rank=self.rank, world_size=self.world_size)
+                          rank=self.rank, world_size=self.world_size, groups=self.groups)
 
     @staticmethod
     def _compiled(model):

@@ -88,6 +88,16 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         Draw training channels from the n² recombined set (§2.1).
     channels_per_window : int, default=4
         Single channels drawn from each window per step.
+    group_batches : bool, default=False
+        Draw every pretraining batch from the windows of one group only
+        (a subject, a recording), given as ``fit(X, groups=...)``. The
+        negatives of each view then come from the same subject, so telling
+        subjects apart no longer solves the contrastive task (not in the
+        paper; the subject-specific negatives of Cheng et al., 2020,
+        "Subject-aware contrastive learning for biosignals"). Each group's
+        windows are split into the fewest batches of at most
+        ``ceil(batch_size / channels_per_window)`` windows, so small groups
+        give small batches.
     scaling : {"global", "channel", "none"}, default="global"
         How channels are scaled for the encoder (see :mod:`skseqclr.scaling`).
     units : {"auto", "V", "mV", "uV"} or float, default="auto"
@@ -190,6 +200,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         augmentations_per_view=1,
         recombination=True,
         channels_per_window=4,
+        group_batches=False,
         scaling="global",
         units="auto",
         sfreq=None,
@@ -228,6 +239,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.augmentations_per_view = augmentations_per_view
         self.recombination = recombination
         self.channels_per_window = channels_per_window
+        self.group_batches = group_batches
         self.scaling = scaling
         self.units = units
         self.sfreq = sfreq
@@ -295,6 +307,8 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, numbers.Real) or not value > 0):
                 raise ValueError(f"{name} must be None or a positive number of Hz, got {value!r}.")
+        if not isinstance(self.group_batches, (bool, np.bool_)):
+            raise ValueError(f"group_batches must be True or False, got {self.group_batches!r}.")
         self._pooling = check_pooling(self.pooling)
         make_augmentations(sfreq=None, **self._augmentation_ranges())
 
@@ -358,7 +372,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             augmenter.check_window(n_times)
 
     # ------------------------------------------------------------------- fit
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, groups=None):
         """Pretrain the encoder on unlabelled windows.
 
         Parameters
@@ -369,6 +383,11 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             them.
         y : ignored
             Present for Pipeline compatibility; SeqCLR uses no labels.
+        groups : array-like of shape (n_windows,) or None
+            Subject (or recording) of each window, for ``group_batches=True``
+            (ignored otherwise); with a list ``X``, the groups of all its
+            windows in order. In a Pipeline, route it with
+            ``set_fit_request(groups=True)``.
 
         Returns
         -------
@@ -376,6 +395,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         """
         self._check_params()
         sources = as_window_sources(X, sfreq=self.sfreq)
+        training = self.n_epochs > 0 and self.max_steps != 0
+        # the untrained control (n_epochs=0) needs no groups: it draws no batches
+        source_groups = self._split_groups(groups, sources) if self.group_batches and training else None
         target_sfreq = self._target_sfreq(sources)
         factors = [resolve_units(self.units, s) for s in sources]
         resample = [self._resample_pair(s) for s in sources]
@@ -407,7 +429,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
         self.history_ = []
         self.interrupted_ = False
-        if self.n_epochs > 0 and self.max_steps != 0:
+        if training:
             views = ContrastiveViews(self.batch_size, self.channels_per_window, self.recombination, augmenter,
                                      self.scaling, input_scale)
             trainer = Pretrainer(
@@ -416,7 +438,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                 weight_decay=self.weight_decay, lr_schedule=self.lr_schedule, temperature=self.temperature,
                 precision=precision, compile=self.compile, num_workers=self.num_workers, seed=seed,
                 checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every,
-                resume=self.resume, verbose=self.verbose,
+                resume=self.resume, verbose=self.verbose, groups=source_groups,
             )
             self.history_ = trainer.run()
             self.interrupted_ = trainer.interrupted
@@ -437,6 +459,23 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = first.n_times if getattr(first, "from_2d", False) else first.n_channels
         self.n_features_out_ = sources[0].n_channels * self._n_features_per_channel()
         return self
+
+    @staticmethod
+    def _split_groups(groups, sources):
+        """``groups`` checked and cut into one array per source."""
+        if groups is None:
+            raise ValueError("group_batches=True needs the group (subject) of every window: "
+                             "fit(X, groups=...); in a Pipeline, set_fit_request(groups=True) and "
+                             "pass groups to the Pipeline's fit.")
+        groups = np.asarray(groups)
+        n_windows = sum(s.n_windows for s in sources)
+        if groups.ndim != 1 or len(groups) != n_windows:
+            raise ValueError(f"groups must have one entry per window ({n_windows}), "
+                             f"got shape {groups.shape}.")
+        if groups.dtype.kind == "f" and np.isnan(groups).any():
+            raise ValueError("groups contains NaN.")
+        bounds = np.cumsum([0] + [s.n_windows for s in sources])
+        return [groups[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
 
     def _n_features_per_channel(self):
         return self.encoder_.n_outputs * len(check_pooling(self.pooling)) + int(self.log_power)

@@ -104,6 +104,25 @@ def test_benchmark_probe_c_and_normalization_options(tmp_path, capsys):
     assert "--probe-c" in capsys.readouterr().err
 
 
+def test_benchmark_pretrains_with_group_batches(tmp_path, monkeypatch):
+    from skseqclr import SeqCLRTransformer
+
+    seen = []
+    original_fit = SeqCLRTransformer.fit
+
+    def recording_fit(self, X, y=None, groups=None):
+        seen.append((self.n_epochs, None if groups is None else len(groups)))
+        return original_fit(self, X, y, groups=groups)
+
+    monkeypatch.setattr(SeqCLRTransformer, "fit", recording_fit)
+    out = tmp_path / "results.json"
+    assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--fractions", "1", "--methods", "seqclr", "untrained",
+                 "--param", "group_batches=true", "--normalization", "none", "--probe-c", "1",
+                 "--output", str(out), "--quiet"]) == EXIT_OK
+    assert seen == [(1, 24), (0, 24)]  # pretrained and untrained both get the 24 training windows' subjects
+    assert json.loads(out.read_text())["seqclr_params"]["group_batches"] is True
+
+
 def test_benchmark_input_normalization_rescales_train_and_test_by_group(tmp_path, capsys, monkeypatch):
     from skseqclr import normalization
 
@@ -197,6 +216,26 @@ def test_pretrain_then_features_npy_and_parquet(tmp_path, capsys):
     assert len(table) == 12 and table["dataset"].eq("synthetic").all()
     assert "ch0_h0_mean" in table.columns
     np.testing.assert_allclose(table.filter(like="ch").to_numpy(), expected[24:], rtol=1e-5, atol=1e-5)
+
+
+def test_pretrain_passes_the_groups_of_its_split_for_group_batches(tmp_path, monkeypatch):
+    from skseqclr import SeqCLRTransformer
+
+    seen = []
+    original_fit = SeqCLRTransformer.fit
+
+    def recording_fit(self, X, y=None, groups=None):
+        seen.append((self.group_batches, groups))
+        return original_fit(self, X, y, groups=groups)
+
+    monkeypatch.setattr(SeqCLRTransformer, "fit", recording_fit)
+    out = tmp_path / "model"
+    assert main(["pretrain", *SYNTHETIC, *TINY_ARGS, "--split", "all", "--param", "group_batches=true",
+                 "--output", str(out), "--quiet"]) == EXIT_OK
+    (group_batches, groups), = seen
+    assert group_batches is True
+    np.testing.assert_array_equal(groups, np.r_[np.zeros(24), np.ones(12)])  # synthetic: train 0, test 1
+    assert json.loads((out / "config.json").read_text())["seqclr_params"]["group_batches"] is True
 
 
 def test_pretrain_on_two_datasets_and_features_of_another_montage(tmp_path):

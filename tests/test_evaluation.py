@@ -220,6 +220,33 @@ def test_evaluate_group_normalization_and_grouped_probe(split):
                                   groups_test=groups_test[:3], normalizations=["group"])
 
 
+#: The groups each _GroupAwareLogPower.fit was given (the evaluation fits clones, so record outside them).
+FIT_GROUPS = []
+
+
+class _GroupAwareLogPower(LogPower):
+    """LogPower whose fit takes groups, as SeqCLRTransformer's does (for group_batches=True)."""
+
+    def fit(self, X, y=None, groups=None):
+        FIT_GROUPS.append(groups)
+        return super().fit(X, y)
+
+
+def test_extractors_whose_fit_takes_groups_get_the_training_groups(split):
+    X_train, y_train, X_test, y_test = split
+    groups_train, groups_test = np.arange(len(y_train)) % 4, np.arange(len(y_test)) % 2
+    FIT_GROUPS.clear()
+    evaluate_label_efficiency({"aware": _GroupAwareLogPower(), "plain": LogPower()}, X_train, y_train, X_test,
+                              y_test, fractions=[1.0], probe=LinearProbe(C=1.0), groups_train=groups_train,
+                              groups_test=groups_test)
+    assert len(FIT_GROUPS) == 1  # LogPower.fit, which takes no groups, was fitted without them
+    np.testing.assert_array_equal(FIT_GROUPS[0], groups_train)
+    FIT_GROUPS.clear()
+    evaluate_label_efficiency({"aware": _GroupAwareLogPower()}, X_train, y_train, X_test, y_test, fractions=[1.0],
+                              probe=LinearProbe(C=1.0))
+    assert FIT_GROUPS == [None]
+
+
 def test_evaluate_bad_input(split):
     X_train, y_train, X_test, y_test = split
     with pytest.raises(ValueError, match="mapping"):
