@@ -264,6 +264,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    # Pipelines that route groups to other steps (GroupStandardScaler, LinearProbe) keep working
+    # without set_fit_request(groups=False) here: groups are only used by group_batches=True.
+    __metadata_request__fit = {"groups": False}
+
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
