@@ -15,7 +15,8 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
   - ``classifier frozen`` / ``classifier fine-tuned`` (optional, slow on CPU):
     :class:`skseqclr.SeqCLRClassifier` on the pretrained encoder, and the frozen
     classifier on the untrained encoder;
-  - baselines: per-channel log-power, log-variance in 4-8/8-13/13-30 Hz bands,
+  - baselines: per-channel log-power, log-variance in 4-8/8-13/13-30 Hz bands and
+    in five bands (1-4 and 30-45 Hz added),
     Riemannian tangent space (if pyriemann is installed).
 * Every row twice: features as they are, and standardised per subject
   (``(per-group z-score)`` rows: each subject's features with that subject's own
@@ -50,7 +51,7 @@ import torch
 from sklearn.metrics import balanced_accuracy_score
 
 from skseqclr import SeqCLRTransformer
-from skseqclr.baselines import LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
+from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
 from skseqclr.cli import _param as key_value
 from skseqclr.cli import _probe_c
 from skseqclr.datasets import fetch_eegmat
@@ -60,6 +61,19 @@ from skseqclr.inputs import as_window_source
 from skseqclr.normalization import GroupChannelScaler
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegmat"
+
+
+#: Parameters that change the features of a pretrained encoder without pretraining it again.
+TRANSFORM_TIME_PARAMS = ("pooling", "log_power", "batch_size", "precision", "num_workers")
+
+
+def _transform_time_params(key_values):
+    params = dict(key_values)
+    other = sorted(set(params) - set(TRANSFORM_TIME_PARAMS))
+    if other:
+        raise SystemExit(f"--param {', '.join(other)}: with --load-dir only {', '.join(TRANSFORM_TIME_PARAMS)} "
+                         "can be set (the others would need pretraining again).")
+    return params
 
 
 def load_eegmat(path, sfreq, window_s):
@@ -113,7 +127,8 @@ def main(argv=None):
                         help="save each seed's pretrained transformer there (seed<k>.safetensors)")
     parser.add_argument("--load-dir", type=Path, default=None,
                         help="instead of pretraining, load seed<k>.safetensors written by --save-dir "
-                             "(their parameters replace --steps and --param)")
+                             "(their parameters replace --steps; --param may then set only how features are "
+                             f"computed: {', '.join(TRANSFORM_TIME_PARAMS)})")
     parser.add_argument("--methods", nargs="+", default=["probe", "baselines"], choices=["probe", "baselines"],
                         help="linear-probe rows (pretrained and untrained) and baseline rows to compute")
     parser.add_argument("--probe-c", type=_probe_c, default="auto",
@@ -161,6 +176,7 @@ def main(argv=None):
         cpu = time.process_time()
         if args.load_dir:
             pretrained = SeqCLRTransformer.load(args.load_dir / f"seed{seed}.safetensors", device=args.device)
+            pretrained.set_params(**_transform_time_params(args.param))
             params = pretrained.get_params()
         else:
             unlabelled, unlabelled_groups = (X_train, groups_train) if args.pretrain_on == "train" else (
@@ -191,7 +207,8 @@ def main(argv=None):
                                     args.fractions, seed, args, finetune=True)
 
     if "baselines" in args.methods:
-        baselines = {"log-power": LogPower(), "log-variance bands": LogVarianceBandPower(sfreq=args.sfreq)}
+        baselines = {"log-power": LogPower(), "log-variance bands": LogVarianceBandPower(sfreq=args.sfreq),
+                     "log-variance 5 bands": LogVarianceBandPower(bands=FIVE_BANDS, sfreq=args.sfreq)}
         if pyriemann_available():
             baselines["Riemannian tangent space"] = make_tangent_space()
         rows += evaluate_label_efficiency(baselines, X_train, y_train, X_test, y_test, fractions=args.fractions,

@@ -28,10 +28,13 @@ from sklearn.utils.validation import check_is_fitted
 from .inputs import as_window_source, resolve_units
 
 __all__ = ["LogPower", "LogVarianceBandPower", "WindowsToArray", "make_tangent_space",
-           "make_riemannian_pipeline", "pyriemann_available", "DEFAULT_BANDS"]
+           "make_riemannian_pipeline", "pyriemann_available", "DEFAULT_BANDS", "FIVE_BANDS"]
 
 #: Theta, alpha and beta bands in Hz.
 DEFAULT_BANDS = ((4.0, 8.0), (8.0, 13.0), (13.0, 30.0))
+#: Delta to low gamma in Hz: the three classic bands plus 1-4 and 30-45 Hz (the bands of
+#: ``SeqCLRTransformer(pooling="bands")``). On EEGMAT the strongest baseline (:doc:`/benchmark`).
+FIVE_BANDS = ((1.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0), (30.0, 45.0))
 _EPS_UV2 = 1e-12  # µV², keeps log finite on flat channels
 
 

@@ -552,7 +552,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
                 f"The encoder was pretrained on {transformer.sfreq_} Hz data, X is at {source.sfreq} Hz; "
                 "resample X, or pretrain with resample_to set to resample on the fly."
             )
-        transformer._check_window_length(source, transformer.encoder_.min_length)
+        transformer._check_window_length(source, transformer.encoder_.min_length, sfreq=transformer.sfreq_)
         n_times = transformer._n_times_after_resampling(source)
         if n_times < _HEAD_MIN_LENGTH:
             raise ValueError(

@@ -77,6 +77,7 @@ METHODS = {
     "untrained": "SeqCLR untrained",
     "logpower": "log-power",
     "bands": "log-variance bands",
+    "bands5": "log-variance 5 bands",
     "riemann": "Riemannian tangent space",
 }
 WEIGHTS_FILE, CONFIG_FILE = "encoder.safetensors", "config.json"
@@ -522,7 +523,7 @@ def _jsonable(value):
 # ---------------------------------------------------------------- benchmark
 
 def _benchmark(args) -> int:
-    from .baselines import LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
+    from .baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
     from .evaluation import evaluate_label_efficiency, format_table, make_linear_probe, summarize
     from .transformer import SeqCLRTransformer
 
@@ -537,6 +538,10 @@ def _benchmark(args) -> int:
     if "riemann" in methods and not pyriemann_available():
         methods.remove("riemann")
         _say(args, "pyriemann is not installed: skipping the Riemannian baseline (pip install pyriemann).")
+    if "bands5" in methods and args.sfreq / 2 <= FIVE_BANDS[-1][1]:
+        methods.remove("bands5")
+        _say(args, f"--sfreq {args.sfreq:g}: the 5-band baseline needs a Nyquist frequency above "
+                   f"{FIVE_BANDS[-1][1]:g} Hz; skipping it.")
     if not methods:
         raise UsageError("no method left to compare.")
 
@@ -565,6 +570,8 @@ def _benchmark(args) -> int:
         extractors[METHODS["logpower"]] = LogPower()
     if "bands" in methods:
         extractors[METHODS["bands"]] = LogVarianceBandPower(sfreq=data.sfreq)
+    if "bands5" in methods:
+        extractors[METHODS["bands5"]] = LogVarianceBandPower(bands=FIVE_BANDS, sfreq=data.sfreq)
     if "riemann" in methods:
         extractors[METHODS["riemann"]] = make_tangent_space()
 

@@ -59,14 +59,16 @@ def encode_windows(encoder, windows_uv: torch.Tensor, settings: EncodingSettings
     return h.float().reshape(n_windows, n_channels, h.shape[-2], h.shape[-1])
 
 
-def pooled_features(h: torch.Tensor, scaled: torch.Tensor | None, statistics, log_power: bool) -> torch.Tensor:
+def pooled_features(h: torch.Tensor, scaled: torch.Tensor | None, statistics, log_power: bool,
+                    sfreq: float | None = None) -> torch.Tensor:
     """Per-channel features ``(n_windows, n_channels, n_features_per_channel)``.
 
-    ``h`` is the encoder output ``(w, C, 4, T)``; with ``log_power`` the log
-    mean square of each scaled input channel (``scaled``, ``(w * C, T)``) is
-    appended as one more feature per channel.
+    ``h`` is the encoder output ``(w, C, 4, T)`` at ``sfreq`` Hz (needed by
+    band statistics); with ``log_power`` the log mean square of each scaled
+    input channel (``scaled``, ``(w * C, T)``) is appended as one more feature
+    per channel.
     """
-    features = pool(h, statistics)
+    features = pool(h, statistics, sfreq)
     if log_power:
         power = torch.log(scaled.float().square().mean(dim=-1) + 1e-6).reshape(h.shape[0], h.shape[1], 1)
         features = torch.cat([features, power], dim=-1)
@@ -84,7 +86,7 @@ def iterate_encoded(encoder, source, *, to_microvolts, resample, settings, devic
 
 
 def compute_features(encoder, source, *, to_microvolts, resample, settings, device, windows_per_batch,
-                     statistics, log_power, num_workers=0) -> np.ndarray:
+                     statistics, log_power, num_workers=0, sfreq=None) -> np.ndarray:
     """Pooled per-channel features of every window of ``source``: ``(n, C, F)`` float32."""
     out = None
     encoder.eval()
@@ -95,7 +97,7 @@ def compute_features(encoder, source, *, to_microvolts, resample, settings, devi
                                                    num_workers=num_workers):
             h = encode_windows(encoder, windows_uv, settings)
             scaled = scaled_channels(windows_uv, settings) if log_power else None
-            features = pooled_features(h, scaled, statistics, log_power).cpu().numpy()
+            features = pooled_features(h, scaled, statistics, log_power, sfreq).cpu().numpy()
             if out is None:
                 out = np.empty((source.n_windows, *features.shape[1:]), dtype=np.float32)
             out[indices] = features

@@ -104,6 +104,21 @@ def test_benchmark_probe_c_and_normalization_options(tmp_path, capsys):
     assert "--probe-c" in capsys.readouterr().err
 
 
+def test_benchmark_five_band_baseline_and_its_nyquist_check(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "--methods", "bands", "bands5", "--probe-c", "1",
+                 "--normalization", "none", "--output", str(out), "--quiet"]) == EXIT_OK
+    rows = {r["method"]: r for r in json.loads(out.read_text())["rows"]}
+    assert set(rows) == {"log-variance bands", "log-variance 5 bands"}
+    assert rows["log-variance 5 bands"]["n_features"] == 8 * 5 and rows["log-variance bands"]["n_features"] == 8 * 3
+    # at 64 Hz the Nyquist frequency (32 Hz) is below the 30-45 Hz band
+    assert main(["benchmark", *SYNTHETIC[:-2], "--window-s", "4", "--sfreq", "64", "--methods", "bands5"]) \
+        == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert "the 5-band baseline needs a Nyquist frequency above 45 Hz; skipping it" in captured.out
+    assert "no method left" in captured.err
+
+
 def test_benchmark_pretrains_with_group_batches(tmp_path, monkeypatch):
     from skseqclr import SeqCLRTransformer
 
