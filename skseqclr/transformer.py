@@ -97,7 +97,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         "Subject-aware contrastive learning for biosignals"). Each group's
         windows are split into the fewest batches of at most
         ``ceil(batch_size / channels_per_window)`` windows, so small groups
-        give small batches.
+        give small batches. No gain on EEGMAT (:doc:`/benchmark`).
     scaling : {"global", "channel", "none"}, default="global"
         How channels are scaled for the encoder (see :mod:`skseqclr.scaling`).
     units : {"auto", "V", "mV", "uV"} or float, default="auto"
@@ -129,8 +129,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         (:data:`skseqclr.pooling.POOLING_STATISTICS`), and log powers in
         frequency bands (:data:`skseqclr.pooling.POOLING_BANDS`: ``"delta"``
         1-4 Hz ... ``"gamma"`` 30-45 Hz; ``"bands"`` for all five; they need
-        the sampling frequency). ``pooling="bands"`` gave much better features
-        than the default on EEGMAT (:doc:`/benchmark`).
+        the sampling frequency). On EEGMAT ``pooling="bands"`` gave the
+        untrained encoder's features the best scores of any SeqCLR setting,
+        and pretraining made them worse (:doc:`/benchmark`).
     log_power : bool, default=False
         Append each input channel's log mean square (after scaling) as one
         more feature per channel.
