@@ -548,6 +548,7 @@ def _benchmark(args) -> int:
     data = _load(name, args, args.quiet)
     X_train, y_train = data.part("train")
     X_test, y_test = data.part("test")
+    groups_train, groups_test = data.part_groups("train"), data.part_groups("test")
     _say(args, f"Data: {data.description}",
          f"Train: {len(y_train)} windows, test: {len(y_test)} windows; classes {_class_counts(y_train)} / "
          f"{_class_counts(y_test)}")
@@ -555,9 +556,9 @@ def _benchmark(args) -> int:
     if args.input_normalization == "group":
         from .normalization import GroupChannelScaler
 
-        channel_scaler = GroupChannelScaler().fit(X_train, groups=data.groups[data.train])
-        X_train = channel_scaler.transform(X_train, groups=data.groups[data.train])
-        X_test = channel_scaler.transform(X_test, groups=data.groups[~data.train])
+        channel_scaler = GroupChannelScaler().fit(X_train, groups=groups_train)
+        X_train = channel_scaler.transform(X_train, groups=groups_train)
+        X_test = channel_scaler.transform(X_test, groups=groups_test)
         _say(args, f"Input: each {group_word}'s channels rescaled to a common amplitude with its own windows "
                    "(GroupChannelScaler)")
     params = _transformer_params(args, data.sfreq, seed=args.seeds[0])
@@ -577,7 +578,7 @@ def _benchmark(args) -> int:
 
     rows = evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, fractions=args.fractions,
                                      seeds=args.seeds, probe=make_linear_probe(C=args.probe_c),
-                                     groups_train=data.groups[data.train], groups_test=data.groups[~data.train],
+                                     groups_train=groups_train, groups_test=groups_test,
                                      normalizations=args.normalization, verbose=not args.quiet)
     wall = time.perf_counter() - started
     print(format_table(rows))
