@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .inputs import as_window_source, resolve_units
+from .pooling import POOLING_BANDS
 
 __all__ = ["LogPower", "LogVarianceBandPower", "WindowsToArray", "make_tangent_space",
            "make_riemannian_pipeline", "pyriemann_available", "DEFAULT_BANDS", "FIVE_BANDS"]
@@ -34,7 +35,7 @@ __all__ = ["LogPower", "LogVarianceBandPower", "WindowsToArray", "make_tangent_s
 DEFAULT_BANDS = ((4.0, 8.0), (8.0, 13.0), (13.0, 30.0))
 #: Delta to low gamma in Hz: the three classic bands plus 1-4 and 30-45 Hz (the bands of
 #: ``SeqCLRTransformer(pooling="bands")``). On EEGMAT the strongest baseline (:doc:`/benchmark`).
-FIVE_BANDS = ((1.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0), (30.0, 45.0))
+FIVE_BANDS = tuple(POOLING_BANDS.values())
 _EPS_UV2 = 1e-12  # µV², keeps log finite on flat channels
 
 

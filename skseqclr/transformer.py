@@ -16,6 +16,7 @@ from . import distributed as D
 from ._version import __version__
 from .augmentations import AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations
 from .encoders import encoder_config, make_encoder
+from .evaluation import _check_groups
 from .features import EncodingSettings, compute_features
 from .heads import HEAD_SIZES, check_projector, make_projector
 from .inputs import WindowSource, as_window_source, as_window_sources, resolve_units
@@ -484,14 +485,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             raise ValueError("group_batches=True needs the group (subject) of every window: "
                              "fit(X, groups=...); in a Pipeline, set_fit_request(groups=True) and "
                              "pass groups to the Pipeline's fit.")
-        groups = np.asarray(groups)
-        n_windows = sum(s.n_windows for s in sources)
-        if groups.ndim != 1 or len(groups) != n_windows:
-            raise ValueError(f"groups must have one entry per window ({n_windows}), "
-                             f"got shape {groups.shape}.")
+        bounds = np.cumsum([0] + [s.n_windows for s in sources])
+        groups = _check_groups(groups, int(bounds[-1]), "groups")
         if groups.dtype.kind == "f" and np.isnan(groups).any():
             raise ValueError("groups contains NaN.")
-        bounds = np.cumsum([0] + [s.n_windows for s in sources])
         return [groups[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
 
     def _n_features_per_channel(self):

@@ -60,31 +60,9 @@ def test_group_batches_shard_across_ranks_disjointly_with_equal_lengths():
     assert all(len(np.unique(groups[indices])) == 1 for plan in plans for _, indices in plan)
 
 
-def test_fit_reads_single_subject_batches_only_with_group_batches(monkeypatch):
-    windows, groups = subject_windows([6, 6, 6, 6])
-    seen = []
-    original = training.iterate_batches
-
-    def recording(sources, batches, **kwargs):
-        for source_index, batch in original(sources, batches, **kwargs):
-            seen.append(batch[:, 0, 0].numpy().copy())
-            yield source_index, batch
-
-    monkeypatch.setattr(training, "iterate_batches", recording)
-    params = dict(**TINY, **SHORT, sfreq=128, units="uV", n_epochs=2, batch_size=16, random_state=0)
-    grouped = SeqCLRTransformer(**params, group_batches=True).fit(windows, groups=groups)
-    # 4 windows a batch (16 channels, 4 per window): each subject of 6 gives 2 batches of 3, 2 epochs
-    assert grouped.n_steps_ == 8 * 2 and np.isfinite(grouped.history_[-1]["loss"])
-    assert all(len(np.unique(batch)) == 1 for batch in seen)
-
-    seen.clear()
-    SeqCLRTransformer(**params).fit(windows, groups=groups)  # groups ignored without group_batches
-    assert any(len(np.unique(batch)) > 1 for batch in seen)
-
-
-def test_groups_of_a_list_of_datasets_follow_its_order(monkeypatch):
-    first, first_groups = subject_windows([4, 4], seed=1)
-    second, second_groups = subject_windows([4, 4, 4], n_channels=3, n_times=64, seed=2)
+@pytest.fixture
+def batches_read(monkeypatch):
+    """``(source_index, subject markers)`` of every batch pretraining reads (see :func:`subject_windows`)."""
     seen = []
     original = training.iterate_batches
 
@@ -94,10 +72,29 @@ def test_groups_of_a_list_of_datasets_follow_its_order(monkeypatch):
             yield source_index, batch
 
     monkeypatch.setattr(training, "iterate_batches", recording)
+    return seen
+
+
+def test_fit_reads_single_subject_batches_only_with_group_batches(batches_read):
+    windows, groups = subject_windows([6, 6, 6, 6])
+    params = dict(**TINY, **SHORT, sfreq=128, units="uV", n_epochs=2, batch_size=16, random_state=0)
+    grouped = SeqCLRTransformer(**params, group_batches=True).fit(windows, groups=groups)
+    # 4 windows a batch (16 channels, 4 per window): each subject of 6 gives 2 batches of 3, 2 epochs
+    assert grouped.n_steps_ == 8 * 2 and np.isfinite(grouped.history_[-1]["loss"])
+    assert all(len(np.unique(batch)) == 1 for _, batch in batches_read)
+
+    batches_read.clear()
+    SeqCLRTransformer(**params).fit(windows, groups=groups)  # groups ignored without group_batches
+    assert any(len(np.unique(batch)) > 1 for _, batch in batches_read)
+
+
+def test_groups_of_a_list_of_datasets_follow_its_order(batches_read):
+    first, first_groups = subject_windows([4, 4], seed=1)
+    second, second_groups = subject_windows([4, 4, 4], n_channels=3, n_times=64, seed=2)
     SeqCLRTransformer(**TINY, **SHORT, sfreq=128, units="uV", n_epochs=1, batch_size=16, group_batches=True,
                       random_state=0).fit([first, second], groups=np.concatenate([first_groups, second_groups + 10]))
-    assert sorted((s, int(b[0])) for s, b in seen) == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
-    assert all(len(np.unique(b)) == 1 for _, b in seen)
+    assert sorted((s, int(b[0])) for s, b in batches_read) == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
+    assert all(len(np.unique(b)) == 1 for _, b in batches_read)
 
 
 def test_groups_route_through_a_pipeline():
