@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from . import distributed as D
+from .augmentations.functional import crop
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .loading import iterate_batches, plan_epoch, to_device_microvolts
 from .losses import NTXentLoss
@@ -109,6 +110,11 @@ class ContrastiveViews:
         See :mod:`skseqclr.scaling`.
     input_scale : float
         Constant of the ``"global"`` scaling, in µV.
+    crop_length : int or None
+        If set, each view is first cut to this many consecutive samples of its
+        channel, each view and channel from its own uniformly drawn start, so
+        the two views of a channel are two (possibly overlapping) stretches of
+        it; ``None`` augments the whole channel twice (the paper).
     """
 
     batch_size: int
@@ -117,6 +123,7 @@ class ContrastiveViews:
     augmenter: object
     scaling: str
     input_scale: float = 1.0
+    crop_length: int | None = None
 
     @property
     def windows_per_batch(self) -> int:
@@ -129,8 +136,16 @@ class ContrastiveViews:
         )
         channels = recombine(windows_uv, first, second).flatten(0, 1)[: self.batch_size]
         center, scale = channel_statistics(channels, self.scaling, self.input_scale)
-        view_a, view_b = self.augmenter(channels, generator)
+        if self.crop_length is None:
+            view_a, view_b = self.augmenter(channels, generator)
+        else:
+            view_a, view_b = (self.augmenter.augment(self._crop(channels, generator), generator) for _ in range(2))
         return (view_a - center) / scale, (view_b - center) / scale
+
+    def _crop(self, channels, generator):
+        n_starts = channels.shape[-1] - self.crop_length + 1
+        start = torch.randint(n_starts, (channels.shape[0],), generator=generator, device=channels.device)
+        return crop(channels, start, self.crop_length)
 
 
 @dataclass

@@ -87,6 +87,19 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         Augmentations composed in each view.
     recombination : bool, default=True
         Draw training channels from the n² recombined set (§2.1).
+    crop_length : int or None, default=None
+        If set, the two views of a channel are two random stretches of this
+        many samples of it (each from its own uniformly drawn start, then
+        augmented as usual), instead of two augmentations of the whole window.
+        The views then share the channel's slowly varying state (its rhythms,
+        its amplitude) but not its waveform, so the encoder learns what stays
+        the same over the window (not in the paper: SimCLR's random crop,
+        in time). Windows must be at least this long, and longer than the
+        largest time shift and zero-mask; ``transform`` still encodes whole
+        windows. On EEGMAT (4-s windows at 128 Hz) 1-s crops
+        (``crop_length=128, zero_mask=(0, 75)``) and 500 steps were the first
+        setting in which pretraining clearly paid off, with features
+        standardised per subject (:doc:`/benchmark`, "Views as random crops").
     channels_per_window : int, default=4
         Single channels drawn from each window per step.
     group_batches : bool, default=False
@@ -205,6 +218,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         bandstop=None,
         augmentations_per_view=1,
         recombination=True,
+        crop_length=None,
         channels_per_window=4,
         group_batches=False,
         scaling="global",
@@ -244,6 +258,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.bandstop = bandstop
         self.augmentations_per_view = augmentations_per_view
         self.recombination = recombination
+        self.crop_length = crop_length
         self.channels_per_window = channels_per_window
         self.group_batches = group_batches
         self.scaling = scaling
@@ -301,6 +316,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2: NT-Xent needs negatives.")
+        if self.crop_length is not None and (not isinstance(self.crop_length, numbers.Integral)
+                                             or self.crop_length < 1):
+            raise ValueError(f"crop_length must be None or a positive number of samples, got {self.crop_length!r}.")
         if self.max_steps is not None and (not isinstance(self.max_steps, numbers.Integral) or self.max_steps < 0):
             raise ValueError(f"max_steps must be None or a non-negative integer, got {self.max_steps!r}.")
         for name in ("temperature", "lr"):
@@ -386,8 +404,28 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                 f"({n_times} feature(s) per window); use longer windows or a smaller model."
             )
         if augmenter is not None:
-            augmenter.check_window(n_times)
+            training_length = self._training_length(n_times, encoder_min_length)
+            try:
+                augmenter.check_window(training_length)
+            except ValueError as error:
+                if self.crop_length is None:
+                    raise
+                raise ValueError(f"{error} (In pretraining the views are crops of crop_length="
+                                 f"{self.crop_length} samples.)") from None
         check_band_resolution(check_pooling(self.pooling), n_times, sfreq)
+
+    def _training_length(self, n_times, encoder_min_length):
+        """Samples per view in pretraining: the window, or its crops."""
+        if self.crop_length is None:
+            return n_times
+        if self.crop_length > n_times:
+            raise ValueError(f"crop_length={self.crop_length} is longer than the windows ({n_times} samples).")
+        if self.crop_length < encoder_min_length:
+            raise ValueError(
+                f"crop_length={self.crop_length} is too short for the {self.encoder} encoder "
+                f"(model_size={self.model_size!r}), which needs at least {encoder_min_length} samples."
+            )
+        return self.crop_length
 
     # ------------------------------------------------------------------- fit
     def fit(self, X, y=None, groups=None):
@@ -449,7 +487,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.interrupted_ = False
         if training:
             views = ContrastiveViews(self.batch_size, self.channels_per_window, self.recombination, augmenter,
-                                     self.scaling, input_scale)
+                                     self.scaling, input_scale, self.crop_length)
             trainer = Pretrainer(
                 network=network, sources=sources, to_microvolts=factors, resample=resample, views=views,
                 device=device, n_epochs=self.n_epochs, max_steps=self.max_steps, lr=self.lr,

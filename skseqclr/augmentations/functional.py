@@ -5,6 +5,8 @@ strength *per row* (a 1-D tensor of length ``batch``), so each channel of a
 batch gets its own strength (§2.2 draws strengths per channel) in one
 vectorised call on the data's device. No function loops over samples in
 Python; randomness comes from a ``torch.Generator`` on the data's device.
+:func:`crop` (not in the paper) cuts each view to ``crop_length`` samples
+before it is augmented (see :class:`skseqclr.SeqCLRTransformer`).
 
 Units: signals are expected in microvolts (the package converts MNE's volts
 before augmenting, see :mod:`skseqclr.inputs`), which is what makes the
@@ -50,6 +52,7 @@ __all__ = [
     "gaussian_noise",
     "bandstop_filter",
     "bandstop_response",
+    "crop",
 ]
 
 
@@ -243,3 +246,26 @@ def _reflect_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
     before = x[..., 1 : pad + 1].flip(-1)
     after = x[..., -pad - 1 : -1].flip(-1)
     return torch.cat([before, x, after], dim=-1)
+
+
+def crop(x: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tensor:
+    """Cut ``length`` consecutive samples out of each channel, from its own start.
+
+    Not one of the paper's six augmentations: it makes the two views of a
+    channel two different stretches of it (see ``crop_length`` of
+    :class:`skseqclr.SeqCLRTransformer`).
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, time)
+    start : torch.Tensor of shape (batch,), integer
+        First sample of each channel's crop, from 0 to ``time - length``.
+    length : int
+        Samples per crop.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, length)
+    """
+    offsets = torch.arange(int(length), device=x.device).unsqueeze(0)
+    return x.gather(-1, start.to(x.device).long().unsqueeze(-1) + offsets)
