@@ -87,10 +87,13 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         Augmentations composed in each view.
     recombination : bool, default=True
         Draw training channels from the n² recombined set (§2.1).
-    crop_length : int or None, default=None
+    crop_length : int, float or None, default=None
         If set, the two views of a channel are two random stretches of this
         many samples of it (each from its own uniformly drawn start, then
         augmented as usual), instead of two augmentations of the whole window.
+        A float between 0 and 1 is a fraction of the window's length (of the
+        shortest window when several datasets are pooled), rounded to whole
+        samples: ``crop_length=0.25`` is a quarter of any window.
         The views then share the channel's slowly varying state (its rhythms,
         its amplitude) but not its waveform, so the encoder learns what stays
         the same over the window (not in the paper: SimCLR's random crop,
@@ -316,9 +319,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2: NT-Xent needs negatives.")
-        if self.crop_length is not None and (not isinstance(self.crop_length, numbers.Integral)
-                                             or self.crop_length < 1):
-            raise ValueError(f"crop_length must be None or a positive number of samples, got {self.crop_length!r}.")
+        if not (self.crop_length is None or _is_positive_int(self.crop_length) or _is_open_fraction(self.crop_length)):
+            raise ValueError("crop_length must be None, a positive number of samples or a fraction of the window "
+                             f"between 0 and 1, got {self.crop_length!r}.")
         if self.max_steps is not None and (not isinstance(self.max_steps, numbers.Integral) or self.max_steps < 0):
             raise ValueError(f"max_steps must be None or a non-negative integer, got {self.max_steps!r}.")
         for name in ("temperature", "lr"):
@@ -391,10 +394,11 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         pair = self._resample_pair(source)
         return source.n_times if pair is None else int(np.ceil(source.n_times * pair[1] / pair[0]))
 
-    def _check_window_length(self, source, encoder_min_length, augmenter=None, *, sfreq):
+    def _check_window_length(self, source, encoder_min_length, augmenter=None, *, sfreq, crop_samples=None):
         """Refuse windows too short for the encoder, the augmentations or the pooling bands.
 
-        ``sfreq`` is the encoder's rate (after resampling), or None if unknown.
+        ``sfreq`` is the encoder's rate (after resampling), or None if unknown;
+        ``crop_samples`` the length of the pretraining views if they are crops.
         """
         n_times = self._n_times_after_resampling(source)
         if n_times < encoder_min_length:
@@ -404,28 +408,40 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                 f"({n_times} feature(s) per window); use longer windows or a smaller model."
             )
         if augmenter is not None:
-            training_length = self._training_length(n_times, encoder_min_length)
-            try:
-                augmenter.check_window(training_length)
-            except ValueError as error:
-                if self.crop_length is None:
-                    raise
-                raise ValueError(f"{error} (In pretraining the views are crops of crop_length="
-                                 f"{self.crop_length} samples.)") from None
+            if crop_samples is None:
+                augmenter.check_window(n_times)
+            else:
+                self._check_crop(crop_samples, n_times, encoder_min_length, augmenter)
         check_band_resolution(check_pooling(self.pooling), n_times, sfreq)
 
-    def _training_length(self, n_times, encoder_min_length):
-        """Samples per view in pretraining: the window, or its crops."""
+    def _crop_samples(self, sources):
+        """Samples per pretraining view if the views are crops, else None.
+
+        A fractional ``crop_length`` is a fraction of the shortest window, so
+        that one crop length fits every pooled dataset.
+        """
         if self.crop_length is None:
-            return n_times
-        if self.crop_length > n_times:
-            raise ValueError(f"crop_length={self.crop_length} is longer than the windows ({n_times} samples).")
-        if self.crop_length < encoder_min_length:
+            return None
+        if _is_positive_int(self.crop_length):
+            return int(self.crop_length)
+        shortest = min(self._n_times_after_resampling(s) for s in sources)
+        return max(1, int(round(self.crop_length * shortest)))
+
+    def _crop_name(self, crop_samples):
+        if _is_positive_int(self.crop_length):
+            return f"crop_length={crop_samples}"
+        return f"crop_length={self.crop_length} ({crop_samples} samples)"
+
+    def _check_crop(self, crop_samples, n_times, encoder_min_length, augmenter):
+        name = self._crop_name(crop_samples)
+        if crop_samples > n_times:
+            raise ValueError(f"{name} is longer than the windows ({n_times} samples).")
+        if crop_samples < encoder_min_length:
             raise ValueError(
-                f"crop_length={self.crop_length} is too short for the {self.encoder} encoder "
+                f"{name} is too short for the {self.encoder} encoder "
                 f"(model_size={self.model_size!r}), which needs at least {encoder_min_length} samples."
             )
-        return self.crop_length
+        augmenter.check_window(crop_samples, what=f"the pretraining crops (crop_length={self.crop_length})")
 
     # ------------------------------------------------------------------- fit
     def fit(self, X, y=None, groups=None):
@@ -474,8 +490,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             make_augmentations(sfreq=target_sfreq, **self._augmentation_ranges()),
             self.augmentations_per_view,
         )
+        crop_samples = self._crop_samples(sources)
         for source in sources:
-            self._check_window_length(source, encoder.min_length, augmenter, sfreq=target_sfreq)
+            self._check_window_length(source, encoder.min_length, augmenter, sfreq=target_sfreq,
+                                      crop_samples=crop_samples)
 
         # Datasets pooled for pretraining may differ in window length: estimate on their common length.
         n_common = min(s.n_times for s in sources)
@@ -487,7 +505,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.interrupted_ = False
         if training:
             views = ContrastiveViews(self.batch_size, self.channels_per_window, self.recombination, augmenter,
-                                     self.scaling, input_scale, self.crop_length)
+                                     self.scaling, input_scale, crop_samples)
             trainer = Pretrainer(
                 network=network, sources=sources, to_microvolts=factors, resample=resample, views=views,
                 device=device, n_epochs=self.n_epochs, max_steps=self.max_steps, lr=self.lr,
@@ -754,3 +772,11 @@ def _sample_windows(source, n, seed):
     rng = np.random.default_rng(seed)
     indices = np.sort(rng.choice(source.n_windows, size=min(n, source.n_windows), replace=False))
     return source.read(indices)
+
+
+def _is_positive_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def _is_open_fraction(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)) and 0 < value < 1

@@ -80,13 +80,43 @@ def test_pretraining_encodes_crops_and_transform_encodes_whole_windows(tiny, win
     assert not np.allclose(cropped.transform(windows), whole.transform(windows))
 
 
+def test_a_fractional_crop_length_is_that_fraction_of_the_shortest_window(tiny, windows, monkeypatch):
+    lengths = []
+    forward = SeqCLRNetwork.forward
+
+    def recording(self, x):
+        lengths.append(x.shape[-1])
+        return forward(self, x)
+
+    monkeypatch.setattr(SeqCLRNetwork, "forward", recording)
+    make(tiny, crop_length=0.4, time_shift=(-5, 5)).fit(windows)
+    assert set(lengths) == {64}  # 0.4 of 160 samples
+    lengths.clear()
+    # datasets pooled for pretraining: the fraction of the shortest windows, so one length fits all
+    make(tiny, crop_length=0.4, time_shift=(-5, 5), max_steps=6).fit([windows, windows[:, :, :120]])
+    assert set(lengths) == {48}
+
+
+FRACTION_HINT = "a positive number of samples or a fraction of the window between 0 and 1"
+
+
 @pytest.mark.parametrize("crop_length, match", [
-    (0, "crop_length must be None or a positive number of samples, got 0"),
-    (32.5, "crop_length must be None or a positive number of samples"),
+    (0, f"crop_length must be None, {FRACTION_HINT}, got 0"),
+    (32.5, f"{FRACTION_HINT}, got 32.5"),
+    (1.0, f"{FRACTION_HINT}, got 1.0"),
+    (True, f"{FRACTION_HINT}, got True"),
     (161, r"crop_length=161 is longer than the windows \(160 samples\)"),
     (3, r"crop_length=3 is too short for the conv encoder .* at least 5 samples"),
-    (15, r"zero_mask=\(0.0, 20.0\) masks up to 20.0 samples.*crops of crop_length=15 samples"),
+    (0.02, r"crop_length=0.02 \(3 samples\) is too short for the conv encoder"),
+    (15, r"zero_mask=\(0.0, 20.0\) masks up to 20.0 samples, but the pretraining crops \(crop_length=15\) "
+         r"have only 15 samples"),
+    (0.1, r"masks up to 20.0 samples, but the pretraining crops \(crop_length=0.1\) have only 16 samples"),
 ])
 def test_bad_crop_lengths_are_named(tiny, windows, crop_length, match):
     with pytest.raises(ValueError, match=match):
         make(tiny, crop_length=crop_length, time_shift=(-5, 5)).fit(windows)
+
+
+def test_whole_windows_are_still_named_as_windows_when_an_augmentation_does_not_fit(tiny, windows):
+    with pytest.raises(ValueError, match=r"but windows have only 160 samples; shorten the range or lengthen windows"):
+        make(tiny, zero_mask=(0, 170)).fit(windows)

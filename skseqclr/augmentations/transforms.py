@@ -105,8 +105,8 @@ class ChannelAugmentation:
     def __repr__(self):
         return f"{type(self).__name__}(low={self.low!r}, high={self.high!r})"
 
-    def check_window(self, n_times: int) -> None:
-        """Raise ``ValueError`` if windows of ``n_times`` samples are too short."""
+    def check_window(self, n_times: int, what: str = "windows") -> None:
+        """Raise ``ValueError`` if ``what`` (windows, crops) of ``n_times`` samples are too short."""
 
     def sample(self, n, *, n_times, generator=None, device=None) -> dict:
         raise NotImplementedError
@@ -140,12 +140,12 @@ class TimeShift(ChannelAugmentation):
 
     name, unit = "time_shift", "samples"
 
-    def check_window(self, n_times):
+    def check_window(self, n_times, what="windows"):
         largest = max(abs(self.low), abs(self.high))
         if largest >= n_times:
             raise ValueError(
                 f"time_shift={(self.low, self.high)} shifts by up to {largest} samples, "
-                f"but windows have only {n_times} samples; shorten the range or use longer windows."
+                f"but {what} have only {n_times} samples; shorten the range or lengthen {what}."
             )
 
     def sample(self, n, *, n_times, generator=None, device=None):
@@ -176,11 +176,11 @@ class ZeroMask(ChannelAugmentation):
 
     name, unit, minimum = "zero_mask", "samples", 0
 
-    def check_window(self, n_times):
+    def check_window(self, n_times, what="windows"):
         if self.high >= n_times:
             raise ValueError(
                 f"zero_mask={(self.low, self.high)} masks up to {self.high} samples, but "
-                f"windows have only {n_times} samples; shorten the range or use longer windows."
+                f"{what} have only {n_times} samples; shorten the range or lengthen {what}."
             )
 
     def sample(self, n, *, n_times, generator=None, device=None):
@@ -249,7 +249,7 @@ class BandStop(ChannelAugmentation):
             f"width={self.width!r})"
         )
 
-    def check_window(self, n_times):
+    def check_window(self, n_times, what="windows"):
         """Raise ``ValueError`` if the sampling frequency is missing or the range lies above Nyquist."""
         self.effective_range()
 
@@ -390,10 +390,10 @@ class ChannelAugmenter:
             f"augmentations_per_view={self.augmentations_per_view})"
         )
 
-    def check_window(self, n_times: int) -> None:
-        """Raise ``ValueError`` if windows of ``n_times`` samples are too short."""
+    def check_window(self, n_times: int, what: str = "windows") -> None:
+        """Raise ``ValueError`` if ``what`` (windows, crops) of ``n_times`` samples are too short."""
         for augmentation in self.augmentations:
-            augmentation.check_window(n_times)
+            augmentation.check_window(n_times, what)
 
     def choose(self, n, generator=None, device=None) -> torch.Tensor:
         """Which augmentations each of ``n`` channels gets: a (n, n_augmentations) bool mask."""
