@@ -26,7 +26,8 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
   (:class:`skseqclr.normalization.GroupChannelScaler`), before pretraining and
   before every extractor, baselines included.
 * Label fractions 100%, 10%, 1% (stratified, seeded, the same subset for every
-  method); balanced accuracy on all test windows; mean ± std over seeds.
+  method; ``--label-draws K``: K subsets per seed, their scores averaged);
+  balanced accuracy on all test windows; mean ± std over seeds.
 
 Run from the repository root, e.g.::
 
@@ -144,6 +145,9 @@ def main(argv=None):
     parser.add_argument("--pretrain-on", choices=["train", "all"], default="train",
                         help="windows for (unlabelled) pretraining: the training subjects only (default), or "
                              "all subjects, test included (transductive: the test subjects' EEG without labels)")
+    parser.add_argument("--label-draws", type=int, default=1,
+                        help="labelled subsets drawn per seed for fractions below 1, their scores averaged "
+                             "(default 1; with few labels the subset decides much of the score)")
     parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="JSON",
                         help="only print the table of the rows in these --output files "
                              "(e.g. one run per seed, run in parallel)")
@@ -164,7 +168,8 @@ def main(argv=None):
         print(f"input: each subject's channels rescaled to {channel_scaler.reference_scale_:.2f} µV "
               "(GroupChannelScaler)", flush=True)
     probe_options = dict(probe=make_linear_probe(C=args.probe_c), groups_train=groups_train,
-                         groups_test=groups_test, normalizations=args.normalization)
+                         groups_test=groups_test, normalizations=args.normalization,
+                         label_draws=args.label_draws)
     print(f"EEGMAT: train {len(y_train)} windows (subjects 00-23), test {len(y_test)} (24-35), "
           f"{X_train.shape[1]} channels x {X_train.shape[2]} samples at {args.sfreq:g} Hz", flush=True)
 

@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fractions of training labels for the probe (default: 1 0.1 0.01)")
     bench.add_argument("--seeds", type=_non_negative_int, nargs="+", default=[0], metavar="SEED",
                        help="seeds of pretraining and label subsets; more seeds give mean ± std (default: 0)")
+    bench.add_argument("--label-draws", type=_positive_int, default=1, metavar="K",
+                       help="labelled subsets drawn per seed for each fraction below 1, their scores averaged "
+                            "(default: 1); with few labels the subset decides much of the score")
     bench.add_argument("--methods", nargs="+", choices=tuple(METHODS), default=list(METHODS), metavar="M",
                        help=f"methods to compare, of {', '.join(METHODS)} (default: all; riemann needs pyriemann)")
     bench.add_argument("--probe-c", type=_probe_c, default="auto", metavar="C",
@@ -579,7 +582,8 @@ def _benchmark(args) -> int:
     rows = evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, fractions=args.fractions,
                                      seeds=args.seeds, probe=make_linear_probe(C=args.probe_c),
                                      groups_train=groups_train, groups_test=groups_test,
-                                     normalizations=args.normalization, verbose=not args.quiet)
+                                     normalizations=args.normalization, label_draws=args.label_draws,
+                                     verbose=not args.quiet)
     wall = time.perf_counter() - started
     print(format_table(rows))
     steps = sorted({r.get("n_steps") for r in rows if r["method"] == METHODS["seqclr"] and "n_steps" in r})
@@ -597,7 +601,7 @@ def _benchmark(args) -> int:
             "dataset": name, "data": data.description, "synthetic_fallback": notice is not None,
             "n_train": int(len(y_train)), "n_test": int(len(y_test)),
             "seqclr_params": _jsonable(params), "input_normalization": args.input_normalization,
-            "fractions": args.fractions, "seeds": args.seeds,
+            "fractions": args.fractions, "seeds": args.seeds, "label_draws": args.label_draws,
             "rows": rows, "summary": summarize(rows), "wall_time_s": wall, "versions": _versions(),
         }
         _write_json(args.output, report)

@@ -353,7 +353,7 @@ def _groups_for(estimator, groups):
 
 def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, fractions=DEFAULT_FRACTIONS,
                               seeds=(0,), probe=None, groups_train=None, groups_test=None,
-                              normalizations=("none",), verbose=False) -> list[dict]:
+                              normalizations=("none",), label_draws=1, verbose=False) -> list[dict]:
     """Score frozen features with a linear probe trained on fractions of the labels.
 
     Parameters
@@ -386,6 +386,14 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
         group (:func:`skseqclr.normalization.standardize_per_group`: each
         training subject with all its training windows, each test subject with
         all its test windows, labels unused).
+    label_draws : int, default=1
+        Labelled subsets drawn per seed for each fraction below 1; the row's
+        ``balanced_accuracy`` is their mean. With few labels the subset
+        decides much of the score (on EEGMAT, 144 labels: ±0.03-0.04 between
+        subsets of the same features), so several draws per seed make the
+        mean over seeds measure the features rather than the subsets. The
+        first draw of a seed is the single draw's subset, so results with
+        ``label_draws=1`` are unchanged.
     verbose : bool, default=False
         Show a progress bar over extractors and seeds.
 
@@ -398,8 +406,10 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
         came fitted, and the same shared fit for every seed of a
         deterministic extractor), ``transform_time_s`` (features of train and
         test windows), ``probe_time_s`` (fitting and applying the probe),
-        ``n_features``, and ``n_steps`` for extractors that report
-        optimisation steps, ``probe_C`` for probes that choose their C.
+        ``n_features``, ``n_label_draws``, ``balanced_accuracy_draws`` (one
+        score per draw), and ``n_steps`` for extractors that report
+        optimisation steps, ``probe_C`` (of the first draw) for probes that
+        choose their C.
     """
     if not isinstance(extractors, Mapping) or not extractors:
         raise ValueError("extractors must be a non-empty mapping of names to transformers.")
@@ -412,7 +422,8 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
     groups_train = _check_groups(groups_train, len(y_train), "groups_train")
     groups_test = _check_groups(groups_test, len(y_test), "groups_test")
     probe_takes_groups = bool(_groups_for(probe, groups_train))
-    subsets = {(f, s): subsample_labels(y_train, f, random_state=s) for s in seeds for f in fractions}
+    label_draws = _check_label_draws(label_draws)
+    subsets = {(f, s): _label_subsets(y_train, f, s, label_draws) for s in seeds for f in fractions}
 
     from tqdm.auto import tqdm
 
@@ -446,19 +457,21 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
             else:
                 F_train, F_test = train_features, test_features
             for fraction in fractions:
-                subset = subsets[(fraction, seed)]
                 start = time.perf_counter()
-                fit_params = {"groups": groups_train[subset]} if probe_takes_groups else {}
-                model = clone(probe).fit(F_train[subset], y_train[subset], **fit_params)
-                score = balanced_accuracy_score(y_test, model.predict(F_test))
+                scores, models = [], []
+                for subset in subsets[(fraction, seed)]:
+                    fit_params = {"groups": groups_train[subset]} if probe_takes_groups else {}
+                    models.append(clone(probe).fit(F_train[subset], y_train[subset], **fit_params))
+                    scores.append(float(balanced_accuracy_score(y_test, models[-1].predict(F_test))))
                 row = {
                     "method": name, "normalization": normalization, "fraction": fraction, "seed": seed,
-                    "n_labels": int(len(subset)), "balanced_accuracy": float(score), "fit_time_s": float(fit_time),
-                    "transform_time_s": float(transform_time), "probe_time_s": time.perf_counter() - start,
-                    "n_features": int(train_features.shape[1]),
+                    "n_labels": int(len(subset)), "balanced_accuracy": float(np.mean(scores)),
+                    "fit_time_s": float(fit_time), "transform_time_s": float(transform_time),
+                    "probe_time_s": time.perf_counter() - start, "n_features": int(train_features.shape[1]),
+                    "n_label_draws": len(scores), "balanced_accuracy_draws": scores,
                 }
-                if hasattr(model, "C_"):
-                    row["probe_C"] = float(model.C_)
+                if hasattr(models[0], "C_"):
+                    row["probe_C"] = float(models[0].C_)
                 if hasattr(extractor, "n_steps_"):
                     row["n_steps"] = int(extractor.n_steps_)
                 rows.append(row)
@@ -466,6 +479,21 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
 
 
 NORMALIZATIONS = ("none", "group")
+
+
+def _check_label_draws(label_draws):
+    if not isinstance(label_draws, numbers.Integral) or isinstance(label_draws, bool) or label_draws < 1:
+        raise ValueError(f"label_draws must be a positive integer, got {label_draws!r}.")
+    return int(label_draws)
+
+
+def _label_subsets(y, fraction, seed, label_draws):
+    """The labelled subsets of one seed: draw 0 seeded with ``seed`` itself, the others with (seed, draw)."""
+    if fraction == 1.0:  # every draw would be all the labels
+        return [subsample_labels(y, fraction, random_state=seed)]
+    states = [seed] + [int(np.random.SeedSequence([seed, draw]).generate_state(1)[0])
+                       for draw in range(1, label_draws)]
+    return [subsample_labels(y, fraction, random_state=state) for state in states]
 
 
 def _check_normalizations(normalizations, groups_train, groups_test):
@@ -508,8 +536,9 @@ def summarize(rows: Sequence[Mapping]) -> list[dict]:
         ``method`` (suffixed `` (per-group z-score)`` for rows normalised per
         group), ``fraction``, ``n_seeds``, ``n_labels`` (mean), ``mean``, ``std``
         (population standard deviation of balanced accuracy over seeds, 0 for
-        one seed), and ``time_s``: the method's mean wall time per seed
-        (extractor fit + transform + all its probes).
+        one seed; of each seed's mean over label draws), ``time_s``: the
+        method's mean wall time per seed (extractor fit + transform + all its
+        probes), and ``n_label_draws`` (labelled subsets per seed).
     """
     if not rows:
         raise ValueError("No rows to summarize.")
@@ -530,6 +559,7 @@ def summarize(rows: Sequence[Mapping]) -> list[dict]:
             "method": method, "fraction": fraction, "n_seeds": len(members),
             "n_labels": float(np.mean([r["n_labels"] for r in members])),
             "mean": float(scores.mean()), "std": float(scores.std()), "time_s": float(np.mean(times)),
+            "n_label_draws": int(max(r.get("n_label_draws", 1) for r in members)),
         })
     return summary
 
@@ -552,15 +582,17 @@ def format_table(rows: Sequence[Mapping]) -> str:
     -------
     str
         Cells read ``mean ± std`` over seeds (``mean`` alone for one seed);
-        column headers give the fraction and the number of labelled windows;
-        the last column is the method's wall time per seed in seconds.
+        column headers give the fraction, the number of labelled windows and,
+        if more than one, the labelled subsets drawn per seed; the last column is the method's wall time per seed in seconds.
     """
     summary = summarize(rows) if rows and "balanced_accuracy" in rows[0] else list(rows)
     methods = list(dict.fromkeys(s["method"] for s in summary))
     fractions = list(dict.fromkeys(s["fraction"] for s in summary))
     cell = {(s["method"], s["fraction"]): s for s in summary}
     n_labels = {f: next(s["n_labels"] for s in summary if s["fraction"] == f) for f in fractions}
-    header = ["method"] + [f"{_fraction_label(f)} (n={n_labels[f]:.0f})" for f in fractions] + ["time (s)"]
+    draws = {f: max(s.get("n_label_draws", 1) for s in summary if s["fraction"] == f) for f in fractions}
+    header = ["method"] + [f"{_fraction_label(f)} (n={n_labels[f]:.0f}{f', {draws[f]} draws' if draws[f] > 1 else ''})"
+                           for f in fractions] + ["time (s)"]
     lines = []
     for method in methods:
         cells = [method]

@@ -104,6 +104,17 @@ def test_benchmark_probe_c_and_normalization_options(tmp_path, capsys):
     assert "--probe-c" in capsys.readouterr().err
 
 
+def test_benchmark_label_draws_average_several_subsets(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "0.25", "--methods", "logpower", "--label-draws", "3",
+                 "--normalization", "none", "--output", str(out), "--quiet"]) == EXIT_OK
+    report = json.loads(out.read_text())
+    assert report["label_draws"] == 3
+    assert [r["n_label_draws"] for r in report["rows"]] == [1, 3]  # all the labels need one draw only
+    assert "25% (n=6, 3 draws)" in capsys.readouterr().out
+    assert main(["benchmark", *SYNTHETIC, "--label-draws", "0"]) == EXIT_USAGE
+
+
 def test_benchmark_five_band_baseline_and_its_nyquist_check(tmp_path, capsys):
     out = tmp_path / "results.json"
     assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "--methods", "bands", "bands5", "--probe-c", "1",

@@ -257,3 +257,40 @@ def test_evaluate_bad_input(split):
         evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, seeds=[-1])
     with pytest.raises(ValueError, match="single class"):
         evaluate_label_efficiency({"p": LogPower()}, X_train, np.zeros(80), X_test, y_test)
+
+
+def test_label_draws_average_several_labelled_subsets_per_seed(split):
+    X_train, y_train, X_test, y_test = split
+    seen = []
+
+    class RecordingProbe(BaseEstimator):
+        def fit(self, X, y):
+            seen.append(tuple(np.flatnonzero(np.isin(X_train_features, X).all(axis=1))))
+            self.classes_ = np.unique(y)
+            self.first_ = int(y[0])
+            return self
+
+        def predict(self, X):
+            return np.full(len(X), self.first_)
+
+    X_train_features = LogPower().fit_transform(X_train)
+    common = dict(fractions=(1.0, 0.25), seeds=(3,), probe=RecordingProbe())
+    evaluate_label_efficiency({"power": LogPower()}, X_train, y_train, X_test, y_test, **common)
+    seen_one, seen[:] = list(seen), []
+    rows = evaluate_label_efficiency({"power": LogPower()}, X_train, y_train, X_test, y_test, label_draws=4,
+                                     **common)
+    full, quarter = rows
+    # all the labels: one draw; a quarter of them: four different subsets, the first one the single draw's
+    assert full["n_label_draws"] == 1 and quarter["n_label_draws"] == 4
+    assert len(seen) == 5 and len(set(seen[1:])) == 4 and seen[1] == seen_one[1]
+    assert "25% (n=20, 4 draws)" in format_table(rows) and "100% (n=80)" in format_table(rows)
+    assert summarize(rows)[1]["n_label_draws"] == 4
+    # with a real probe the row's score is the mean of the draws' scores, the first of them the single draw's
+    one, = evaluate_label_efficiency({"power": LogPower()}, X_train, y_train, X_test, y_test, fractions=0.25, seeds=3)
+    row, = evaluate_label_efficiency({"power": LogPower()}, X_train, y_train, X_test, y_test, fractions=0.25, seeds=3,
+                                     label_draws=4)
+    assert row["balanced_accuracy"] == pytest.approx(np.mean(row["balanced_accuracy_draws"]))
+    assert row["balanced_accuracy_draws"][0] == one["balanced_accuracy"]
+    assert len(set(row["balanced_accuracy_draws"])) > 1  # the draws differ, so their mean is not one draw
+    with pytest.raises(ValueError, match="label_draws must be a positive integer, got 0"):
+        evaluate_label_efficiency({"power": LogPower()}, X_train, y_train, X_test, y_test, label_draws=0)
