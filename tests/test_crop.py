@@ -63,15 +63,21 @@ def make(tiny, **params):
     return SeqCLRTransformer(**tiny, **defaults)
 
 
-def test_pretraining_encodes_crops_and_transform_encodes_whole_windows(tiny, windows, monkeypatch):
-    lengths = []
+@pytest.fixture
+def lengths(monkeypatch):
+    """The length of every batch of views the network is given, in order."""
+    seen = []
     forward = SeqCLRNetwork.forward
 
     def recording(self, x):
-        lengths.append(x.shape[-1])
+        seen.append(x.shape[-1])
         return forward(self, x)
 
     monkeypatch.setattr(SeqCLRNetwork, "forward", recording)
+    return seen
+
+
+def test_pretraining_encodes_crops_and_transform_encodes_whole_windows(tiny, windows, lengths):
     cropped = make(tiny, crop_length=64).fit(windows)
     assert set(lengths) == {64} and cropped.n_steps_ > 0 and np.isfinite(cropped.history_[-1]["loss"])
     whole = make(tiny).fit(windows)
@@ -80,15 +86,7 @@ def test_pretraining_encodes_crops_and_transform_encodes_whole_windows(tiny, win
     assert not np.allclose(cropped.transform(windows), whole.transform(windows))
 
 
-def test_a_fractional_crop_length_is_that_fraction_of_the_shortest_window(tiny, windows, monkeypatch):
-    lengths = []
-    forward = SeqCLRNetwork.forward
-
-    def recording(self, x):
-        lengths.append(x.shape[-1])
-        return forward(self, x)
-
-    monkeypatch.setattr(SeqCLRNetwork, "forward", recording)
+def test_a_fractional_crop_length_is_that_fraction_of_the_shortest_window(tiny, windows, lengths):
     make(tiny, crop_length=0.4, time_shift=(-5, 5)).fit(windows)
     assert set(lengths) == {64}  # 0.4 of 160 samples
     lengths.clear()
