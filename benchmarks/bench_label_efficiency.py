@@ -15,6 +15,9 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
   - ``classifier frozen`` / ``classifier fine-tuned`` (optional, slow on CPU):
     :class:`skseqclr.SeqCLRClassifier` on the pretrained encoder, and the frozen
     classifier on the untrained encoder;
+  - ``SeqCLR pretrained + 5 bands`` / ``SeqCLR untrained + 5 bands``
+    (``--methods joined``): the SeqCLR features and the five-band
+    log-variance side by side (``sklearn.pipeline.make_union``);
   - baselines: per-channel log-power, log-variance in 4-8/8-13/13-30 Hz bands and
     in five bands (1-4 and 30-45 Hz added),
     Riemannian tangent space (if pyriemann is installed).
@@ -50,6 +53,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
+from sklearn.pipeline import make_union
 
 from skseqclr import SeqCLRTransformer
 from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
@@ -130,8 +134,11 @@ def main(argv=None):
                         help="instead of pretraining, load seed<k>.safetensors written by --save-dir "
                              "(their parameters replace --steps; --param may then set only how features are "
                              f"computed: {', '.join(TRANSFORM_TIME_PARAMS)})")
-    parser.add_argument("--methods", nargs="+", default=["probe", "baselines"], choices=["probe", "baselines"],
-                        help="linear-probe rows (pretrained and untrained) and baseline rows to compute")
+    parser.add_argument("--methods", nargs="+", default=["probe", "baselines"],
+                        choices=["probe", "baselines", "joined"],
+                        help="linear-probe rows (pretrained and untrained), baseline rows, and 'joined': the "
+                             "SeqCLR features (pretrained and untrained) side by side with the five-band "
+                             "log-variance (sklearn's FeatureUnion) to compute")
     parser.add_argument("--probe-c", type=_probe_c, default="auto",
                         help="C of the linear probe: a number, or 'auto' (default: chosen by cross-validation "
                              "grouped by subject on the labelled training windows)")
@@ -198,8 +205,14 @@ def main(argv=None):
             seed_rows = evaluate_label_efficiency({"SeqCLR pretrained": pretrained, "SeqCLR untrained": untrained},
                                                   X_train, y_train, X_test, y_test, fractions=args.fractions,
                                                   seeds=(seed,), **probe_options)
+        if "joined" in args.methods:
+            bands5 = LogVarianceBandPower(bands=FIVE_BANDS, sfreq=args.sfreq).fit(X_train)
+            seed_rows += evaluate_label_efficiency(
+                {"SeqCLR pretrained + 5 bands": make_union(pretrained, bands5),
+                 "SeqCLR untrained + 5 bands": make_union(untrained, bands5)},
+                X_train, y_train, X_test, y_test, fractions=args.fractions, seeds=(seed,), **probe_options)
         for row in seed_rows:
-            if row["method"] == "SeqCLR pretrained":
+            if row["method"] in ("SeqCLR pretrained", "SeqCLR pretrained + 5 bands"):
                 row["fit_time_s"] = pretrain_cpu
         rows += seed_rows
         if args.classifier:

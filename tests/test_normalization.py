@@ -231,3 +231,33 @@ def test_channel_scaler_before_seqclr_in_a_routed_pipeline(tiny):
         seqclr.transform(scaler.transform(X[:36], groups=groups[:36])), y[:36], groups=groups[:36])
     expected = probe.predict(seqclr.transform(scaler.transform(X[36:], groups=groups[36:])))
     np.testing.assert_array_equal(predicted, expected)
+
+
+def test_seqclr_features_joined_with_five_band_log_variance_as_in_the_benchmark(tiny):
+    """The benchmark's best recipe: SeqCLR features and the five-band baseline side by side, per subject."""
+    from sklearn.pipeline import make_union
+
+    from skseqclr import SeqCLRTransformer
+    from skseqclr.baselines import FIVE_BANDS, LogVarianceBandPower
+    from skseqclr.datasets import make_synthetic_eeg
+
+    X, y = make_synthetic_eeg(n_windows=48, n_channels=3, n_times=256, sfreq=128, random_state=0)
+    groups = np.repeat(np.arange(6), 8)
+    seqclr = SeqCLRTransformer(**tiny, sfreq=128, n_epochs=1, batch_size=16, crop_length=0.5, zero_mask=(0, 16),
+                               time_shift=(-8, 8), random_state=0)
+    bands = LogVarianceBandPower(bands=FIVE_BANDS, sfreq=128)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(
+            make_union(seqclr, bands),
+            GroupStandardScaler().set_fit_request(groups=True).set_transform_request(groups=True),
+            LinearProbe(n_splits=2, Cs=(0.1, 1.0)).set_fit_request(groups=True),
+        )
+        pipe.fit(X[:32], y[:32], groups=groups[:32])
+        predicted = pipe.predict(X[32:], groups=groups[32:])
+    union = pipe[0]
+    seqclr_features, band_features = (step.transform(X[32:]) for _, step in union.transformer_list)
+    assert band_features.shape == (16, 3 * 5) and seqclr_features.shape[1] == union.transformer_list[0][1].n_features_out_
+    joined = np.hstack([seqclr_features, band_features])
+    np.testing.assert_allclose(union.transform(X[32:]), joined, rtol=1e-6)
+    expected = pipe[-1].predict(standardize_per_group(joined, groups[32:]))
+    np.testing.assert_array_equal(predicted, expected)
