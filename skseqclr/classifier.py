@@ -47,6 +47,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from torch import nn
 
 from . import distributed as D
+from ._validation import check_positive_int
 from .features import EncodingSettings, encode_windows, iterate_encoded
 from .heads import ClassifierHead
 from .inputs import as_window_source, extract_targets, is_sequence_of_windows, resolve_units
@@ -65,15 +66,10 @@ _STATISTICS_WINDOWS = 256
 
 
 # --------------------------------------------------------------------------- shared parts
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-
-
 def _check_common_params(est):
-    _check_positive_int("n_epochs", est.n_epochs)
-    _check_positive_int("batch_size", est.batch_size)
-    _check_positive_int("patience", est.patience)
+    check_positive_int("n_epochs", est.n_epochs)
+    check_positive_int("batch_size", est.batch_size)
+    check_positive_int("patience", est.patience)
     if isinstance(est.lr, bool) or not isinstance(est.lr, numbers.Real) or not est.lr > 0:
         raise ValueError(f"lr must be a positive number, got {est.lr!r}.")
     if not isinstance(est.weight_decay, numbers.Real) or est.weight_decay < 0:
@@ -482,7 +478,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         if len(tuple(self.lstm_sizes)) != 3:
             raise ValueError(f"lstm_sizes needs 3 sizes (full, /2, /4 rate), got {self.lstm_sizes!r}.")
         for size in (*self.lstm_sizes, self.hidden_size):
-            _check_positive_int("lstm_sizes and hidden_size", size)
+            check_positive_int("lstm_sizes and hidden_size", size)
         if self.cache_encoded not in (True, False, "auto"):
             raise ValueError(f"cache_encoded must be True, False or 'auto', got {self.cache_encoded!r}.")
         if self.sfreq is not None and (not isinstance(self.sfreq, numbers.Real) or not self.sfreq > 0):
@@ -897,7 +893,7 @@ class LogSoftmaxClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEsti
         """
         _check_common_params(self)
         for size in self.hidden_layer_sizes:
-            _check_positive_int("hidden_layer_sizes", size)
+            check_positive_int("hidden_layer_sizes", size)
         X, y = validate_data(self, X, y, dtype=np.float32, ensure_min_samples=2)
         y_encoded = _encode_labels(self, y)
         self.mean_ = X.mean(axis=0, dtype=np.float64).astype(np.float32)

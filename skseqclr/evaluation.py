@@ -35,6 +35,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._validation import check_positive_int
 from .normalization import standardize_per_group
 
 __all__ = ["subsample_labels", "LinearProbe", "DEFAULT_CS", "make_linear_probe", "split_by_group", "evaluate_label_efficiency",
@@ -422,7 +423,7 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
     groups_train = _check_groups(groups_train, len(y_train), "groups_train")
     groups_test = _check_groups(groups_test, len(y_test), "groups_test")
     probe_takes_groups = bool(_groups_for(probe, groups_train))
-    label_draws = _check_label_draws(label_draws)
+    label_draws = check_positive_int("label_draws", label_draws)
     subsets = {(f, s): _label_subsets(y_train, f, s, label_draws) for s in seeds for f in fractions}
 
     from tqdm.auto import tqdm
@@ -457,15 +458,16 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
             else:
                 F_train, F_test = train_features, test_features
             for fraction in fractions:
+                draws = subsets[(fraction, seed)]
                 start = time.perf_counter()
                 scores, models = [], []
-                for subset in subsets[(fraction, seed)]:
+                for subset in draws:
                     fit_params = {"groups": groups_train[subset]} if probe_takes_groups else {}
                     models.append(clone(probe).fit(F_train[subset], y_train[subset], **fit_params))
                     scores.append(float(balanced_accuracy_score(y_test, models[-1].predict(F_test))))
                 row = {
                     "method": name, "normalization": normalization, "fraction": fraction, "seed": seed,
-                    "n_labels": int(len(subset)), "balanced_accuracy": float(np.mean(scores)),
+                    "n_labels": int(len(draws[0])), "balanced_accuracy": float(np.mean(scores)),
                     "fit_time_s": float(fit_time), "transform_time_s": float(transform_time),
                     "probe_time_s": time.perf_counter() - start, "n_features": int(train_features.shape[1]),
                     "n_label_draws": len(scores), "balanced_accuracy_draws": scores,
@@ -479,12 +481,6 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
 
 
 NORMALIZATIONS = ("none", "group")
-
-
-def _check_label_draws(label_draws):
-    if not isinstance(label_draws, numbers.Integral) or isinstance(label_draws, bool) or label_draws < 1:
-        raise ValueError(f"label_draws must be a positive integer, got {label_draws!r}.")
-    return int(label_draws)
 
 
 def _label_subsets(y, fraction, seed, label_draws):
@@ -583,7 +579,8 @@ def format_table(rows: Sequence[Mapping]) -> str:
     str
         Cells read ``mean ± std`` over seeds (``mean`` alone for one seed);
         column headers give the fraction, the number of labelled windows and,
-        if more than one, the labelled subsets drawn per seed; the last column is the method's wall time per seed in seconds.
+        if more than one, the labelled subsets drawn per seed; the last column
+        is the method's wall time per seed in seconds.
     """
     summary = summarize(rows) if rows and "balanced_accuracy" in rows[0] else list(rows)
     methods = list(dict.fromkeys(s["method"] for s in summary))

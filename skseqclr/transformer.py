@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import distributed as D
+from ._validation import is_positive_int
 from ._version import __version__
 from .augmentations import AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations
 from .encoders import encoder_config, make_encoder
@@ -319,7 +320,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2: NT-Xent needs negatives.")
-        if not (self.crop_length is None or _is_positive_int(self.crop_length) or _is_open_fraction(self.crop_length)):
+        if not (self.crop_length is None or is_positive_int(self.crop_length) or _is_open_fraction(self.crop_length)):
             raise ValueError("crop_length must be None, a positive number of samples or a fraction of the window "
                              f"between 0 and 1, got {self.crop_length!r}.")
         if self.max_steps is not None and (not isinstance(self.max_steps, numbers.Integral) or self.max_steps < 0):
@@ -422,13 +423,13 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         """
         if self.crop_length is None:
             return None
-        if _is_positive_int(self.crop_length):
+        if is_positive_int(self.crop_length):
             return int(self.crop_length)
         shortest = min(self._n_times_after_resampling(s) for s in sources)
         return max(1, int(round(self.crop_length * shortest)))
 
     def _crop_name(self, crop_samples):
-        if _is_positive_int(self.crop_length):
+        if is_positive_int(self.crop_length):
             return f"crop_length={crop_samples}"
         return f"crop_length={self.crop_length} ({crop_samples} samples)"
 
@@ -772,10 +773,6 @@ def _sample_windows(source, n, seed):
     rng = np.random.default_rng(seed)
     indices = np.sort(rng.choice(source.n_windows, size=min(n, source.n_windows), replace=False))
     return source.read(indices)
-
-
-def _is_positive_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
 
 
 def _is_open_fraction(value) -> bool:
