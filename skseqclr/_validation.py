@@ -10,8 +10,20 @@ def is_positive_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
 
 
+def is_non_negative_int(value) -> bool:
+    """True for an integer >= 0, ``bool`` excluded."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+
+
 def check_positive_int(name, value) -> int:
     """``value`` as an int, or a ``ValueError`` naming ``name``."""
     if not is_positive_int(value):
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_non_negative_int(name, value) -> int:
+    """``value`` as an int, or a ``ValueError`` naming ``name``."""
+    if not is_non_negative_int(value):
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
     return int(value)

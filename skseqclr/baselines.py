@@ -19,12 +19,11 @@ braindecode datasets, ``mne.Epochs``, skorch ``SliceDataset``; see
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import check_positive_int
 from .inputs import as_window_source, resolve_units
 from .pooling import POOLING_BANDS
 
@@ -40,8 +39,7 @@ _EPS_UV2 = 1e-12  # µV², keeps log finite on flat channels
 
 
 def _check_batch_size(batch_size):
-    if not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    check_positive_int("batch_size", batch_size)
 
 
 class _WindowFeatures(TransformerMixin, BaseEstimator):
@@ -229,8 +227,7 @@ class LogVarianceBandPower(_WindowFeatures):
         source = self._fit_source(X)
         if source.sfreq is None:
             raise ValueError("LogVarianceBandPower needs the sampling frequency: pass sfreq=<Hz> for numpy input.")
-        if not isinstance(self.filter_order, numbers.Integral) or self.filter_order < 1:
-            raise ValueError(f"filter_order must be a positive integer, got {self.filter_order!r}.")
+        check_positive_int("filter_order", self.filter_order)
         bands = self._check_bands(source.sfreq)
         self.sos_ = np.stack([butter(self.filter_order, band, btype="bandpass", fs=source.sfreq, output="sos")
                               for band in bands])

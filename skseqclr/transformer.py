@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import distributed as D
-from ._validation import is_positive_int
+from ._validation import check_non_negative_int, check_positive_int, is_non_negative_int, is_positive_int
 from ._version import __version__
 from .augmentations import AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations
 from .encoders import encoder_config, make_encoder
@@ -310,20 +310,15 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         check_projector(self.projector)
         if self.scaling not in SCALING_MODES:
             raise ValueError(f"scaling={self.scaling!r} is not one of {SCALING_MODES}.")
-        for name in ("n_epochs",):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
+        check_non_negative_int("n_epochs", self.n_epochs)
         for name in ("batch_size", "channels_per_window", "augmentations_per_view"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+            check_positive_int(name, getattr(self, name))
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2: NT-Xent needs negatives.")
         if not (self.crop_length is None or is_positive_int(self.crop_length) or _is_open_fraction(self.crop_length)):
             raise ValueError("crop_length must be None, a positive number of samples or a fraction of the window "
                              f"between 0 and 1, got {self.crop_length!r}.")
-        if self.max_steps is not None and (not isinstance(self.max_steps, numbers.Integral) or self.max_steps < 0):
+        if self.max_steps is not None and not is_non_negative_int(self.max_steps):
             raise ValueError(f"max_steps must be None or a non-negative integer, got {self.max_steps!r}.")
         for name in ("temperature", "lr"):
             value = getattr(self, name)

@@ -76,6 +76,8 @@ def test_baselines_accept_mne_epochs_and_separate_synthetic_classes():
     (dict(bands="alpha"), "pairs"),
     (dict(filter_order=0), "filter_order"),
     (dict(batch_size=0), "batch_size"),
+    (dict(batch_size=True), "batch_size must be a positive integer, got True"),
+    (dict(filter_order=True), "filter_order must be a positive integer, got True"),
 ])
 def test_band_power_bad_parameters(kwargs, match):
     X = _sine_windows([10.0])

@@ -110,6 +110,11 @@ def test_pooling_and_log_power(tiny, windows):
     (dict(scaling="robust"), "scaling='robust'"),
     (dict(batch_size=1), "batch_size must be at least 2"),
     (dict(n_epochs=-1), "n_epochs"),
+    # bool is an Integral in Python; True epochs or a batch of True windows is a typo, not a number
+    (dict(n_epochs=True), "n_epochs must be a non-negative integer, got True"),
+    (dict(batch_size=True), "batch_size must be a positive integer, got True"),
+    (dict(channels_per_window=2.0), "channels_per_window must be a positive integer, got 2.0"),
+    (dict(max_steps=False), "max_steps must be None or a non-negative integer, got False"),
     (dict(temperature=0.0), "temperature"),
     (dict(amplitude_scale=(2.0, 0.5)), "low must not exceed high"),
     (dict(time_shift=5), r"time_shift must be a \(low, high\) pair"),
