@@ -1,18 +1,23 @@
-"""Parameter checks shared by the estimators and the evaluation harness."""
+"""Parameter checks shared by the estimators, the evaluation harness and the synthetic data."""
 
 from __future__ import annotations
 
 import numbers
 
 
+def is_int_at_least(value, low) -> bool:
+    """True for an integer >= ``low``; ``bool`` excluded (``True`` is not a number of anything)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+
+
 def is_positive_int(value) -> bool:
-    """True for an integer >= 1 (``True`` is not a number of anything)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    """True for an integer >= 1, ``bool`` excluded."""
+    return is_int_at_least(value, 1)
 
 
 def is_non_negative_int(value) -> bool:
     """True for an integer >= 0, ``bool`` excluded."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+    return is_int_at_least(value, 0)
 
 
 def check_positive_int(name, value) -> int:

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._validation import is_int_at_least
+
 __all__ = [
     "make_synthetic_eeg",
     "fetch_eegmat",
@@ -101,7 +103,7 @@ def make_synthetic_eeg(n_windows=200, n_channels=8, n_times=512, sfreq=128.0, n_
     """
     for name, value, low in (("n_windows", n_windows, 1), ("n_channels", n_channels, 1),
                              ("n_times", n_times, 8), ("n_classes", n_classes, 2)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        if not is_int_at_least(value, low):
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
     if n_classes > len(SYNTHETIC_CLASS_FREQUENCIES):
         raise ValueError(f"n_classes must be at most {len(SYNTHETIC_CLASS_FREQUENCIES)}, got {n_classes}.")

@@ -35,7 +35,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_positive_int
+from ._validation import check_positive_int, is_int_at_least
 from .normalization import standardize_per_group
 
 __all__ = ["subsample_labels", "LinearProbe", "DEFAULT_CS", "make_linear_probe", "split_by_group", "evaluate_label_efficiency",
@@ -159,7 +159,7 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"Cs must be a non-empty sequence of positive numbers, got {self.Cs!r}.")
         elif isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not self.C > 0:
             raise ValueError(f"C must be a positive number or 'auto', got {self.C!r}.")
-        if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 2:
+        if not is_int_at_least(self.n_splits, 2):
             raise ValueError(f"n_splits must be an integer >= 2, got {self.n_splits!r}.")
 
     def _search(self, X, y, groups):
