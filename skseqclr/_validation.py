@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 
 def is_int_at_least(value, low) -> bool:
     """True for an integer >= ``low``; ``bool`` excluded (``True`` is not a number of anything)."""
@@ -32,3 +34,11 @@ def check_non_negative_int(name, value) -> int:
     if not is_non_negative_int(value):
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
     return int(value)
+
+
+def check_groups_shape(groups, n_rows, name="groups", row="window"):
+    """``groups`` as a 1-D array with one entry per row, or a ``ValueError`` naming ``name``."""
+    groups = np.asarray(groups)
+    if groups.shape != (n_rows,):
+        raise ValueError(f"{name} must have one entry per {row} ({n_rows}), got shape {groups.shape}.")
+    return groups

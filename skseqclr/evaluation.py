@@ -26,7 +26,7 @@ import inspect
 import math
 import numbers
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -35,7 +35,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_positive_int, is_int_at_least
+from ._validation import check_groups_shape, check_positive_int, is_int_at_least, is_non_negative_int
 from .normalization import standardize_per_group
 
 __all__ = ["subsample_labels", "LinearProbe", "DEFAULT_CS", "make_linear_probe", "split_by_group", "evaluate_label_efficiency",
@@ -320,19 +320,24 @@ def _takes_random_state(estimator) -> bool:
     return "random_state" in estimator.get_params(deep=False)
 
 
+def _as_list(value) -> list:
+    """A sequence as a list, anything else (one number, None, a string) as a list of itself, checked by the caller."""
+    return list(value) if isinstance(value, Iterable) and not isinstance(value, str) else [value]
+
+
 def _check_fractions(fractions):
-    fractions = [fractions] if isinstance(fractions, numbers.Real) else list(fractions)
+    fractions = _as_list(fractions)
     if not fractions:
         raise ValueError("fractions is empty.")
     for f in fractions:
-        if not isinstance(f, numbers.Real) or not 0 < f <= 1:
+        if not isinstance(f, numbers.Real) or isinstance(f, bool) or not 0 < f <= 1:
             raise ValueError(f"A label fraction must be in (0, 1], got {f!r}.")
     return [float(f) for f in fractions]
 
 
 def _check_seeds(seeds):
-    seeds = [seeds] if isinstance(seeds, numbers.Integral) else list(seeds)
-    if not seeds or not all(isinstance(s, numbers.Integral) and s >= 0 for s in seeds):
+    seeds = _as_list(seeds)
+    if not seeds or not all(is_non_negative_int(s) for s in seeds):
         raise ValueError(f"seeds must be non-negative integers, got {seeds!r}.")
     return [int(s) for s in seeds]
 
@@ -502,12 +507,7 @@ def _check_normalizations(normalizations, groups_train, groups_test):
 
 
 def _check_groups(groups, n_windows, name):
-    if groups is None:
-        return None
-    groups = np.asarray(groups)
-    if groups.shape != (n_windows,):
-        raise ValueError(f"{name} must have one entry per window ({n_windows}), got shape {groups.shape}.")
-    return groups
+    return None if groups is None else check_groups_shape(groups, n_windows, name)
 
 
 def _method_label(row: Mapping) -> str:

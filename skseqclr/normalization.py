@@ -32,7 +32,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skseqclr.scaling import estimate_input_scale
+from ._validation import check_groups_shape, check_positive_int
+from .scaling import estimate_input_scale
 
 __all__ = ["GroupChannelScaler", "GroupStandardScaler", "scale_channels_per_group", "standardize_per_group"]
 
@@ -46,9 +47,7 @@ def _check_groups(groups, n_rows, min_group_size, owner="GroupStandardScaler", r
     if groups is None:
         help_text = _GROUPS_HELP.replace("GroupStandardScaler", owner) if routing_help else ""
         raise ValueError(f"{owner} needs groups (e.g. the subject of each window). " + help_text)
-    groups = np.asarray(groups)
-    if groups.ndim != 1 or len(groups) != n_rows:
-        raise ValueError(f"groups must be 1-D with one entry per row of X ({n_rows}), got shape {groups.shape}.")
+    groups = check_groups_shape(groups, n_rows, row="row of X")
     names, counts = np.unique(groups, return_counts=True)
     small = names[counts < min_group_size]
     if len(small):
@@ -61,8 +60,7 @@ def _check_groups(groups, n_rows, min_group_size, owner="GroupStandardScaler", r
 def _check_scaler_params(flag_name, flag, min_group_size):
     if not isinstance(flag, (bool, np.bool_)):
         raise ValueError(f"{flag_name} must be a bool, got {flag!r}.")
-    if isinstance(min_group_size, bool) or not isinstance(min_group_size, (int, np.integer)) or min_group_size < 1:
-        raise ValueError(f"min_group_size must be a positive integer, got {min_group_size!r}.")
+    check_positive_int("min_group_size", min_group_size)
 
 
 def standardize_per_group(X, groups, *, with_std=True, min_group_size=2) -> np.ndarray:

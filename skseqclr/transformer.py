@@ -13,11 +13,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import distributed as D
-from ._validation import check_non_negative_int, check_positive_int, is_non_negative_int, is_positive_int
+from ._validation import (check_groups_shape, check_non_negative_int, check_positive_int, is_non_negative_int,
+                          is_positive_int)
 from ._version import __version__
 from .augmentations import AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations
 from .encoders import encoder_config, make_encoder
-from .evaluation import _check_groups
 from .features import EncodingSettings, compute_features
 from .heads import HEAD_SIZES, check_projector, make_projector
 from .inputs import WindowSource, as_window_source, as_window_sources, resolve_units
@@ -538,7 +538,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                              "fit(X, groups=...); in a Pipeline, set_fit_request(groups=True) and "
                              "pass groups to the Pipeline's fit.")
         bounds = np.cumsum([0] + [s.n_windows for s in sources])
-        groups = _check_groups(groups, int(bounds[-1]), "groups")
+        groups = check_groups_shape(groups, int(bounds[-1]))
         if groups.dtype.kind == "f" and np.isnan(groups).any():
             raise ValueError("groups contains NaN.")
         return [groups[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]

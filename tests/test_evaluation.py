@@ -253,8 +253,14 @@ def test_evaluate_bad_input(split):
         evaluate_label_efficiency([LogPower()], X_train, y_train, X_test, y_test)
     with pytest.raises(ValueError, match="fraction"):
         evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, fractions=[2.0])
+    for not_a_fraction in (None, "0.1", True):
+        with pytest.raises(ValueError, match="label fraction must be in"):
+            evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, fractions=not_a_fraction)
     with pytest.raises(ValueError, match="seeds"):
         evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, seeds=[-1])
+    for not_a_seed in (True, [0, False], 1.0, None, "0"):  # bool is an Integral: seeds=True silently meant seed 1
+        with pytest.raises(ValueError, match="seeds must be non-negative integers"):
+            evaluate_label_efficiency({"p": LogPower()}, X_train, y_train, X_test, y_test, seeds=not_a_seed)
     with pytest.raises(ValueError, match="single class"):
         evaluate_label_efficiency({"p": LogPower()}, X_train, np.zeros(80), X_test, y_test)
 
