@@ -39,8 +39,14 @@ ADVERSARY_SEED = 1234
 
 
 def pooled_statistics(features):
-    """What the probe reads for one channel (the transformer's default pooling): mean, standard deviation and
-    log-mean-square over time of each feature channel, ``(batch, 4, time)`` -> ``(batch, 12)``."""
+    """What the probe reads for one channel: mean, standard deviation and log-mean-square over time of each
+    feature channel, ``(batch, 4, time)`` -> ``(batch, 12)``.
+
+    The statistics of the transformer's default pooling (:func:`skseqclr.pooling.pool` with ``("mean", "std",
+    "logms")``) written out here rather than called, because the page's runs used this form: unbiased standard
+    deviation and the log floored at 1e-8, where ``pool`` divides by the length and adds 1e-6 inside the log,
+    so calling it would change the adversary's input slightly and the runs would no longer be reproduced.
+    """
     return torch.cat([features.mean(-1), features.std(-1), features.pow(2).mean(-1).clamp_min(1e-8).log()], 1)
 
 
