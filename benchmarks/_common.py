@@ -22,6 +22,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_length: int = 
     parser.add_argument("--quick", action="store_true", help="fewer cases and repetitions")
     parser.add_argument("--length", type=int, default=default_length,
                         help=f"window length in samples (default {default_length} = 20 s at 200 Hz, the paper's)")
+    parser.add_argument("--cudnn-benchmark", action="store_true",
+                        help="let cuDNN time its algorithms for each new shape and keep the fastest "
+                             "(torch.backends.cudnn.benchmark; the first step of each shape is slower)")
 
 
 def setup(args) -> torch.device:
@@ -31,6 +34,8 @@ def setup(args) -> torch.device:
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda asked for, but torch sees no CUDA device.")
+    if getattr(args, "cudnn_benchmark", False):
+        torch.backends.cudnn.benchmark = True
     print(describe_machine(device))
     return device
 
@@ -72,7 +77,7 @@ def describe_machine(device: torch.device) -> str:
         return (f"# device: {name} (CUDA {torch.version.cuda}), torch {torch.__version__}; TF32 allowed in "
                 f"convolutions: {torch.backends.cudnn.allow_tf32}, in matmuls: "
                 f"{torch.backends.cuda.matmul.allow_tf32} (the fp32 peak below is measured without TF32 "
-                f"unless allowed)")
+                f"unless allowed); cuDNN benchmark mode: {torch.backends.cudnn.benchmark}")
     features = ", ".join(cpu_vector_features()) or "no AVX2"
     bf16 = "native bf16" if native_bf16(device) else "no native bf16 (bf16 is emulated)"
     return (f"# device: CPU {cpu_model()} [{features}; {bf16}], {os.cpu_count()} logical cores, "
