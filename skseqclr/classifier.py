@@ -341,7 +341,8 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
     device : str, default="auto"
         ``"auto"`` uses CUDA when available.
     precision : {"auto", "fp32", "bf16"}, default="auto"
-        bf16 autocast where it is fast (CUDA, CPUs with native bf16), else fp32.
+        bf16 autocast where it is fast (CPUs with native bf16), else fp32
+        (CUDA included: see :class:`SeqCLRTransformer`).
     num_workers : int, default=0
         DataLoader workers reading lazy (not preloaded) datasets while
         encoding them (prediction, and the cache of a frozen encoder);
