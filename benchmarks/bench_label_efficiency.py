@@ -42,6 +42,11 @@ Run from the repository root, e.g.::
 or one process per seed (in parallel, one thread each), then
 ``--combine seed0.json seed1.json seed2.json`` prints the table of all of them.
 
+On a GPU machine without MNE or the recordings: ``--export-windows eegmat.npz`` here (the
+windows in µV as float16, about 42 MB), then there ``--windows eegmat.npz --save-features DIR``
+(pretrains, encodes, writes each seed's features), and back here ``--windows eegmat.npz
+--load-features DIR`` scores them beside the baselines with the same probe and label subsets.
+
 The docs' benchmark page uses the small encoder; without ``--param
 model_size='"small"'`` the paper-size encoder is pretrained, about 15 times
 slower on a CPU: 127-135 s per step of 256 single channels against 8.4 s, one
@@ -100,6 +105,59 @@ def load_eegmat(path, sfreq, window_s):
     return X[train], y[train], X[test], y[test], subject[train], subject[test]
 
 
+def export_windows(path, X_train, y_train, X_test, y_test, groups_train, groups_test, sfreq):
+    """The split's windows for a machine without MNE or the recordings (a GPU node). float16 in µV: a relative
+    precision of 5e-4 (0.05 µV at 100 µV), far below EEG's noise, and half the size, so that the file
+    travels where 64 MB is the limit."""
+    np.savez(path, X_train=X_train.astype(np.float16), y_train=y_train, X_test=X_test.astype(np.float16),
+             y_test=y_test, groups_train=groups_train, groups_test=groups_test, sfreq=sfreq)
+
+
+def load_windows(path, sfreq):
+    data = np.load(path)
+    if float(data["sfreq"]) != sfreq:
+        raise SystemExit(f"--windows {path} holds windows at {float(data['sfreq']):g} Hz, not --sfreq {sfreq:g}.")
+    return tuple(data[key].astype(np.float32) if key.startswith("X") else data[key]
+                 for key in ("X_train", "y_train", "X_test", "y_test", "groups_train", "groups_test"))
+
+
+def stored_features(features_train, features_test, X_train, X_test):
+    """An extractor whose ``transform`` returns features computed elsewhere (``--load-features``) for the
+    very window arrays they were computed from."""
+    def transform(X):
+        if X is X_train:
+            return features_train
+        if X is X_test:
+            return features_test
+        raise ValueError("stored features exist only for the training and test windows of this split")
+
+    return FunctionTransformer(transform)
+
+
+class StoredEncoder:
+    """What the rows need of a pretrained and an untrained encoder whose features were saved by
+    ``--save-features``."""
+
+    def __init__(self, path, prefix, X_train, X_test):
+        data = np.load(path)
+        self.features = stored_features(data[f"{prefix}_train"], data[f"{prefix}_test"], X_train, X_test)
+        self.n_steps_ = int(data[f"{prefix}_n_steps"])
+        self.params = json.loads(str(data["params"]))
+        self.pretrain_wall_s = float(data["pretrain_wall_s"])
+        self.final_loss = float(data["final_loss"])
+
+
+def save_features(path, pretrained, untrained, X_train, X_test, params, pretrain_wall_s):
+    features = {}
+    for prefix, encoder in (("pretrained", pretrained), ("untrained", untrained)):
+        features[f"{prefix}_train"] = encoder.transform(X_train).astype(np.float32)
+        features[f"{prefix}_test"] = encoder.transform(X_test).astype(np.float32)
+        features[f"{prefix}_n_steps"] = encoder.n_steps_
+    np.savez(path, **features, params=json.dumps(params, default=str), pretrain_wall_s=pretrain_wall_s,
+             final_loss=pretrained.history_[-1]["loss"],
+             loss_history=np.array([entry["loss"] for entry in pretrained.history_]))
+
+
 def encoded_once(extractor):
     """``extractor`` whose ``transform`` encodes each window array once, however many rows use its features
     (``--methods probe joined`` scores the SeqCLR features alone and beside the five bands)."""
@@ -156,6 +214,17 @@ def main(argv=None):
                         help="instead of pretraining, load seed<k>.safetensors written by --save-dir "
                              "(their parameters replace --steps; --param may then set only how features are "
                              f"computed: {', '.join(TRANSFORM_TIME_PARAMS)})")
+    parser.add_argument("--windows", type=Path, default=None,
+                        help="read the split's windows from this .npz (written by --export-windows) instead of "
+                             "the EEGMAT recordings: for a machine without MNE or the data (a GPU node)")
+    parser.add_argument("--export-windows", type=Path, default=None, metavar="NPZ",
+                        help="write the split's windows (float16, µV), labels and subjects there and stop")
+    parser.add_argument("--save-features", type=Path, default=None, metavar="DIR",
+                        help="write each seed's pretrained and untrained features of the training and test "
+                             "windows to DIR/features_seed<k>.npz (with the parameters, steps and loss)")
+    parser.add_argument("--load-features", type=Path, default=None, metavar="DIR",
+                        help="instead of pretraining, score the features in DIR/features_seed<k>.npz written by "
+                             "--save-features (e.g. on a GPU node); use the same --windows")
     parser.add_argument("--methods", nargs="+", default=["probe", "baselines"],
                         choices=["probe", "baselines", "joined"],
                         help="linear-probe rows (pretrained and untrained), baseline rows, and 'joined': the "
@@ -189,7 +258,19 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
 
     started = time.time()
-    X_train, y_train, X_test, y_test, groups_train, groups_test = load_eegmat(args.data_dir, args.sfreq, args.window_s)
+    if args.windows:
+        X_train, y_train, X_test, y_test, groups_train, groups_test = load_windows(args.windows, args.sfreq)
+    else:
+        X_train, y_train, X_test, y_test, groups_train, groups_test = load_eegmat(args.data_dir, args.sfreq,
+                                                                                  args.window_s)
+    if args.export_windows:
+        export_windows(args.export_windows, X_train, y_train, X_test, y_test, groups_train, groups_test, args.sfreq)
+        print(f"wrote {args.export_windows}: {len(y_train)} training and {len(y_test)} test windows")
+        return
+    if args.load_features and (args.load_dir or args.input_normalization != "none" or args.classifier
+                               or args.finetune):
+        raise SystemExit("--load-features scores stored features only: it cannot be combined with --load-dir, "
+                         "--input-normalization group, --classifier or --finetune.")
     if args.input_normalization == "group":
         channel_scaler = GroupChannelScaler().fit(X_train, groups=groups_train)
         X_train = channel_scaler.transform(X_train, groups=groups_train)
@@ -208,22 +289,41 @@ def main(argv=None):
     rows = []
     for seed in args.seeds:
         cpu = time.process_time()
-        if args.load_dir:
-            pretrained = SeqCLRTransformer.load(args.load_dir / f"seed{seed}.safetensors", device=args.device)
-            pretrained.set_params(**_transform_time_params(args.param))
-            params = pretrained.get_params()
+        wall = time.perf_counter()
+        if args.load_features:
+            path = args.load_features / f"features_seed{seed}.npz"
+            pretrained, untrained = (StoredEncoder(path, prefix, X_train, X_test)
+                                     for prefix in ("pretrained", "untrained"))
+            params = pretrained.params
+            print(f"seed {seed}: {pretrained.n_steps_} steps, final loss {pretrained.final_loss:.3f}, "
+                  f"pretraining wall time {pretrained.pretrain_wall_s:.0f} s (stored features, {path})", flush=True)
+            pretrain_cpu = pretrained.pretrain_wall_s
+            pretrained_features, untrained_features = pretrained.features, untrained.features
         else:
-            unlabelled, unlabelled_groups = (X_train, groups_train) if args.pretrain_on == "train" else (
-                np.concatenate([X_train, X_test]), np.concatenate([groups_train, groups_test]))
-            pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled, groups=unlabelled_groups)
-        pretrain_cpu = time.process_time() - cpu
-        if args.save_dir:
-            pretrained.save(args.save_dir / f"seed{seed}.safetensors")
-        untrained = SeqCLRTransformer(**{**params, "n_epochs": 0, "random_state": seed}).fit(X_train)
-        print(f"seed {seed}: {pretrained.n_steps_} steps, final loss {pretrained.history_[-1]['loss']:.3f}, "
-              f"CPU time {pretrain_cpu:.0f} s", flush=True)
+            if args.load_dir:
+                pretrained = SeqCLRTransformer.load(args.load_dir / f"seed{seed}.safetensors", device=args.device)
+                pretrained.set_params(**_transform_time_params(args.param))
+                params = pretrained.get_params()
+            else:
+                unlabelled, unlabelled_groups = (X_train, groups_train) if args.pretrain_on == "train" else (
+                    np.concatenate([X_train, X_test]), np.concatenate([groups_train, groups_test]))
+                pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled, groups=unlabelled_groups)
+            pretrain_cpu = time.process_time() - cpu
+            pretrain_wall = time.perf_counter() - wall
+            if args.save_dir:
+                pretrained.save(args.save_dir / f"seed{seed}.safetensors")
+            untrained = SeqCLRTransformer(**{**params, "n_epochs": 0, "random_state": seed}).fit(X_train)
+            print(f"seed {seed}: {pretrained.n_steps_} steps, final loss {pretrained.history_[-1]['loss']:.3f}, "
+                  f"CPU time {pretrain_cpu:.0f} s, wall time {pretrain_wall:.1f} s", flush=True)
+            if args.save_features:
+                args.save_features.mkdir(parents=True, exist_ok=True)
+                start = time.perf_counter()
+                save_features(args.save_features / f"features_seed{seed}.npz", pretrained, untrained, X_train,
+                              X_test, pretrained.get_params(), pretrain_wall)
+                print(f"seed {seed}: features saved ({time.perf_counter() - start:.1f} s to encode both)", flush=True)
+                continue
+            pretrained_features, untrained_features = encoded_once(pretrained), encoded_once(untrained)
         seed_rows = []
-        pretrained_features, untrained_features = encoded_once(pretrained), encoded_once(untrained)
         if "probe" in args.methods:
             seed_rows = evaluate_label_efficiency(
                 {"SeqCLR pretrained": pretrained_features, "SeqCLR untrained": untrained_features},
@@ -249,6 +349,9 @@ def main(argv=None):
             rows += classifier_rows(pretrained, "classifier fine-tuned", X_train, y_train, X_test, y_test,
                                     args.fractions, seed, args, finetune=True)
 
+    if args.save_features:
+        print(f"features of {len(args.seeds)} seed(s) in {args.save_features}; wall time {time.time() - started:.0f} s")
+        return
     if "baselines" in args.methods:
         baselines = {"log-power": LogPower(), "log-variance bands": LogVarianceBandPower(sfreq=args.sfreq),
                      "log-variance 5 bands": LogVarianceBandPower(bands=FIVE_BANDS, sfreq=args.sfreq)}

@@ -1,0 +1,82 @@
+"""benchmarks/bench_label_efficiency.py's GPU round trip: windows exported to a file, features saved where
+they were computed (a GPU node) and scored elsewhere give the same rows as encoding in place."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT, TINY
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_label_efficiency",
+                                                  REPO_ROOT / "benchmarks" / "bench_label_efficiency.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _split(n_subjects, first_subject, rng):
+    windows_per_subject = 12
+    y = np.tile([0, 1], n_subjects * windows_per_subject // 2)
+    X = rng.standard_normal((len(y), 3, 256)) * np.where(y == 1, 11.0, 10.0)[:, None, None]
+    groups = np.repeat(np.arange(first_subject, first_subject + n_subjects), windows_per_subject)
+    return X, y, groups
+
+
+def _scores(path):
+    rows = json.loads(path.read_text())["rows"]
+    return {row["method"]: (row["balanced_accuracy"], row["n_steps"]) for row in rows}
+
+
+def test_features_saved_then_loaded_score_as_encoding_in_place(bench, tmp_path):
+    rng = np.random.default_rng(0)
+    X_train, y_train, groups_train = _split(4, 0, rng)
+    X_test, y_test, groups_test = _split(2, 4, rng)
+    windows = tmp_path / "windows.npz"
+    bench.export_windows(windows, X_train, y_train, X_test, y_test, groups_train, groups_test, 128.0)
+    common = ["--windows", str(windows), "--seeds", "0", "--fractions", "1.0", "--methods", "probe",
+              "--normalization", "none", "--probe-c", "1", "--threads", "1"]
+    model = ["--steps", "2", "--device", "cpu", "--param", "batch_size=16"] + [
+        arg for key, value in TINY.items() for arg in ("--param", f"{key}={json.dumps(value)}")]
+
+    bench.main(common + model + ["--output", str(tmp_path / "in_place.json")])
+    bench.main(common + model + ["--save-features", str(tmp_path / "features")])
+    bench.main(common + ["--load-features", str(tmp_path / "features"), "--output", str(tmp_path / "loaded.json")])
+
+    in_place, loaded = _scores(tmp_path / "in_place.json"), _scores(tmp_path / "loaded.json")
+    assert set(in_place) == {"SeqCLR pretrained", "SeqCLR untrained"}
+    assert in_place["SeqCLR pretrained"][0] != in_place["SeqCLR untrained"][0]  # a swap would show
+    assert loaded == in_place
+    assert in_place["SeqCLR pretrained"][1] == 2 and in_place["SeqCLR untrained"][1] == 0
+    stored = np.load(tmp_path / "features" / "features_seed0.npz")
+    assert stored["pretrained_train"].shape == (len(y_train), stored["pretrained_test"].shape[1])
+    assert not np.allclose(stored["pretrained_train"], stored["untrained_train"])
+    assert json.loads(str(stored["params"]))["max_steps"] == 2
+
+
+def test_exported_windows_are_float16_microvolts_and_checked_on_load(bench, tmp_path):
+    rng = np.random.default_rng(1)
+    X, y, groups = _split(2, 0, rng)
+    path = tmp_path / "windows.npz"
+    bench.export_windows(path, X, y, X, y, groups, groups, 128.0)
+    assert np.load(path)["X_train"].dtype == np.float16
+    X_loaded = bench.load_windows(path, 128.0)[0]
+    assert X_loaded.dtype == np.float32
+    np.testing.assert_allclose(X_loaded, X, rtol=1e-3, atol=1e-3)
+    with pytest.raises(SystemExit, match="128 Hz, not --sfreq 250"):
+        bench.load_windows(path, 250.0)
+
+
+def test_load_features_refuses_what_it_cannot_do(bench, tmp_path):
+    rng = np.random.default_rng(2)
+    X, y, groups = _split(2, 0, rng)
+    path = tmp_path / "windows.npz"
+    bench.export_windows(path, X, y, X, y, groups, groups, 128.0)
+    with pytest.raises(SystemExit, match="--load-features scores stored features only"):
+        bench.main(["--windows", str(path), "--load-features", str(tmp_path), "--classifier"])
