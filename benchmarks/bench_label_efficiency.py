@@ -297,7 +297,7 @@ def main(argv=None):
             params = pretrained.params
             print(f"seed {seed}: {pretrained.n_steps_} steps, final loss {pretrained.final_loss:.3f}, "
                   f"pretraining wall time {pretrained.pretrain_wall_s:.0f} s (stored features, {path})", flush=True)
-            pretrain_cpu = pretrained.pretrain_wall_s
+            pretrain_cpu = pretrained.pretrain_wall_s  # the rows' fit time: wall time where it pretrained
             pretrained_features, untrained_features = pretrained.features, untrained.features
         else:
             if args.load_dir:

@@ -2,7 +2,8 @@
 # One prepared GPU check: the test suite with CUDA visible, then every benchmark on --device cuda.
 #
 # Usage (from anywhere): bash benchmarks/gpu_check.sh
-#   OUT=dir          write the logs there (default: benchmarks/gpu_logs); summary.txt lists every step
+#   OUT=dir          write the logs there (default: benchmarks/gpu_logs): summary.txt lists every step,
+#                    steps.log holds every step's whole log (two files: a lent GPU machine returns 8 at most)
 #   GPU_CHECK_BUDGET_S=470   total seconds for all steps (default 470: about 8 minutes); each step's
 #                    time limit is cut to what is left, and steps that would get under 20 s are skipped
 #   WHEELS=dir       wheels to install first (pip --no-index --target /tmp/site), for machines without
@@ -16,7 +17,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG="${OUT:-benchmarks/gpu_logs}"
-mkdir -p "$LOG"
+WORK="${WORK:-/tmp/skseqclr_gpu_check}"
+mkdir -p "$LOG" "$WORK"
 BUDGET="${GPU_CHECK_BUDGET_S:-470}"
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
@@ -28,6 +30,7 @@ if [ -n "${WHEELS:-}" ]; then
 fi
 SUMMARY="$LOG/summary.txt"
 : > "$SUMMARY"
+: > "$LOG/steps.log"
 
 step() {  # step NAME CAP_SECONDS COMMAND...
     local name=$1 cap=$2; shift 2
@@ -39,11 +42,12 @@ step() {  # step NAME CAP_SECONDS COMMAND...
     fi
     echo "== $name (limit ${limit}s): $*"
     local start=$SECONDS
-    timeout --kill-after=5 "$limit" "$@" > "$LOG/$name.log" 2>&1
+    timeout --kill-after=5 "$limit" "$@" > "$WORK/$name.log" 2>&1
     local rc=$?
     local status="rc=$rc"; [ $rc -eq 124 ] && status="TIMED OUT after ${limit}s"
     echo "$name: $status, $((SECONDS - start))s" | tee -a "$SUMMARY"
-    tail -n 40 "$LOG/$name.log"
+    { echo "===== $name: $status: $*"; cat "$WORK/$name.log"; } >> "$LOG/steps.log"
+    tail -n 40 "$WORK/$name.log"
 }
 
 step environment 60 "$PYTHON" -c "
@@ -58,7 +62,7 @@ for name in ('skseqclr', 'sklearn', 'mne', 'braindecode', 'skorch', 'torchaudio'
     except Exception as error:
         print(name, 'MISSING:', type(error).__name__, error)
 "
-step check_sync 60 "$PYTHON" benchmarks/check_sync.py --device cuda
+step check_sync 60 "$PYTHON" benchmarks/check_sync.py --device cuda --where --precision auto
 step bench_pretrain 150 "$PYTHON" benchmarks/bench_pretrain.py --device cuda --batch 128 --steps 3 --force-fft
 # Test modules that need a package missing here fail to import; the others still run.
 # pytest-xdist, where installed, runs them in 4 processes (they share the one GPU).

@@ -85,7 +85,7 @@ step environment 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_ver
 torch.cuda.get_device_name(0)); print(\"sklearn\", sklearn.__version__)'"
 
 phase 240
-# The default configuration: the paper-size encoder, n_epochs=10 (about 225 steps on EEGMAT's 1439 windows).
+# The default configuration: the paper-size encoder, n_epochs=10 (220 steps on EEGMAT's 1439 windows).
 for seed in 0 1 2; do launch paper_default $seed --param n_epochs=10 --param max_steps=null; done
 # The docs' configuration (small encoder, 100 steps), as on the CPU: do GPU features score like CPU ones?
 launch small_100 0 --steps 100 --param model_size='"small"'
