@@ -104,9 +104,9 @@ def fit(max_steps, device, X, precision="fp32"):
                              device=device, precision=precision, random_state=0).fit(X)
 
 
-def count_syncing_ops(n_steps, device, X):
+def count_syncing_ops(n_steps, device, X, precision="fp32"):
     with SyncingOps() as mode:
-        fit(n_steps, device, X)
+        fit(n_steps, device, X, precision)
     return mode.counts
 
 
@@ -158,7 +158,7 @@ def main(argv=None):
     X = (20.0 * rng.standard_normal((64, 4, 256))).astype(np.float32)
     short, long = 2, 6
     fit(1, args.device, X, args.precision)  # warm-up: lazy initialisations are not per-step costs
-    a, b = count_syncing_ops(short, args.device, X), count_syncing_ops(long, args.device, X)
+    a, b = (count_syncing_ops(n, args.device, X, args.precision) for n in (short, long))
     rows = [{"check": "syncing ATen ops", "op": op, f"in {short} steps": a.get(op, 0), f"in {long} steps": b.get(op, 0),
              "per step": f"{n:g}"} for op, n in per_step(a, b, long - short).items()]
     if not rows:
