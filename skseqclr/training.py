@@ -186,7 +186,9 @@ class Pretrainer:
     groups: list | None = None
     log_every: int = 10
     verbose: int = 0
+    snapshot_steps: frozenset = frozenset()
     history: list = field(default_factory=list)
+    snapshots: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.rank, self.world_size = D.rank(), D.world_size()
@@ -354,6 +356,10 @@ class Pretrainer:
                         self.epoch_steps, interval_steps = self.epoch_steps + 1, interval_steps + 1
                         self.epoch_time = time.perf_counter() - started
                         self.step += 1
+                        if self.step in self.snapshot_steps:
+                            # copied to the host: the one device sync of such a step
+                            self.snapshots[self.step] = {name: tensor.detach().to("cpu", copy=True)
+                                                         for name, tensor in self.network.state_dict().items()}
                         progress.update(1)
                         if show and interval_steps >= self.log_every:
                             # rank 0's running loss; the history holds the mean over ranks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import numbers
 import warnings
@@ -133,6 +134,15 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         with everything else identical: the control for any comparison.
     max_steps : int or None
         Stop after this many optimisation steps.
+    snapshot_steps : iterable of int or None
+        Step counts after which to keep a copy of the network's weights (in
+        memory, on the CPU), e.g. ``range(100, 1001, 100)``;
+        :meth:`at_step` turns each into a transformer as it was then. One
+        pretraining run then gives every candidate length, for choosing the
+        number of steps by a probe on labelled windows rather than by the loss
+        (on EEGMAT the probe peaked at a few hundred steps while the loss kept
+        falling; see the documentation's benchmark page). Steps past the end
+        of the run are an error; snapshots are not written by :meth:`save`.
     batch_size : int, default=256
         Single channels per step (the loss sees twice as many views); also the
         number of channels encoded at once by ``transform``.
@@ -200,6 +210,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         Length of the feature vector for windows like the first training input.
     interrupted_ : bool
         True if Ctrl-C stopped pretraining early.
+    snapshots_ : dict of int to dict
+        The network's weights (a ``state_dict`` on the CPU) after each step
+        count of ``snapshot_steps``; empty without it.
 
     Examples
     --------
@@ -234,6 +247,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         temperature=0.1,
         n_epochs=10,
         max_steps=None,
+        snapshot_steps=None,
         batch_size=256,
         lr=1e-3,
         weight_decay=1e-6,
@@ -274,6 +288,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.temperature = temperature
         self.n_epochs = n_epochs
         self.max_steps = max_steps
+        self.snapshot_steps = snapshot_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -322,6 +337,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                              f"between 0 and 1, got {self.crop_length!r}.")
         if self.max_steps is not None and not is_non_negative_int(self.max_steps):
             raise ValueError(f"max_steps must be None or a non-negative integer, got {self.max_steps!r}.")
+        self._snapshot_steps = _check_snapshot_steps(self.snapshot_steps)
         for name in ("temperature", "lr"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not value > 0:
@@ -501,6 +517,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
         self.history_ = []
         self.interrupted_ = False
+        self.snapshots_ = {}
+        if self._snapshot_steps and not training:
+            raise ValueError(f"snapshot_steps={self.snapshot_steps!r} with n_epochs={self.n_epochs} and "
+                             f"max_steps={self.max_steps}: no pretraining step to take snapshots after.")
         if training:
             views = ContrastiveViews(self.batch_size, self.channels_per_window, self.recombination, augmenter,
                                      self.scaling, input_scale, crop_samples)
@@ -511,10 +531,17 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                 precision=precision, compile=self.compile, num_workers=self.num_workers, seed=seed,
                 checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every,
                 resume=self.resume, verbose=self.verbose, groups=source_groups,
+                snapshot_steps=frozenset(self._snapshot_steps),
             )
+            if self._snapshot_steps and self._snapshot_steps[-1] > trainer.total_steps:
+                raise ValueError(
+                    f"snapshot_steps asks for step {self._snapshot_steps[-1]}, but this fit trains "
+                    f"{trainer.total_steps} steps (n_epochs={self.n_epochs} of {trainer.steps_per_epoch} steps, "
+                    f"max_steps={self.max_steps}).")
             self.history_ = trainer.run()
             self.interrupted_ = trainer.interrupted
             self.n_steps_ = trainer.step
+            self.snapshots_ = trainer.snapshots
         else:
             self.n_steps_ = 0
         network.cpu().eval()
@@ -531,6 +558,48 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = first.n_times if getattr(first, "from_2d", False) else first.n_channels
         self.n_features_out_ = sources[0].n_channels * self._n_features_per_channel()
         return self
+
+    def at_step(self, step):
+        """This transformer as it was after ``step`` pretraining steps.
+
+        Parameters
+        ----------
+        step : int
+            One of the step counts kept by ``snapshot_steps`` (the keys of
+            ``snapshots_``).
+
+        Returns
+        -------
+        SeqCLRTransformer
+            A fitted copy with the network's weights of that step (its own
+            copy: this transformer is unchanged), ``n_steps_=step``, the epochs
+            of ``history_`` completed by then, and no snapshots.
+
+        Examples
+        --------
+        Choose the pretraining length by a linear probe on labelled windows,
+        with folds grouped by subject (one pretraining run)::
+
+            seqclr = SeqCLRTransformer(max_steps=1000, snapshot_steps=range(100, 1001, 100),
+                                       sfreq=128).fit(X_unlabelled)
+            scores = {step: max(LinearProbe().fit(seqclr.at_step(step).transform(X_labelled), y,
+                                                  groups=subjects).cv_scores_.values())
+                      for step in seqclr.snapshots_}
+        """
+        check_is_fitted(self, "encoder_")
+        snapshots = getattr(self, "snapshots_", {})
+        if step not in snapshots:
+            kept = ", ".join(map(str, sorted(snapshots))) or "none (snapshot_steps=None)"
+            raise ValueError(f"No snapshot after step {step!r}; this fit kept: {kept}.")
+        network = copy.deepcopy(SeqCLRNetwork(self.encoder_, self.projector_))
+        network.load_state_dict(snapshots[step])
+        earlier = copy.copy(self)
+        earlier.encoder_, earlier.projector_ = network.encoder.eval(), network.projector.eval()
+        earlier.n_steps_ = int(step)
+        completed = np.cumsum([entry["steps"] for entry in self.history_]) <= step
+        earlier.history_ = [entry for entry, done in zip(self.history_, completed) if done]
+        earlier.snapshots_ = {}
+        return earlier
 
     @staticmethod
     def _split_groups(groups, sources):
@@ -662,7 +731,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         return path
 
     def _portable_params(self):
-        skip = {"init_weights", "checkpoint_dir", "resume", "device"}
+        skip = {"init_weights", "checkpoint_dir", "resume", "device", "snapshot_steps"}
         return {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
 
     @classmethod
@@ -698,6 +767,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         estimator.n_steps_ = fitted["n_steps_"]
         estimator.history_ = fitted["history_"]
         estimator.interrupted_ = False
+        estimator.snapshots_ = {}
         estimator.precision_ = resolve_precision(estimator.precision, estimator._device())
         estimator.n_features_out_ = len(estimator.ch_names_) * estimator._n_features_per_channel()
         return estimator
@@ -774,3 +844,20 @@ def _sample_windows(source, n, seed):
 
 def _is_open_fraction(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)) and 0 < value < 1
+
+
+def _check_snapshot_steps(snapshot_steps) -> tuple:
+    """``snapshot_steps`` as a sorted tuple of distinct positive step counts (empty for None)."""
+    if snapshot_steps is None:
+        return ()
+    problem = ValueError("snapshot_steps must be None or an iterable of positive step counts, e.g. "
+                         f"range(100, 1001, 100), got {snapshot_steps!r}.")
+    if isinstance(snapshot_steps, (str, bytes, numbers.Number)):
+        raise problem
+    try:
+        steps = list(snapshot_steps)
+    except TypeError:
+        raise problem from None
+    if not all(is_positive_int(step) for step in steps):
+        raise problem
+    return tuple(sorted({int(step) for step in steps}))

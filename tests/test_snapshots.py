@@ -1,0 +1,94 @@
+"""snapshot_steps and at_step: one pretraining run gives the transformer as it was after each chosen length."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from skseqclr import SeqCLRTransformer
+
+
+@pytest.fixture
+def windows():
+    return (20.0 * np.random.default_rng(0).standard_normal((16, 3, 256))).astype(np.float32)
+
+
+def _transformer(tiny, **params):
+    # a constant learning rate: the first k steps of a longer run are exactly a run of k steps
+    return SeqCLRTransformer(**tiny, sfreq=128, batch_size=8, lr_schedule="constant", random_state=0, **params)
+
+
+def test_at_step_is_the_run_stopped_there(tiny, windows):
+    seqclr = _transformer(tiny, max_steps=4, snapshot_steps=[3, 1]).fit(windows)
+    assert sorted(seqclr.snapshots_) == [1, 3]
+    final = seqclr.transform(windows)
+    features = {}
+    for step in (1, 3):
+        earlier = seqclr.at_step(step)
+        assert earlier.n_steps_ == step and earlier.snapshots_ == {}
+        stopped = _transformer(tiny, max_steps=step).fit(windows)
+        features[step] = earlier.transform(windows)
+        np.testing.assert_array_equal(features[step], stopped.transform(windows))
+    assert not np.allclose(features[1], features[3])
+    assert not np.allclose(features[3], final)
+    np.testing.assert_array_equal(seqclr.transform(windows), final)  # at_step copied, did not change it
+    assert seqclr.n_steps_ == 4 and sorted(seqclr.snapshots_) == [1, 3]
+
+
+def test_at_step_keeps_the_epochs_completed_by_then(tiny, windows):
+    # 16 windows, 2 per batch (batch_size 8 / channels_per_window 4): 8 steps per epoch
+    seqclr = _transformer(tiny, n_epochs=2, snapshot_steps=range(4, 17, 4)).fit(windows)
+    assert sorted(seqclr.snapshots_) == [4, 8, 12, 16] and len(seqclr.history_) == 2
+    assert seqclr.at_step(4).history_ == []
+    assert seqclr.at_step(8).history_ == seqclr.history_[:1]
+    assert seqclr.at_step(16).history_ == seqclr.history_
+
+
+@pytest.mark.parametrize("bad", [0, 5, "10", [0], [-1], [True], [1.5], ["2"], [None]])
+def test_bad_snapshot_steps(tiny, windows, bad):
+    with pytest.raises(ValueError, match="snapshot_steps must be None or an iterable of positive step counts"):
+        _transformer(tiny, max_steps=2, snapshot_steps=bad).fit(windows)
+
+
+def test_snapshot_steps_past_the_run_or_without_training(tiny, windows):
+    with pytest.raises(ValueError, match="asks for step 5, but this fit trains 4 steps"):
+        _transformer(tiny, max_steps=4, snapshot_steps=[2, 5]).fit(windows)
+    with pytest.raises(ValueError, match="no pretraining step to take snapshots after"):
+        _transformer(tiny, n_epochs=0, snapshot_steps=[1]).fit(windows)
+
+
+def test_at_step_errors(tiny, windows):
+    with pytest.raises(NotFittedError):
+        _transformer(tiny, max_steps=2, snapshot_steps=[1]).at_step(1)
+    seqclr = _transformer(tiny, max_steps=2, snapshot_steps=[1]).fit(windows)
+    with pytest.raises(ValueError, match="No snapshot after step 2; this fit kept: 1"):
+        seqclr.at_step(2)
+    with pytest.raises(ValueError, match=r"kept: none \(snapshot_steps=None\)"):
+        _transformer(tiny, max_steps=1).fit(windows).at_step(1)
+
+
+def test_snapshot_steps_clone_and_save(tiny, windows, tmp_path):
+    seqclr = _transformer(tiny, max_steps=2, snapshot_steps=range(1, 3))
+    assert clone(seqclr).get_params()["snapshot_steps"] == range(1, 3)
+    seqclr.fit(windows)
+    path = seqclr.at_step(1).save(tmp_path / "step1.safetensors")
+    loaded = SeqCLRTransformer.load(path)
+    assert loaded.n_steps_ == 1 and loaded.snapshot_steps is None and loaded.snapshots_ == {}
+    np.testing.assert_allclose(loaded.transform(windows), seqclr.at_step(1).transform(windows), rtol=1e-6)
+
+
+def test_the_user_guide_recipe_chooses_a_length_by_the_grouped_probe(tiny, windows):
+    from skseqclr.evaluation import LinearProbe
+
+    y = np.tile([0, 1], 8)
+    subjects = np.repeat([0, 1, 2, 3], 4)
+    labelled = windows * np.where(y == 1, 1.5, 1.0)[:, None, None].astype(np.float32)
+    seqclr = _transformer(tiny, max_steps=4, snapshot_steps=range(2, 5, 2)).fit(windows)
+    scores = {step: max(LinearProbe().fit(seqclr.at_step(step).transform(labelled), y,
+                                          groups=subjects).cv_scores_.values())
+              for step in seqclr.snapshots_}
+    assert sorted(scores) == [2, 4] and all(0.0 <= score <= 1.0 for score in scores.values())
+    best = seqclr.at_step(max(scores, key=scores.get))
+    assert best.transform(labelled).shape == seqclr.transform(labelled).shape
