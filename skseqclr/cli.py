@@ -211,7 +211,7 @@ def _model_options(epochs, max_steps, batch_size):
     group.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate (default: 1e-3)")
     group.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', 'cuda:1', ... (default: auto)")
     group.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                       help="autocast precision (default: auto, bf16 where the hardware has it)")
+                       help="autocast precision (default: auto: bf16 on CPUs with native bf16, else fp32, GPUs included)")
     group.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                        help="any other SeqCLRTransformer parameter, VALUE in JSON, e.g. "
                             "--param scaling=channel --param 'amplitude_scale=[0.8, 1.25]' (repeatable)")
