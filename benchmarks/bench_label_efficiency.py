@@ -134,28 +134,35 @@ def stored_features(features_train, features_test, X_train, X_test):
     return FunctionTransformer(transform)
 
 
-class StoredEncoder:
-    """What the rows need of a pretrained and an untrained encoder whose features were saved by
-    ``--save-features``."""
-
-    def __init__(self, path, prefix, X_train, X_test):
-        data = np.load(path)
-        self.features = stored_features(data[f"{prefix}_train"], data[f"{prefix}_test"], X_train, X_test)
-        self.n_steps_ = int(data[f"{prefix}_n_steps"])
-        self.params = json.loads(str(data["params"]))
-        self.pretrain_wall_s = float(data["pretrain_wall_s"])
-        self.final_loss = float(data["final_loss"])
+def _prefix(name):
+    """The .npz key prefix of a row's encoder: pretrained, untrained, or step<N> for a snapshot."""
+    return name.split()[-1].replace("@", "step")
 
 
-def save_features(path, pretrained, untrained, X_train, X_test, params, pretrain_wall_s):
+def save_features(path, encoders, X_train, X_test, params, pretrain_wall_s):
+    """Every encoder's features of the training and test windows (rows' names as in ``encoders``)."""
     features = {}
-    for prefix, encoder in (("pretrained", pretrained), ("untrained", untrained)):
+    for name, encoder in encoders.items():
+        prefix = _prefix(name)
         features[f"{prefix}_train"] = encoder.transform(X_train).astype(np.float32)
         features[f"{prefix}_test"] = encoder.transform(X_test).astype(np.float32)
         features[f"{prefix}_n_steps"] = encoder.n_steps_
-    np.savez(path, **features, params=json.dumps(params, default=str), pretrain_wall_s=pretrain_wall_s,
-             final_loss=pretrained.history_[-1]["loss"],
+    pretrained = encoders["SeqCLR pretrained"]
+    np.savez(path, **features, names=np.array(list(encoders)), params=json.dumps(params, default=str),
+             pretrain_wall_s=pretrain_wall_s, final_loss=pretrained.history_[-1]["loss"],
              loss_history=np.array([entry["loss"] for entry in pretrained.history_]))
+
+
+def load_features(path, X_train, X_test):
+    """(extractors, their step counts, the file's metadata) of a file written by :func:`save_features`."""
+    data = np.load(path)
+    names = [str(name) for name in data["names"]]
+    extractors = {name: stored_features(data[f"{_prefix(name)}_train"], data[f"{_prefix(name)}_test"], X_train,
+                                        X_test) for name in names}
+    n_steps = {name: int(data[f"{_prefix(name)}_n_steps"]) for name in names}
+    metadata = {"params": json.loads(str(data["params"])), "pretrain_wall_s": float(data["pretrain_wall_s"]),
+                "final_loss": float(data["final_loss"])}
+    return extractors, n_steps, metadata
 
 
 def encoded_once(extractor):
@@ -225,6 +232,11 @@ def main(argv=None):
     parser.add_argument("--load-features", type=Path, default=None, metavar="DIR",
                         help="instead of pretraining, score the features in DIR/features_seed<k>.npz written by "
                              "--save-features (e.g. on a GPU node); use the same --windows")
+    parser.add_argument("--snapshot-steps", type=int, nargs="+", default=None, metavar="N",
+                        help="also score the pretrained encoder as it was after these step counts of the same run "
+                             "(SeqCLRTransformer(snapshot_steps=...)): rows 'SeqCLR pretrained @N'; one run gives "
+                             "the whole curve (with --param lr_schedule='\"constant\"' each is exactly a run of N "
+                             "steps)")
     parser.add_argument("--methods", nargs="+", default=["probe", "baselines"],
                         choices=["probe", "baselines", "joined"],
                         help="linear-probe rows (pretrained and untrained), baseline rows, and 'joined': the "
@@ -285,6 +297,11 @@ def main(argv=None):
 
     params = dict(sfreq=args.sfreq, n_epochs=10_000, max_steps=args.steps, device=args.device, units="uV")
     params.update(args.param)
+    if args.snapshot_steps:
+        if args.load_dir or args.load_features:
+            raise SystemExit("--snapshot-steps needs pretraining here: not with --load-dir or --load-features "
+                             "(stored features include the snapshots they were saved with).")
+        params["snapshot_steps"] = tuple(args.snapshot_steps)
 
     rows = []
     for seed in args.seeds:
@@ -292,13 +309,11 @@ def main(argv=None):
         wall = time.perf_counter()
         if args.load_features:
             path = args.load_features / f"features_seed{seed}.npz"
-            pretrained, untrained = (StoredEncoder(path, prefix, X_train, X_test)
-                                     for prefix in ("pretrained", "untrained"))
-            params = pretrained.params
-            print(f"seed {seed}: {pretrained.n_steps_} steps, final loss {pretrained.final_loss:.3f}, "
-                  f"pretraining wall time {pretrained.pretrain_wall_s:.0f} s (stored features, {path})", flush=True)
-            pretrain_cpu = pretrained.pretrain_wall_s  # the rows' fit time: wall time where it pretrained
-            pretrained_features, untrained_features = pretrained.features, untrained.features
+            features, n_steps, stored = load_features(path, X_train, X_test)
+            params = stored["params"]
+            print(f"seed {seed}: {n_steps['SeqCLR pretrained']} steps, final loss {stored['final_loss']:.3f}, "
+                  f"pretraining wall time {stored['pretrain_wall_s']:.0f} s (stored features, {path})", flush=True)
+            pretrain_cpu = stored["pretrain_wall_s"]  # the rows' fit time: wall time where it pretrained
         else:
             if args.load_dir:
                 pretrained = SeqCLRTransformer.load(args.load_dir / f"seed{seed}.safetensors", device=args.device)
@@ -315,19 +330,24 @@ def main(argv=None):
             untrained = SeqCLRTransformer(**{**params, "n_epochs": 0, "random_state": seed}).fit(X_train)
             print(f"seed {seed}: {pretrained.n_steps_} steps, final loss {pretrained.history_[-1]['loss']:.3f}, "
                   f"CPU time {pretrain_cpu:.0f} s, wall time {pretrain_wall:.1f} s", flush=True)
+            encoders = {"SeqCLR pretrained": pretrained, "SeqCLR untrained": untrained}
+            encoders.update({f"SeqCLR pretrained @{step}": pretrained.at_step(step)
+                             for step in sorted(getattr(pretrained, "snapshots_", {})) if step != pretrained.n_steps_})
+            n_steps = {name: int(encoder.n_steps_) for name, encoder in encoders.items()}
             if args.save_features:
                 args.save_features.mkdir(parents=True, exist_ok=True)
                 start = time.perf_counter()
-                save_features(args.save_features / f"features_seed{seed}.npz", pretrained, untrained, X_train,
-                              X_test, pretrained.get_params(), pretrain_wall)
-                print(f"seed {seed}: features saved ({time.perf_counter() - start:.1f} s to encode both)", flush=True)
+                save_features(args.save_features / f"features_seed{seed}.npz", encoders, X_train, X_test,
+                              pretrained.get_params(), pretrain_wall)
+                print(f"seed {seed}: features saved ({time.perf_counter() - start:.1f} s to encode "
+                      f"{len(encoders)} encoders)", flush=True)
                 continue
-            pretrained_features, untrained_features = encoded_once(pretrained), encoded_once(untrained)
+            features = {name: encoded_once(encoder) for name, encoder in encoders.items()}
+        pretrained_features, untrained_features = features["SeqCLR pretrained"], features["SeqCLR untrained"]
         seed_rows = []
         if "probe" in args.methods:
             seed_rows = evaluate_label_efficiency(
-                {"SeqCLR pretrained": pretrained_features, "SeqCLR untrained": untrained_features},
-                X_train, y_train, X_test, y_test, fractions=args.fractions, seeds=(seed,), **probe_options)
+                features, X_train, y_train, X_test, y_test, fractions=args.fractions, seeds=(seed,), **probe_options)
         if "joined" in args.methods:
             bands5 = LogVarianceBandPower(bands=FIVE_BANDS, sfreq=args.sfreq).fit(X_train)
             seed_rows += evaluate_label_efficiency(
@@ -335,9 +355,8 @@ def main(argv=None):
                  "SeqCLR untrained + 5 bands": make_union(untrained_features, bands5)},
                 X_train, y_train, X_test, y_test, fractions=args.fractions, seeds=(seed,), **probe_options)
         for row in seed_rows:
-            pretrained_row = row["method"].startswith("SeqCLR pretrained")
-            row["n_steps"] = int((pretrained if pretrained_row else untrained).n_steps_)
-            if pretrained_row:
+            row["n_steps"] = n_steps[row["method"].split(" + ")[0]]
+            if row["method"].startswith("SeqCLR pretrained"):
                 row["fit_time_s"] = pretrain_cpu
         rows += seed_rows
         if args.classifier:

@@ -6,13 +6,14 @@
 #      python benchmarks/bench_label_efficiency.py --export-windows .gpu/eegmat.npz
 # 2. On the GPU machine (needs torch, scikit-learn, safetensors, tqdm; not MNE or braindecode):
 #      WINDOWS=.gpu/eegmat.npz OUT=dir bash benchmarks/gpu_label_efficiency.sh
-#    Each run's features come back as OUT/<run>.tar (<run>/features_seed<k>.npz); every step's log is
-#    appended to OUT/steps.log and its status to OUT/summary.txt (few files: a lent GPU machine returns 8).
+#    Each seed's features come back as OUT/<run>.seed<k>.tar (<run>/features_seed<k>.npz, at most 16 MB);
+#    every step's log is appended to OUT/steps.log and its status to OUT/summary.txt (few files: a lent GPU
+#    machine returns 8).
 #    Each seed is its own process, all seeds of a phase at once on the one GPU (the small encoder's
 #    recurrent projector leaves most of it idle). GPU_BUDGET_S (default 540): total seconds; each phase's
 #    limit is cut to what is left, a phase that would get under 20 s is skipped; a run cut short keeps
 #    the seeds that finished.
-# 3. Back here, per run: tar -xf <run>.tar -C /tmp/gpu && python benchmarks/bench_label_efficiency.py \
+# 3. Back here, per run: cat <run>.seed*.tar | tar -xif - -C /tmp/gpu && python benchmarks/bench_label_efficiency.py \
 #      --windows .gpu/eegmat.npz --load-features /tmp/gpu/<run> --seeds 0 1 2 --label-draws 10
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,9 +52,9 @@ step() {  # step NAME CAP COMMAND...
     report "$name" $? $((SECONDS - start)) "$@"
 }
 
-PHASE_LIMIT="" PHASE_START=0 JOBS=() RUNS=()
+PHASE_LIMIT="" PHASE_START=0 JOBS=()
 phase() {  # phase CAP: the following launches share this limit
-    PHASE_LIMIT=$(limit_for "$1") PHASE_START=$SECONDS JOBS=() RUNS=()
+    PHASE_LIMIT=$(limit_for "$1") PHASE_START=$SECONDS JOBS=()
     [ -z "$PHASE_LIMIT" ] && echo "phase: skipped (budget spent at ${SECONDS}s)" | tee -a "$SUMMARY"
 }
 
@@ -63,20 +64,18 @@ launch() {  # launch RUN SEED BENCH_ARGS...: one seed of one run, in the backgro
     local command=("$PYTHON" benchmarks/bench_label_efficiency.py --windows "$WINDOWS" --device "$DEVICE"
                    --save-features "$WORK/$run" --seeds "$seed" "$@")
     echo "== $run seed $seed (limit ${PHASE_LIMIT}s): ${command[*]}"
-    timeout --kill-after=5 "$PHASE_LIMIT" "${command[@]}" > "$WORK/$run.seed$seed.log" 2>&1 &
+    ( timeout --kill-after=5 "$PHASE_LIMIT" "${command[@]}" > "$WORK/$run.seed$seed.log" 2>&1; rc=$?
+      [ -f "$WORK/$run/features_seed$seed.npz" ] && tar -cf "$LOG/$run.seed$seed.tar" -C "$WORK" "$run/features_seed$seed.npz"
+      exit $rc ) &
     JOBS+=("$!:$run.seed$seed:${command[*]}")
-    [[ " ${RUNS[*]} " == *" $run "* ]] || RUNS+=("$run")
 }
 
-finish_phase() {  # wait for the phase's processes, report each, tar each run's features
+finish_phase() {  # wait for the phase's processes (each tars its seed's features) and report each
     local job pid name command
     for job in ${JOBS[@]+"${JOBS[@]}"}; do
         pid=${job%%:*} name=${job#*:} command=${name#*:} name=${name%%:*}
         wait "$pid"
         report "$name" $? $((SECONDS - PHASE_START)) "$command"
-    done
-    for run in ${RUNS[@]+"${RUNS[@]}"}; do
-        [ -d "$WORK/$run" ] && tar -cf "$LOG/$run.tar" -C "$WORK" "$run"
     done
 }
 
@@ -84,23 +83,27 @@ step environment 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_ver
 'import torch, sklearn; print(\"torch\", torch.__version__, \"CUDA\", torch.version.cuda, torch.cuda.is_available(), \
 torch.cuda.get_device_name(0)); print(\"sklearn\", sklearn.__version__)'"
 
-phase 240
-# The default configuration: the paper-size encoder, n_epochs=10 (220 steps on EEGMAT's 1439 windows).
-for seed in 0 1 2; do launch paper_default $seed --param n_epochs=10 --param max_steps=null; done
-# The docs' configuration (small encoder, 100 steps), as on the CPU: do GPU features score like CPU ones?
-launch small_100 0 --steps 100 --param model_size='"small"'
+# Measured in the first GPU session (docs, benchmark page "On a GPU"): the paper-size defaults (seed 0), the
+# small encoder for 100 and 2000 steps (seeds 0-2). Next, in order of need:
+phase 300
+# The default configuration, seeds 1 and 2: the paper-size encoder, n_epochs=10 (220 steps on EEGMAT's 1439
+# windows; fp32, precision="auto" on CUDA).
+for seed in 1 2; do launch paper_default $seed --param n_epochs=10 --param max_steps=null; done
+# The length curve of the small encoder from one run per seed: snapshots after 200-800 of 1000 steps at a
+# constant learning rate (each snapshot is exactly a run of that length); 6 encoders' features per seed.
+for seed in 0 1 2; do
+    launch small_curve $seed --steps 1000 --snapshot-steps 200 400 600 800 --param model_size='"small"' \
+        --param lr_schedule='"constant"'
+done
 finish_phase
 
-# The tests that need CUDA (bf16 autocast, CUDA against CPU features, augmentations on the device).
+# The tests that need CUDA (bf16 autocast, CUDA against CPU features, no syncs per step), and where any sync is.
 step cuda_tests 60 "$PYTHON" -m pytest -q -rs -p no:cacheprovider -k cuda tests/test_performance.py \
     tests/test_precision.py tests/test_augmentations.py
-# Training-step throughput and achieved TFLOP/s of the convolutional encoder (issue 6), alone on the GPU.
-step bench_pretrain 60 "$PYTHON" benchmarks/bench_pretrain.py --device cuda --batch 256 --steps 3 --length 512 \
-    --encoders conv --sizes paper,small
+step check_sync 40 "$PYTHON" benchmarks/check_sync.py --device cuda --where --precision auto
 
-phase 400
-# Twenty times the docs' pretraining of the small encoder, and the paper-size encoder for 1000 steps.
-for seed in 0 1 2; do launch small_2000 $seed --steps 2000 --param model_size='"small"'; done
+phase 300
+# The paper-size encoder for 1000 steps.
 launch paper_1000 0 --steps 1000
 finish_phase
 

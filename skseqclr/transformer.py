@@ -142,7 +142,8 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         number of steps by a probe on labelled windows rather than by the loss
         (on EEGMAT the probe peaked at a few hundred steps while the loss kept
         falling; see the documentation's benchmark page). Steps past the end
-        of the run are an error; snapshots are not written by :meth:`save`.
+        of the run are an error; without pretraining (``n_epochs=0``) there
+        are no snapshots. Snapshots are not written by :meth:`save`.
     batch_size : int, default=256
         Single channels per step (the loss sees twice as many views); also the
         number of channels encoded at once by ``transform``.
@@ -517,10 +518,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
         self.history_ = []
         self.interrupted_ = False
-        self.snapshots_ = {}
-        if self._snapshot_steps and not training:
-            raise ValueError(f"snapshot_steps={self.snapshot_steps!r} with n_epochs={self.n_epochs} and "
-                             f"max_steps={self.max_steps}: no pretraining step to take snapshots after.")
+        self.snapshots_ = {}  # and stays empty for the untrained control (n_epochs=0): one parameter away
         if training:
             views = ContrastiveViews(self.batch_size, self.channels_per_window, self.recombination, augmenter,
                                      self.scaling, input_scale, crop_samples)

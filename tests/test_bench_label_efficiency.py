@@ -42,7 +42,7 @@ def test_features_saved_then_loaded_score_as_encoding_in_place(bench, tmp_path):
     bench.export_windows(windows, X_train, y_train, X_test, y_test, groups_train, groups_test, 128.0)
     common = ["--windows", str(windows), "--seeds", "0", "--fractions", "1.0", "--methods", "probe",
               "--normalization", "none", "--probe-c", "1", "--threads", "1"]
-    model = ["--steps", "2", "--device", "cpu", "--param", "batch_size=16"] + [
+    model = ["--steps", "2", "--snapshot-steps", "1", "--device", "cpu", "--param", "batch_size=16"] + [
         arg for key, value in TINY.items() for arg in ("--param", f"{key}={json.dumps(value)}")]
 
     bench.main(common + model + ["--output", str(tmp_path / "in_place.json")])
@@ -50,14 +50,16 @@ def test_features_saved_then_loaded_score_as_encoding_in_place(bench, tmp_path):
     bench.main(common + ["--load-features", str(tmp_path / "features"), "--output", str(tmp_path / "loaded.json")])
 
     in_place, loaded = _scores(tmp_path / "in_place.json"), _scores(tmp_path / "loaded.json")
-    assert set(in_place) == {"SeqCLR pretrained", "SeqCLR untrained"}
+    assert set(in_place) == {"SeqCLR pretrained", "SeqCLR pretrained @1", "SeqCLR untrained"}
     assert in_place["SeqCLR pretrained"][0] != in_place["SeqCLR untrained"][0]  # a swap would show
     assert loaded == in_place
-    assert in_place["SeqCLR pretrained"][1] == 2 and in_place["SeqCLR untrained"][1] == 0
+    assert [in_place[name][1] for name in ("SeqCLR pretrained", "SeqCLR pretrained @1", "SeqCLR untrained")] == [
+        2, 1, 0]
     stored = np.load(tmp_path / "features" / "features_seed0.npz")
     assert stored["pretrained_train"].shape == (len(y_train), stored["pretrained_test"].shape[1])
     assert not np.allclose(stored["pretrained_train"], stored["untrained_train"])
     assert json.loads(str(stored["params"]))["max_steps"] == 2
+    assert not np.allclose(stored["step1_train"], stored["pretrained_train"])
 
 
 def test_exported_windows_are_float16_microvolts_and_checked_on_load(bench, tmp_path):

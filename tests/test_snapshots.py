@@ -52,11 +52,11 @@ def test_bad_snapshot_steps(tiny, windows, bad):
         _transformer(tiny, max_steps=2, snapshot_steps=bad).fit(windows)
 
 
-def test_snapshot_steps_past_the_run_or_without_training(tiny, windows):
+def test_snapshot_steps_past_the_run_and_without_training(tiny, windows):
     with pytest.raises(ValueError, match="asks for step 5, but this fit trains 4 steps"):
         _transformer(tiny, max_steps=4, snapshot_steps=[2, 5]).fit(windows)
-    with pytest.raises(ValueError, match="no pretraining step to take snapshots after"):
-        _transformer(tiny, n_epochs=0, snapshot_steps=[1]).fit(windows)
+    # the untrained control stays one parameter away
+    assert _transformer(tiny, n_epochs=0, snapshot_steps=[1]).fit(windows).snapshots_ == {}
 
 
 def test_at_step_errors(tiny, windows):
