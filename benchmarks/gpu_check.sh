@@ -18,7 +18,6 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG="${OUT:-benchmarks/gpu_logs}"
 WORK="${WORK:-/tmp/skseqclr_gpu_check}"
-mkdir -p "$LOG" "$WORK"
 BUDGET="${GPU_CHECK_BUDGET_S:-470}"
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
@@ -28,27 +27,9 @@ if [ -n "${WHEELS:-}" ]; then
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl \
         && export PYTHONPATH="/tmp/site:$PYTHONPATH"
 fi
-SUMMARY="$LOG/summary.txt"
-: > "$SUMMARY"
-: > "$LOG/steps.log"
-
-step() {  # step NAME CAP_SECONDS COMMAND...
-    local name=$1 cap=$2; shift 2
-    local left=$((BUDGET - SECONDS))
-    local limit=$(( cap < left ? cap : left ))
-    if [ "$limit" -lt 20 ]; then
-        echo "$name: skipped (budget spent at ${SECONDS}s)" | tee -a "$SUMMARY"
-        return
-    fi
-    echo "== $name (limit ${limit}s): $*"
-    local start=$SECONDS
-    timeout --kill-after=5 "$limit" "$@" > "$WORK/$name.log" 2>&1
-    local rc=$?
-    local status="rc=$rc"; [ $rc -eq 124 ] && status="TIMED OUT after ${limit}s"
-    echo "$name: $status, $((SECONDS - start))s" | tee -a "$SUMMARY"
-    { echo "===== $name: $status: $*"; cat "$WORK/$name.log"; } >> "$LOG/steps.log"
-    tail -n 40 "$WORK/$name.log"
-}
+TAIL_LINES=40
+. benchmarks/_gpu_steps.sh
+gpu_steps_init
 
 step environment 60 "$PYTHON" -c "
 import importlib, torch

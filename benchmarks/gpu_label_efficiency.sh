@@ -23,34 +23,10 @@ WINDOWS="${WINDOWS:-.gpu/eegmat.npz}"
 BUDGET="${GPU_BUDGET_S:-540}"
 PYTHON="${PYTHON:-python3}"
 DEVICE="${DEVICE:-cuda}"
-mkdir -p "$LOG" "$WORK"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-SUMMARY="$LOG/summary.txt"
-: > "$SUMMARY"
-: > "$LOG/steps.log"
-
-limit_for() {  # limit_for CAP: the cap, cut to the budget left; empty when under 20 s are left
-    local left=$((BUDGET - SECONDS)) cap=$1
-    local limit=$(( cap < left ? cap : left ))
-    [ "$limit" -ge 20 ] && echo "$limit"
-}
-
-report() {  # report NAME RC SECONDS COMMAND...: status line in the summary, whole log in steps.log
-    local name=$1 rc=$2 took=$3; shift 3
-    local status="rc=$rc"; [ "$rc" -eq 124 ] && status="TIMED OUT"
-    echo "$name: $status, ${took}s" | tee -a "$SUMMARY"
-    { echo "===== $name: $status, ${took}s: $*"; cat "$WORK/$name.log"; } >> "$LOG/steps.log"
-    tail -n 8 "$WORK/$name.log"
-}
-
-step() {  # step NAME CAP COMMAND...
-    local name=$1 limit; limit=$(limit_for "$2"); shift 2
-    if [ -z "$limit" ]; then echo "$name: skipped (budget spent at ${SECONDS}s)" | tee -a "$SUMMARY"; return; fi
-    echo "== $name (limit ${limit}s): $*"
-    local start=$SECONDS
-    timeout --kill-after=5 "$limit" "$@" > "$WORK/$name.log" 2>&1
-    report "$name" $? $((SECONDS - start)) "$@"
-}
+TAIL_LINES=8
+. benchmarks/_gpu_steps.sh
+gpu_steps_init
 
 PHASE_LIMIT="" PHASE_START=0 JOBS=()
 phase() {  # phase CAP: the following launches share this limit
@@ -75,7 +51,7 @@ finish_phase() {  # wait for the phase's processes (each tars its seed's feature
     for job in ${JOBS[@]+"${JOBS[@]}"}; do
         pid=${job%%:*} name=${job#*:} command=${name#*:} name=${name%%:*}
         wait "$pid"
-        report "$name" $? $((SECONDS - PHASE_START)) "$command"
+        report "$name" $? $((SECONDS - PHASE_START)) "$PHASE_LIMIT" "$command"
     done
 }
 
