@@ -332,7 +332,7 @@ def main(argv=None):
                   f"CPU time {pretrain_cpu:.0f} s, wall time {pretrain_wall:.1f} s", flush=True)
             encoders = {"SeqCLR pretrained": pretrained, "SeqCLR untrained": untrained}
             encoders.update({f"SeqCLR pretrained @{step}": pretrained.at_step(step)
-                             for step in sorted(getattr(pretrained, "snapshots_", {})) if step != pretrained.n_steps_})
+                             for step in sorted(pretrained.snapshots_) if step != pretrained.n_steps_})
             n_steps = {name: int(encoder.n_steps_) for name, encoder in encoders.items()}
             if args.save_features:
                 args.save_features.mkdir(parents=True, exist_ok=True)
