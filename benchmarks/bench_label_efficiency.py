@@ -23,6 +23,14 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
   - baselines: per-channel log-power, log-variance in 4-8/8-13/13-30 Hz bands and
     in five bands (1-4 and 30-45 Hz added),
     Riemannian tangent space (if pyriemann is installed).
+* ``--snapshot-steps N ...``: rows ``SeqCLR pretrained @N`` for the encoder
+  after N steps of the same run, and ``SeqCLR pretrained, length by CV``: for
+  each labelled subset, the length (a snapshot or the final encoder) whose
+  probe cross-validates best on that subset's windows alone, grouped by
+  subject (:func:`skseqclr.model_selection.choose_step` on
+  :func:`skseqclr.evaluation.probe_cv_score`), scored on the test subjects; the
+  lengths chosen are printed. The choice sees no test window and no label the
+  probe does not see.
 * Every row twice: features as they are, and standardised per subject
   (``(per-group z-score)`` rows: each subject's features with that subject's own
   windows, test subjects included, without labels; ``--normalization``).
@@ -74,9 +82,10 @@ from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_
 from skseqclr.cli import _param as key_value
 from skseqclr.cli import _probe_c
 from skseqclr.datasets import fetch_eegmat
-from skseqclr.evaluation import (evaluate_label_efficiency, format_table, make_linear_probe, subsample_labels,
-                                 summarize)
+from skseqclr.evaluation import (_method_label, evaluate_label_efficiency, format_table, make_linear_probe,
+                                 subsample_labels, summarize)
 from skseqclr.inputs import as_window_source
+from skseqclr.model_selection import choose_step
 from skseqclr.normalization import GroupChannelScaler
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegmat"
@@ -176,6 +185,38 @@ def encoded_once(extractor):
         return cache[id(X)][1]
 
     return FunctionTransformer(transform)
+
+
+LENGTH_BY_CV = "SeqCLR pretrained, length by CV"
+
+
+def length_by_cv_rows(rows):
+    """Rows ``SeqCLR pretrained, length by CV``: per labelled subset, the length whose probe cross-validates best.
+
+    ``rows`` are one seed's probe rows of the pretrained encoder's lengths (``SeqCLR pretrained`` and
+    ``SeqCLR pretrained @N``); each subset's choice uses that subset's ``probe_cv_score_draws`` only.
+    """
+    lengths = [row for row in rows if row["n_steps"] > 0 and (  # step 0 is the untrained control, not a length
+        row["method"] == "SeqCLR pretrained" or row["method"].startswith("SeqCLR pretrained @"))]
+    cells = {}
+    for row in lengths:
+        cells.setdefault((row["normalization"], row["fraction"]), []).append(row)
+    chosen_rows = []
+    for (normalization, fraction), candidates in cells.items():
+        if len(candidates) < 2:
+            continue
+        by_step = {row["n_steps"]: row for row in candidates}
+        steps, scores = [], []
+        for draw in range(candidates[0]["n_label_draws"]):
+            step = choose_step({n: row["probe_cv_score_draws"][draw] for n, row in by_step.items()})
+            steps.append(step)
+            scores.append(by_step[step]["balanced_accuracy_draws"][draw])
+        final = next(row for row in candidates if row["method"] == "SeqCLR pretrained")
+        chosen_rows.append({**final, "method": LENGTH_BY_CV, "balanced_accuracy": float(np.mean(scores)),
+                            "balanced_accuracy_draws": scores, "chosen_steps": steps,
+                            "probe_time_s": sum(row["probe_time_s"] for row in candidates),
+                            "n_steps": max(by_step)})
+    return chosen_rows
 
 
 def classifier_rows(pretrained, name, X_train, y_train, X_test, y_test, fractions, seed, args, finetune):
@@ -358,6 +399,10 @@ def main(argv=None):
             row["n_steps"] = n_steps[row["method"].split(" + ")[0]]
             if row["method"].startswith("SeqCLR pretrained"):
                 row["fit_time_s"] = pretrain_cpu
+        for row in length_by_cv_rows(seed_rows):
+            print(f"seed {seed}, {_method_label(row)}, {100 * row['fraction']:g}% of labels: lengths chosen by "
+                  f"grouped CV {row['chosen_steps']}", flush=True)
+            seed_rows.append(row)
         rows += seed_rows
         if args.classifier:
             rows += classifier_rows(pretrained, "classifier frozen", X_train, y_train, X_test, y_test,

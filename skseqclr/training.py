@@ -328,10 +328,16 @@ class Pretrainer:
         self.scheduler.step()
         return loss.detach()
 
+    def _snapshot(self) -> None:
+        self.snapshots[self.step] = {name: tensor.detach().to("cpu", copy=True)
+                                     for name, tensor in self.network.state_dict().items()}
+
     def run(self) -> list:
         """Train until ``total_steps``; returns the history (one dict per epoch)."""
         if self.resume and self.checkpoint_path is not None and self.checkpoint_path.is_file():
             self.load_state_dict(load_checkpoint(self.checkpoint_path))
+        if self.step == 0 and 0 in self.snapshot_steps:
+            self._snapshot()  # the initial network: the untrained control of the same seed
         self.network.train()
         show = self.verbose > 0 and D.is_main_process()
         progress = _progress(self.total_steps, self.step, show)
@@ -357,9 +363,7 @@ class Pretrainer:
                         self.epoch_time = time.perf_counter() - started
                         self.step += 1
                         if self.step in self.snapshot_steps:
-                            # copied to the host: the one device sync of such a step
-                            self.snapshots[self.step] = {name: tensor.detach().to("cpu", copy=True)
-                                                         for name, tensor in self.network.state_dict().items()}
+                            self._snapshot()  # copied to the host: the one device sync of such a step
                         progress.update(1)
                         if show and interval_steps >= self.log_every:
                             # rank 0's running loss; the history holds the mean over ranks

@@ -141,9 +141,13 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         pretraining run then gives every candidate length, for choosing the
         number of steps by a probe on labelled windows rather than by the loss
         (on EEGMAT the probe peaked at a few hundred steps while the loss kept
-        falling; see the documentation's benchmark page). Steps past the end
-        of the run are an error; without pretraining (``n_epochs=0``) there
-        are no snapshots. Snapshots are not written by :meth:`save`.
+        falling; see the documentation's benchmark page, and
+        :func:`skseqclr.model_selection.select_pretraining_length`). Step 0
+        keeps the initial network, the same as the untrained control
+        (``n_epochs=0``) of the same ``random_state``, so it can be one of the
+        candidates. Steps past the end of the run are an error; without
+        pretraining (``n_epochs=0``) there are no snapshots. Snapshots are not
+        written by :meth:`save`.
     batch_size : int, default=256
         Single channels per step (the loss sees twice as many views); also the
         number of channels encoded at once by ``transform``.
@@ -573,16 +577,19 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             copy: this transformer is unchanged), ``n_steps_=step``, the epochs
             of ``history_`` completed by then, and no snapshots.
 
+        See Also
+        --------
+        skseqclr.model_selection.select_pretraining_length :
+            Chooses among the snapshots by a linear probe's cross-validation
+            on labelled windows, folds grouped by subject.
+
         Examples
         --------
-        Choose the pretraining length by a linear probe on labelled windows,
-        with folds grouped by subject (one pretraining run)::
+        One pretraining run, every length a candidate::
 
-            seqclr = SeqCLRTransformer(max_steps=1000, snapshot_steps=range(100, 1001, 100),
+            seqclr = SeqCLRTransformer(max_steps=1000, snapshot_steps=range(100, 1000, 100),
                                        sfreq=128).fit(X_unlabelled)
-            scores = {step: max(LinearProbe().fit(seqclr.at_step(step).transform(X_labelled), y,
-                                                  groups=subjects).cv_scores_.values())
-                      for step in seqclr.snapshots_}
+            features_300 = seqclr.at_step(300).transform(X)
         """
         check_is_fitted(self, "encoder_")
         snapshots = getattr(self, "snapshots_", {})
@@ -845,17 +852,17 @@ def _is_open_fraction(value) -> bool:
 
 
 def _check_snapshot_steps(snapshot_steps) -> tuple:
-    """``snapshot_steps`` as a sorted tuple of distinct positive step counts (empty for None)."""
+    """``snapshot_steps`` as a sorted tuple of distinct step counts >= 0 (empty for None)."""
     if snapshot_steps is None:
         return ()
-    problem = ValueError("snapshot_steps must be None or an iterable of positive step counts, e.g. "
-                         f"range(100, 1001, 100), got {snapshot_steps!r}.")
+    problem = ValueError("snapshot_steps must be None or an iterable of step counts >= 0, e.g. "
+                         f"range(0, 1001, 100), got {snapshot_steps!r}.")
     if isinstance(snapshot_steps, (str, bytes, numbers.Number)):
         raise problem
     try:
         steps = list(snapshot_steps)
     except TypeError:
         raise problem from None
-    if not all(is_positive_int(step) for step in steps):
+    if not all(is_non_negative_int(step) for step in steps):
         raise problem
     return tuple(sorted({int(step) for step in steps}))

@@ -50,7 +50,10 @@ def test_features_saved_then_loaded_score_as_encoding_in_place(bench, tmp_path):
     bench.main(common + ["--load-features", str(tmp_path / "features"), "--output", str(tmp_path / "loaded.json")])
 
     in_place, loaded = _scores(tmp_path / "in_place.json"), _scores(tmp_path / "loaded.json")
-    assert set(in_place) == {"SeqCLR pretrained", "SeqCLR pretrained @1", "SeqCLR untrained"}
+    assert set(in_place) == {"SeqCLR pretrained", "SeqCLR pretrained @1", "SeqCLR untrained",
+                             "SeqCLR pretrained, length by CV"}
+    # a fixed C (--probe-c 1) does not cross-validate: nothing to choose by, so the run as it ended
+    assert in_place["SeqCLR pretrained, length by CV"] == in_place["SeqCLR pretrained"]
     assert in_place["SeqCLR pretrained"][0] != in_place["SeqCLR untrained"][0]  # a swap would show
     assert loaded == in_place
     assert [in_place[name][1] for name in ("SeqCLR pretrained", "SeqCLR pretrained @1", "SeqCLR untrained")] == [
@@ -60,6 +63,31 @@ def test_features_saved_then_loaded_score_as_encoding_in_place(bench, tmp_path):
     assert not np.allclose(stored["pretrained_train"], stored["untrained_train"])
     assert json.loads(str(stored["params"]))["max_steps"] == 2
     assert not np.allclose(stored["step1_train"], stored["pretrained_train"])
+
+
+def _row(method, n_steps, cv, accuracy, normalization="none", fraction=0.1):
+    return {"method": method, "n_steps": n_steps, "normalization": normalization, "fraction": fraction, "seed": 0,
+            "n_labels": 10, "n_label_draws": len(cv), "probe_cv_score_draws": cv, "balanced_accuracy_draws": accuracy,
+            "balanced_accuracy": float(np.mean(accuracy)), "fit_time_s": 5.0, "transform_time_s": 1.0,
+            "probe_time_s": 0.5}
+
+
+def test_length_by_cv_picks_each_subsets_best_cross_validated_length(bench):
+    rows = [_row("SeqCLR pretrained", 300, [0.60, 0.70, None], [0.61, 0.71, 0.81]),
+            _row("SeqCLR pretrained @100", 100, [0.65, 0.70, None], [0.62, 0.72, 0.82]),
+            _row("SeqCLR pretrained @200", 200, [0.64, 0.69, None], [0.63, 0.73, 0.83]),
+            _row("SeqCLR untrained", 0, [0.99, 0.99, 0.99], [0.99, 0.99, 0.99]),  # the control is no candidate
+            _row("SeqCLR pretrained @0", 0, [0.99, 0.99, 0.99], [0.99, 0.99, 0.99]),  # nor its snapshot
+            _row("SeqCLR pretrained", 300, [0.5], [0.55], normalization="group"),
+            _row("SeqCLR pretrained @100", 100, [0.6], [0.66], normalization="group")]
+    chosen = {row["normalization"]: row for row in bench.length_by_cv_rows(rows)}
+    # draw 0: @100 cross-validates best; draw 1: a tie goes to fewer steps; draw 2: no scores, the final encoder
+    assert chosen["none"]["chosen_steps"] == [100, 100, 300]
+    assert chosen["none"]["balanced_accuracy_draws"] == [0.62, 0.72, 0.81]
+    assert chosen["none"]["balanced_accuracy"] == pytest.approx(np.mean([0.62, 0.72, 0.81]))
+    assert chosen["none"]["method"] == bench.LENGTH_BY_CV and chosen["none"]["n_steps"] == 300
+    assert chosen["group"]["chosen_steps"] == [100] and chosen["group"]["balanced_accuracy"] == 0.66
+    assert bench.length_by_cv_rows(rows[:1] + rows[3:4]) == []  # one length: nothing to choose
 
 
 def test_exported_windows_are_float16_microvolts_and_checked_on_load(bench, tmp_path):

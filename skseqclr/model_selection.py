@@ -1,0 +1,147 @@
+"""How long to pretrain, chosen by a linear probe on labelled training windows.
+
+The NT-Xent loss keeps falling long after the features stop improving (on
+EEGMAT the probe peaked after a few hundred steps of the small encoder while
+the loss kept falling), so the loss cannot say when to stop. One pretraining
+run with ``SeqCLRTransformer(snapshot_steps=...)`` keeps the network after
+several step counts; :func:`select_pretraining_length` encodes the labelled
+training windows with each and keeps the one whose probe cross-validates best,
+with folds grouped by subject, the way the features will be used on new
+subjects. No test window is involved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
+from .evaluation import LinearProbe, probe_cv_score
+from .normalization import standardize_per_group
+
+__all__ = ["select_pretraining_length", "PretrainingLengthChoice", "choose_step"]
+
+
+@dataclass(frozen=True)
+class PretrainingLengthChoice:
+    """The outcome of :func:`select_pretraining_length`.
+
+    Attributes
+    ----------
+    step : int
+        The chosen number of pretraining steps.
+    transformer : SeqCLRTransformer
+        The fitted transformer as it was after ``step`` steps (the one given,
+        if ``step`` is its last step).
+    scores : dict of int to float or None
+        Each candidate's cross-validated balanced accuracy
+        (:func:`skseqclr.evaluation.probe_cv_score`), by step count; None
+        where the probe could not cross-validate.
+    """
+
+    step: int
+    transformer: object = field(repr=False)
+    scores: dict
+
+
+def choose_step(scores) -> int:
+    """The step count with the best score; ties go to the fewest steps, and no scores at all to the most.
+
+    Parameters
+    ----------
+    scores : dict of int to float or None
+        Candidates' scores by step count (None: not scored).
+
+    Returns
+    -------
+    int
+    """
+    if not scores:
+        raise ValueError("No candidate step counts to choose from.")
+    scored = {step: score for step, score in scores.items() if score is not None}
+    if not scored:  # nothing to go by: the run as it ended
+        return max(scores)
+    best = max(scored.values())
+    return min(step for step, score in scored.items() if score >= best - 1e-12)
+
+
+def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normalization="none"):
+    """Choose among a pretraining run's snapshots by the probe's cross-validated score.
+
+    Parameters
+    ----------
+    seqclr : SeqCLRTransformer
+        Fitted with ``snapshot_steps`` (see
+        :meth:`~skseqclr.SeqCLRTransformer.at_step`). The candidates are its
+        snapshots and its final network; with step 0 among the snapshots the
+        untrained encoder is one of them, so the choice can be not to
+        pretrain.
+    X : windows
+        Labelled training windows, any input ``seqclr.transform`` accepts.
+    y : array-like of shape (n_windows,)
+        Their labels.
+    groups : array-like of shape (n_windows,) or None
+        Subject (or recording) of each window. With groups the probe's folds
+        keep each subject on one side, so the score estimates accuracy on new
+        subjects; without them windows of one subject fall on both sides and
+        the score favours features that recognise subjects.
+    probe : LinearProbe or None
+        Cloned for every candidate; default ``LinearProbe()`` (C chosen by
+        the same grouped cross-validation). It must search C (``C="auto"``):
+        the score of its best C is the candidate's score.
+    normalization : {"none", "group"}, default="none"
+        ``"group"`` standardises the features per group before the probe
+        (:func:`skseqclr.normalization.standardize_per_group`), for features
+        that will be used that way (each subject's windows standardised
+        together); it needs ``groups``.
+
+    Returns
+    -------
+    PretrainingLengthChoice
+        ``step``, ``transformer`` (fitted, as it was after ``step`` steps) and
+        every candidate's ``scores``. Ties go to the fewest steps.
+
+    Examples
+    --------
+    >>> seqclr = SeqCLRTransformer(sfreq=128, max_steps=1000, lr_schedule="constant",
+    ...                            snapshot_steps=range(0, 1000, 100)).fit(X_unlabelled)  # doctest: +SKIP
+    >>> choice = select_pretraining_length(seqclr, X_labelled, y_labelled,
+    ...                                    groups=subjects)  # doctest: +SKIP
+    >>> features = choice.transformer.transform(X_new)  # doctest: +SKIP
+    """
+    check_is_fitted(seqclr, "encoder_")
+    snapshots = getattr(seqclr, "snapshots_", {})
+    if not snapshots:
+        raise ValueError("seqclr has no snapshots to choose from: fit it with snapshot_steps=..., e.g. "
+                         "SeqCLRTransformer(max_steps=1000, snapshot_steps=range(100, 1000, 100)).")
+    if normalization not in ("none", "group"):
+        raise ValueError(f'normalization must be "none" or "group", got {normalization!r}.')
+    if normalization == "group" and groups is None:
+        raise ValueError('normalization="group" needs the group (subject) of every window: groups=...')
+    probe = LinearProbe() if probe is None else probe
+    if getattr(probe, "C", None) != "auto":
+        raise ValueError(f"probe must choose its C by cross-validation (a LinearProbe with C='auto'), got {probe!r}.")
+    y = np.asarray(y)
+    groups = None if groups is None else np.asarray(groups)
+    if groups is not None and len(groups) != len(y):
+        raise ValueError(f"groups has {len(groups)} entries for {len(y)} labels.")
+
+    final_step = int(seqclr.n_steps_)
+    scores = {}
+    for step in sorted({*snapshots, final_step}):
+        transformer = seqclr if step == final_step else seqclr.at_step(step)
+        features = np.asarray(transformer.transform(X))
+        if features.shape[0] != len(y):
+            raise ValueError(f"X has {features.shape[0]} windows but y has {len(y)} labels.")
+        features = features.reshape(len(y), -1)
+        if normalization == "group":
+            features = standardize_per_group(features, groups)
+        scores[step] = probe_cv_score(clone(probe).fit(features, y, groups=groups))
+    if all(score is None for score in scores.values()):
+        raise ValueError("The probe could not cross-validate on these labels (it needs, in at least two groups, "
+                         "windows of every class); label more windows or pass more groups.")
+    step = choose_step(scores)
+    transformer = seqclr if step == final_step else seqclr.at_step(step)
+    return PretrainingLengthChoice(step=step, transformer=transformer, scores=scores)

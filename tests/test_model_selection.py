@@ -1,0 +1,134 @@
+"""select_pretraining_length: the pretraining length chosen by the probe's grouped CV on labelled training windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from conftest import TINY
+from skseqclr import SeqCLRTransformer
+from skseqclr.evaluation import LinearProbe, evaluate_label_efficiency, probe_cv_score
+from skseqclr.model_selection import choose_step, select_pretraining_length
+from skseqclr.normalization import standardize_per_group
+
+
+@pytest.fixture(scope="module")
+def labelled():
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 1], 12)
+    subjects = np.repeat(np.arange(6), 4)
+    # class 1 has more power, and each subject its own gain: something for the probe to find
+    gain = np.where(y == 1, 1.6, 1.0) * (1.0 + 0.3 * subjects)
+    X = (20.0 * gain[:, None, None] * rng.standard_normal((24, 3, 256))).astype(np.float32)
+    return X, y, subjects
+
+
+@pytest.fixture(scope="module")
+def seqclr(labelled):
+    return SeqCLRTransformer(**TINY, sfreq=128, batch_size=8, lr_schedule="constant", max_steps=4,
+                             snapshot_steps=[1, 2], random_state=0).fit(labelled[0])
+
+
+def _score(features, y, subjects):
+    return probe_cv_score(LinearProbe().fit(features, y, groups=subjects))
+
+
+def test_choose_step_prefers_the_best_then_the_fewest_steps():
+    assert choose_step({100: 0.6, 200: 0.7, 300: 0.65}) == 200
+    assert choose_step({100: 0.6, 200: 0.7, 300: 0.7}) == 200
+    assert choose_step({100: None, 200: 0.5, 300: None}) == 200
+    assert choose_step({100: None, 300: None}) == 300  # nothing to go by: the run as it ended
+    with pytest.raises(ValueError, match="No candidate"):
+        choose_step({})
+
+
+def test_probe_cv_score_is_the_best_candidates_grouped_cv_score(labelled):
+    X, y, subjects = labelled
+    features = np.log(np.mean(X ** 2, axis=-1))
+    probe = LinearProbe().fit(features, y, groups=subjects)
+    assert probe_cv_score(probe) == max(probe.cv_scores_.values())
+    assert probe_cv_score(LinearProbe(C=1.0).fit(features, y)) is None
+    with pytest.raises(NotFittedError):
+        probe_cv_score(LinearProbe())
+
+
+def test_every_snapshot_and_the_final_network_are_scored_by_the_grouped_probe(seqclr, labelled):
+    X, y, subjects = labelled
+    choice = select_pretraining_length(seqclr, X, y, groups=subjects)
+    assert sorted(choice.scores) == [1, 2, 4]
+    expected = {step: _score((seqclr if step == 4 else seqclr.at_step(step)).transform(X), y, subjects)
+                for step in (1, 2, 4)}
+    assert choice.scores == pytest.approx(expected)
+    assert choice.step == choose_step(expected)
+    assert seqclr.n_steps_ == 4 and sorted(seqclr.snapshots_) == [1, 2]  # left as it was
+
+
+@pytest.mark.parametrize("scores, best", [((0.5, 0.8, 0.6), 2), ((0.5, 0.6, 0.8), 4), ((0.9, 0.6, 0.9), 1)])
+def test_the_best_scored_length_is_returned_fitted(seqclr, labelled, monkeypatch, scores, best):
+    import skseqclr.model_selection as model_selection
+
+    X, y, subjects = labelled
+    given = iter(scores)  # candidates are scored in order of steps: 1, 2, then the final 4
+    monkeypatch.setattr(model_selection, "probe_cv_score", lambda probe: next(given))
+    choice = select_pretraining_length(seqclr, X, y, groups=subjects)
+    assert choice.scores == dict(zip([1, 2, 4], scores)) and choice.step == best
+    assert choice.transformer.n_steps_ == best
+    reference = seqclr if best == 4 else seqclr.at_step(best)
+    np.testing.assert_array_equal(choice.transformer.transform(X), reference.transform(X))
+    if best != 4:
+        assert not np.allclose(choice.transformer.transform(X), seqclr.transform(X))
+
+
+def test_step_0_puts_the_untrained_encoder_among_the_candidates(labelled):
+    X, y, subjects = labelled
+    params = dict(**TINY, sfreq=128, batch_size=8, lr_schedule="constant", random_state=0)
+    seqclr = SeqCLRTransformer(**params, max_steps=2, snapshot_steps=[0]).fit(X)
+    choice = select_pretraining_length(seqclr, X, y, groups=subjects)
+    untrained = SeqCLRTransformer(**params, n_epochs=0).fit(X)
+    assert sorted(choice.scores) == [0, 2]
+    assert choice.scores[0] == pytest.approx(_score(untrained.transform(X), y, subjects))
+
+
+def test_group_normalization_scores_features_standardised_per_subject(seqclr, labelled):
+    X, y, subjects = labelled
+    choice = select_pretraining_length(seqclr, X, y, groups=subjects, normalization="group")
+    assert choice.scores[2] == pytest.approx(
+        _score(standardize_per_group(seqclr.at_step(2).transform(X), subjects), y, subjects))
+    assert choice.scores != select_pretraining_length(seqclr, X, y, groups=subjects).scores
+
+
+def test_select_pretraining_length_errors(tiny, seqclr, labelled):
+    X, y, subjects = labelled
+    with pytest.raises(NotFittedError):
+        select_pretraining_length(SeqCLRTransformer(**tiny), X, y)
+    plain = SeqCLRTransformer(**tiny, sfreq=128, batch_size=8, max_steps=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="no snapshots to choose from: fit it with snapshot_steps"):
+        select_pretraining_length(plain, X, y, groups=subjects)
+    with pytest.raises(ValueError, match='normalization="group" needs the group'):
+        select_pretraining_length(seqclr, X, y, normalization="group")
+    with pytest.raises(ValueError, match="normalization must be"):
+        select_pretraining_length(seqclr, X, y, normalization="subject")
+    with pytest.raises(ValueError, match="probe must choose its C by cross-validation"):
+        select_pretraining_length(seqclr, X, y, probe=LinearProbe(C=1.0))
+    with pytest.raises(ValueError, match="X has 24 windows but y has 23 labels"):
+        select_pretraining_length(seqclr, X, y[:-1])
+    with pytest.raises(ValueError, match="groups has 23 entries for 24 labels"):
+        select_pretraining_length(seqclr, X, y, groups=subjects[:-1])
+    one_of_class_1 = np.zeros_like(y)
+    one_of_class_1[0] = 1
+    with pytest.raises(ValueError, match="could not cross-validate"):
+        select_pretraining_length(seqclr, X, one_of_class_1, groups=subjects)
+
+
+def test_label_efficiency_rows_carry_each_draws_cv_score(labelled):
+    X, y, subjects = labelled
+    from skseqclr.baselines import LogPower
+
+    rows = evaluate_label_efficiency({"log-power": LogPower()}, X[:18], y[:18], X[18:], y[18:], fractions=[1.0, 0.5],
+                                     groups_train=subjects[:18], label_draws=3)
+    for row in rows:
+        assert len(row["probe_cv_score_draws"]) == row["n_label_draws"]
+    full = next(row for row in rows if row["fraction"] == 1.0)
+    features = LogPower().fit(X[:18]).transform(X[:18])
+    assert full["probe_cv_score_draws"][0] == pytest.approx(_score(features, y[:18], subjects[:18]))
