@@ -51,9 +51,10 @@ def test_features_saved_then_loaded_score_as_encoding_in_place(bench, tmp_path):
 
     in_place, loaded = _scores(tmp_path / "in_place.json"), _scores(tmp_path / "loaded.json")
     assert set(in_place) == {"SeqCLR pretrained", "SeqCLR pretrained @1", "SeqCLR untrained",
-                             "SeqCLR pretrained, length by CV"}
+                             "SeqCLR pretrained, length by CV", "SeqCLR pretrained, length by CV on all labels"}
     # a fixed C (--probe-c 1) does not cross-validate: nothing to choose by, so the run as it ended
     assert in_place["SeqCLR pretrained, length by CV"] == in_place["SeqCLR pretrained"]
+    assert in_place["SeqCLR pretrained, length by CV on all labels"] == in_place["SeqCLR pretrained"]
     assert in_place["SeqCLR pretrained"][0] != in_place["SeqCLR untrained"][0]  # a swap would show
     assert loaded == in_place
     assert [in_place[name][1] for name in ("SeqCLR pretrained", "SeqCLR pretrained @1", "SeqCLR untrained")] == [
@@ -88,6 +89,22 @@ def test_length_by_cv_picks_each_subsets_best_cross_validated_length(bench):
     assert chosen["none"]["method"] == bench.LENGTH_BY_CV and chosen["none"]["n_steps"] == 300
     assert chosen["group"]["chosen_steps"] == [100] and chosen["group"]["balanced_accuracy"] == 0.66
     assert bench.length_by_cv_rows(rows[:1] + rows[3:4]) == []  # one length: nothing to choose
+    assert all(row["method"] == bench.LENGTH_BY_CV for row in chosen.values())  # no fraction 1: no all-labels row
+
+
+def test_length_by_cv_on_all_labels_scores_the_full_labels_choice_at_every_fraction(bench):
+    rows = [_row("SeqCLR pretrained", 300, [0.60], [0.70], fraction=1.0),
+            _row("SeqCLR pretrained @100", 100, [0.50], [0.75], fraction=1.0),
+            _row("SeqCLR pretrained @200", 200, [0.65], [0.72], fraction=1.0),
+            _row("SeqCLR pretrained", 300, [0.60, 0.70], [0.61, 0.71]),
+            _row("SeqCLR pretrained @100", 100, [0.65, 0.75], [0.62, 0.72]),
+            _row("SeqCLR pretrained @200", 200, [0.50, 0.50], [0.63, 0.73])]
+    chosen = {(row["method"], row["fraction"]): row for row in bench.length_by_cv_rows(rows)}
+    on_all = chosen[(bench.LENGTH_BY_CV_ALL_LABELS, 0.1)]
+    assert on_all["chosen_steps"] == [200, 200] and on_all["balanced_accuracy_draws"] == [0.63, 0.73]
+    assert chosen[(bench.LENGTH_BY_CV, 0.1)]["chosen_steps"] == [100, 100]  # each subset's own choice
+    assert chosen[(bench.LENGTH_BY_CV_ALL_LABELS, 1.0)]["balanced_accuracy"] == 0.72
+    assert chosen[(bench.LENGTH_BY_CV, 1.0)]["balanced_accuracy"] == 0.72
 
 
 def test_exported_windows_are_float16_microvolts_and_checked_on_load(bench, tmp_path):
