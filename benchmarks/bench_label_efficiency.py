@@ -218,11 +218,11 @@ def length_by_cv_rows(rows):
                 "probe_time_s": sum(row["probe_time_s"] for row in by_step.values())}
 
     chosen_rows = []
-    for (normalization, fraction), by_step in cells.items():
+    for by_step in cells.values():
         steps = [choose_step({n: row["probe_cv_score_draws"][draw] for n, row in by_step.items()})
                  for draw in range(next(iter(by_step.values()))["n_label_draws"])]
         chosen_rows.append(chosen_row(LENGTH_BY_CV, by_step, steps))
-    for (normalization, fraction), by_step in cells.items():
+    for (normalization, _), by_step in cells.items():
         everything = cells.get((normalization, 1.0))
         if everything is not None and set(everything) == set(by_step):
             step = choose_step({n: row["probe_cv_score_draws"][0] for n, row in everything.items()})

@@ -129,10 +129,13 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
         raise ValueError(f"groups has {len(groups)} entries for {len(y)} labels.")
 
     final_step = int(seqclr.n_steps_)
+
+    def as_of(step):  # the final network is seqclr itself, not necessarily a snapshot
+        return seqclr if step == final_step else seqclr.at_step(step)
+
     scores = {}
     for step in sorted({*snapshots, final_step}):
-        transformer = seqclr if step == final_step else seqclr.at_step(step)
-        features = np.asarray(transformer.transform(X))
+        features = np.asarray(as_of(step).transform(X))
         if features.shape[0] != len(y):
             raise ValueError(f"X has {features.shape[0]} windows but y has {len(y)} labels.")
         features = features.reshape(len(y), -1)
@@ -143,5 +146,4 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
         raise ValueError("The probe could not cross-validate on these labels (it needs, in at least two groups, "
                          "windows of every class); label more windows or pass more groups.")
     step = choose_step(scores)
-    transformer = seqclr if step == final_step else seqclr.at_step(step)
-    return PretrainingLengthChoice(step=step, transformer=transformer, scores=scores)
+    return PretrainingLengthChoice(step=step, transformer=as_of(step), scores=scores)
