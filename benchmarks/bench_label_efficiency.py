@@ -27,7 +27,7 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
   after N steps of the same run, and ``SeqCLR pretrained, length by CV``: for
   each labelled subset, the length (a snapshot or the final encoder) whose
   probe cross-validates best on that subset's windows alone, grouped by
-  subject (:func:`skseqclr.model_selection.choose_step` on
+  subject (:func:`skseqclr.model_selection.length_by_cv_rows`, which uses
   :func:`skseqclr.evaluation.probe_cv_score`), scored on the test subjects; the
   lengths chosen are printed. The choice sees no test window and no label the
   probe does not see. With the fraction 1 scored, ``SeqCLR pretrained, length
@@ -87,7 +87,7 @@ from skseqclr.datasets import fetch_eegmat
 from skseqclr.evaluation import (_method_label, evaluate_label_efficiency, format_table, make_linear_probe,
                                  subsample_labels, summarize)
 from skseqclr.inputs import as_window_source
-from skseqclr.model_selection import choose_step
+from skseqclr.model_selection import length_by_cv_rows
 from skseqclr.normalization import GroupChannelScaler
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegmat"
@@ -187,48 +187,6 @@ def encoded_once(extractor):
         return cache[id(X)][1]
 
     return FunctionTransformer(transform)
-
-
-LENGTH_BY_CV = "SeqCLR pretrained, length by CV"
-LENGTH_BY_CV_ALL_LABELS = "SeqCLR pretrained, length by CV on all labels"
-
-
-def length_by_cv_rows(rows):
-    """Rows ``SeqCLR pretrained, length by CV``: per labelled subset, the length whose probe cross-validates best.
-
-    ``rows`` are one seed's probe rows of the pretrained encoder's lengths (``SeqCLR pretrained`` and
-    ``SeqCLR pretrained @N``); each subset's choice uses that subset's ``probe_cv_score_draws`` only. Where the
-    fraction 1 was scored, rows ``SeqCLR pretrained, length by CV on all labels`` also score, at every fraction,
-    the one length chosen by the cross-validation on all the training labels (more labels than the smaller
-    fractions' probes see: what a better-informed choice of the length is worth).
-    """
-    lengths = [row for row in rows if row["n_steps"] > 0 and (  # step 0 is the untrained control, not a length
-        row["method"] == "SeqCLR pretrained" or row["method"].startswith("SeqCLR pretrained @"))]
-    cells = {}
-    for row in lengths:
-        cells.setdefault((row["normalization"], row["fraction"]), []).append(row)
-    cells = {key: {row["n_steps"]: row for row in candidates} for key, candidates in cells.items()
-             if len(candidates) > 1}
-
-    def chosen_row(method, by_step, steps):
-        scores = [by_step[step]["balanced_accuracy_draws"][draw] for draw, step in enumerate(steps)]
-        final = by_step[max(by_step)]
-        return {**final, "method": method, "balanced_accuracy": float(np.mean(scores)),
-                "balanced_accuracy_draws": scores, "chosen_steps": steps,
-                "probe_time_s": sum(row["probe_time_s"] for row in by_step.values())}
-
-    chosen_rows = []
-    for by_step in cells.values():
-        steps = [choose_step({n: row["probe_cv_score_draws"][draw] for n, row in by_step.items()})
-                 for draw in range(next(iter(by_step.values()))["n_label_draws"])]
-        chosen_rows.append(chosen_row(LENGTH_BY_CV, by_step, steps))
-    for (normalization, _), by_step in cells.items():
-        everything = cells.get((normalization, 1.0))
-        if everything is not None and set(everything) == set(by_step):
-            step = choose_step({n: row["probe_cv_score_draws"][0] for n, row in everything.items()})
-            chosen_rows.append(chosen_row(LENGTH_BY_CV_ALL_LABELS, by_step,
-                                          [step] * next(iter(by_step.values()))["n_label_draws"]))
-    return chosen_rows
 
 
 def classifier_rows(pretrained, name, X_train, y_train, X_test, y_test, fractions, seed, args, finetune):

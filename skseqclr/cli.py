@@ -271,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="group: before pretraining and every extractor, rescale each subject's (run's) "
                             "channels to a common amplitude with its own windows (GroupChannelScaler; test "
                             "subjects included, labels unused); default: none")
+    bench.add_argument("--snapshot-steps", type=_non_negative_int, nargs="+", metavar="N",
+                       help="also score the pretrained encoder as it was after N steps of the same run (rows "
+                            "'SeqCLR pretrained @N'), and the length chosen by the probe's grouped "
+                            "cross-validation on the labelled training windows (rows '..., length by CV'); "
+                            "0 is the untrained encoder. Under the default cosine schedule a snapshot is a run "
+                            "cut mid-decay; --param lr_schedule=constant makes the snapshots runs of those lengths")
     bench.add_argument("--output", "-o", type=Path, metavar="FILE.json",
                        help="write configuration, every row and the summary as JSON")
     bench.set_defaults(func=_benchmark)
@@ -565,11 +571,16 @@ def _benchmark(args) -> int:
         _say(args, f"Input: each {group_word}'s channels rescaled to a common amplitude with its own windows "
                    "(GroupChannelScaler)")
     params = _transformer_params(args, data.sfreq, seed=args.seeds[0])
+    if args.snapshot_steps:
+        if "seqclr" not in methods:
+            raise UsageError("--snapshot-steps needs the seqclr method (snapshots of its pretraining run).")
+        params["snapshot_steps"] = tuple(args.snapshot_steps)
     extractors = {}
     if "seqclr" in methods:
         extractors[METHODS["seqclr"]] = SeqCLRTransformer(**params)
     if "untrained" in methods:
-        extractors[METHODS["untrained"]] = SeqCLRTransformer(**{**params, "n_epochs": 0, "verbose": 0})
+        extractors[METHODS["untrained"]] = SeqCLRTransformer(**{**params, "n_epochs": 0, "verbose": 0,
+                                                                         "snapshot_steps": None})
     if "logpower" in methods:
         extractors[METHODS["logpower"]] = LogPower()
     if "bands" in methods:
@@ -583,7 +594,15 @@ def _benchmark(args) -> int:
                                      seeds=args.seeds, probe=make_linear_probe(C=args.probe_c),
                                      groups_train=groups_train, groups_test=groups_test,
                                      normalizations=args.normalization, label_draws=args.label_draws,
-                                     verbose=not args.quiet)
+                                     snapshots=bool(args.snapshot_steps), verbose=not args.quiet)
+    if args.snapshot_steps:
+        from .model_selection import length_by_cv_rows
+
+        chosen = length_by_cv_rows(rows, method=METHODS["seqclr"])
+        for row in chosen:
+            _say(args, f"seed {row['seed']}, {row['method']}, {row['normalization']}, "
+                       f"{100 * row['fraction']:g}% of labels: steps chosen {row['chosen_steps']}")
+        rows += chosen
     wall = time.perf_counter() - started
     print(format_table(rows))
     steps = sorted({r.get("n_steps") for r in rows if r["method"] == METHODS["seqclr"] and "n_steps" in r})

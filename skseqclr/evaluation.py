@@ -386,7 +386,8 @@ def _groups_for(estimator, groups):
 
 def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, fractions=DEFAULT_FRACTIONS,
                               seeds=(0,), probe=None, groups_train=None, groups_test=None,
-                              normalizations=("none",), label_draws=1, verbose=False) -> list[dict]:
+                              normalizations=("none",), label_draws=1, snapshots=False,
+                              verbose=False) -> list[dict]:
     """Score frozen features with a linear probe trained on fractions of the labels.
 
     Parameters
@@ -427,6 +428,12 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
         mean over seeds measure the features rather than the subsets. The
         first draw of a seed is the single draw's subset, so results with
         ``label_draws=1`` are unchanged.
+    snapshots : bool, default=False
+        Also score the snapshots of extractors fitted with ``snapshot_steps``
+        (:meth:`skseqclr.SeqCLRTransformer.at_step`): rows named
+        ``"{name} @{step}"``, on the same labelled subsets, so one pretraining
+        run measures several lengths. :func:`skseqclr.model_selection.length_by_cv_rows`
+        turns them into the rows of a length chosen without the test windows.
     verbose : bool, default=False
         Show a progress bar over extractors and seeds.
 
@@ -460,27 +467,9 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
     label_draws = check_positive_int("label_draws", label_draws)
     subsets = {(f, s): _label_subsets(y_train, f, s, label_draws) for s in seeds for f in fractions}
 
-    from tqdm.auto import tqdm
-
-    rows = []
-    jobs = [(name, seed) for name in extractors for seed in seeds]
-    shared = {}
-    for name, seed in tqdm(jobs, disable=not verbose, desc="Evaluating", unit="fit"):
-        template = extractors[name]
-        if _is_fitted(template):
-            extractor, fit_time = template, 0.0
-        elif _takes_random_state(template):
-            extractor = clone(template).set_params(random_state=seed)
-            start = time.perf_counter()
-            extractor.fit(X_train, **_groups_for(extractor, groups_train))
-            fit_time = time.perf_counter() - start
-        else:
-            if name not in shared:
-                extractor = clone(template)
-                start = time.perf_counter()
-                extractor.fit(X_train, **_groups_for(extractor, groups_train))
-                shared[name] = (extractor, time.perf_counter() - start)
-            extractor, fit_time = shared[name]
+    def probe_rows(extractor, name, seed, fit_time):
+        """One fitted extractor's rows: its features probed at every normalisation, fraction and labelled subset."""
+        rows = []
         start = time.perf_counter()
         train_features = _features(extractor, X_train, name)
         test_features = _features(extractor, X_test, name)
@@ -512,6 +501,36 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
                 if hasattr(extractor, "n_steps_"):
                     row["n_steps"] = int(extractor.n_steps_)
                 rows.append(row)
+        return rows
+
+    from tqdm.auto import tqdm
+
+    rows = []
+    jobs = [(name, seed) for name in extractors for seed in seeds]
+    shared = {}
+    for name, seed in tqdm(jobs, disable=not verbose, desc="Evaluating", unit="fit"):
+        template = extractors[name]
+        if _is_fitted(template):
+            extractor, fit_time = template, 0.0
+        elif _takes_random_state(template):
+            extractor = clone(template).set_params(random_state=seed)
+            start = time.perf_counter()
+            extractor.fit(X_train, **_groups_for(extractor, groups_train))
+            fit_time = time.perf_counter() - start
+        else:
+            if name not in shared:
+                extractor = clone(template)
+                start = time.perf_counter()
+                extractor.fit(X_train, **_groups_for(extractor, groups_train))
+                shared[name] = (extractor, time.perf_counter() - start)
+            extractor, fit_time = shared[name]
+        versions = [(name, extractor)]
+        if snapshots:
+            final_step = getattr(extractor, "n_steps_", None)
+            versions += [(f"{name} @{step}", extractor.at_step(step))
+                         for step in sorted(getattr(extractor, "snapshots_", {})) if step != final_step]
+        for version_name, version in versions:
+            rows += probe_rows(version, version_name, seed, fit_time)
     return rows
 
 

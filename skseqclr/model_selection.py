@@ -18,10 +18,11 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import check_groups_shape
 from .evaluation import LinearProbe, probe_cv_score
 from .normalization import standardize_per_group
 
-__all__ = ["select_pretraining_length", "PretrainingLengthChoice", "choose_step"]
+__all__ = ["select_pretraining_length", "PretrainingLengthChoice", "choose_step", "length_by_cv_rows"]
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,7 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
     if getattr(probe, "C", None) != "auto":
         raise ValueError(f"probe must choose its C by cross-validation (a LinearProbe with C='auto'), got {probe!r}.")
     y = np.asarray(y)
-    groups = None if groups is None else np.asarray(groups)
-    if groups is not None and len(groups) != len(y):
-        raise ValueError(f"groups has {len(groups)} entries for {len(y)} labels.")
+    groups = None if groups is None else check_groups_shape(groups, len(y), row="label")
 
     final_step = int(seqclr.n_steps_)
 
@@ -147,3 +146,65 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
                          "windows of every class); label more windows or pass more groups.")
     step = choose_step(scores)
     return PretrainingLengthChoice(step=step, transformer=as_of(step), scores=scores)
+
+
+def length_by_cv_rows(rows, method="SeqCLR pretrained"):
+    """Benchmark rows of the pretraining length chosen by the probe's cross-validation.
+
+    Turns the rows of :func:`skseqclr.evaluation.evaluate_label_efficiency`
+    with ``snapshots=True`` (``method`` and its snapshots ``"{method} @{step}"``,
+    scored on the same labelled subsets) into the rows a user would get by
+    choosing the length with :func:`choose_step`, without a test window:
+
+    - ``"{method}, length by CV"``: for each labelled subset, the length whose
+      probe cross-validates best on that subset alone (its
+      ``probe_cv_score_draws``); the choice sees no label the probe does not;
+    - ``"{method}, length by CV on all labels"``, where the fraction 1 was
+      scored: the one length chosen by the cross-validation on all the
+      training labels, scored at every fraction (what a better-informed
+      choice is worth).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Probe rows with ``n_steps`` and ``probe_cv_score_draws`` (a probe that
+        chooses its C); rows of other methods are ignored. Snapshot 0 (the
+        untrained encoder) is not a candidate length: it is the control.
+    method : str, default="SeqCLR pretrained"
+        The name of the pretrained encoder's rows.
+
+    Returns
+    -------
+    list of dict
+        One row per seed, normalisation and fraction with at least two lengths,
+        like the final encoder's row but with the chosen lengths' scores
+        (``balanced_accuracy``, ``balanced_accuracy_draws``) and
+        ``chosen_steps`` (the step count chosen for each labelled subset).
+    """
+    lengths = [row for row in rows if row.get("n_steps", 0) > 0 and "probe_cv_score_draws" in row and (
+        row["method"] == method or row["method"].startswith(f"{method} @"))]
+    cells = {}
+    for row in lengths:
+        cells.setdefault((row["seed"], row["normalization"], row["fraction"]), []).append(row)
+    cells = {key: {row["n_steps"]: row for row in candidates} for key, candidates in cells.items()
+             if len(candidates) > 1}
+
+    def chosen_row(name, by_step, steps):
+        scores = [by_step[step]["balanced_accuracy_draws"][draw] for draw, step in enumerate(steps)]
+        final = by_step[max(by_step)]
+        return {**final, "method": name, "balanced_accuracy": float(np.mean(scores)),
+                "balanced_accuracy_draws": scores, "chosen_steps": steps,
+                "probe_time_s": sum(row["probe_time_s"] for row in by_step.values())}
+
+    chosen_rows = []
+    for by_step in cells.values():
+        steps = [choose_step({n: row["probe_cv_score_draws"][draw] for n, row in by_step.items()})
+                 for draw in range(next(iter(by_step.values()))["n_label_draws"])]
+        chosen_rows.append(chosen_row(f"{method}, length by CV", by_step, steps))
+    for (seed, normalization, _), by_step in cells.items():
+        everything = cells.get((seed, normalization, 1.0))
+        if everything is not None and set(everything) == set(by_step):
+            step = choose_step({n: row["probe_cv_score_draws"][0] for n, row in everything.items()})
+            chosen_rows.append(chosen_row(f"{method}, length by CV on all labels", by_step,
+                                          [step] * next(iter(by_step.values()))["n_label_draws"]))
+    return chosen_rows

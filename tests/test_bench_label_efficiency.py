@@ -66,47 +66,6 @@ def test_features_saved_then_loaded_score_as_encoding_in_place(bench, tmp_path):
     assert not np.allclose(stored["step1_train"], stored["pretrained_train"])
 
 
-def _row(method, n_steps, cv, accuracy, normalization="none", fraction=0.1):
-    return {"method": method, "n_steps": n_steps, "normalization": normalization, "fraction": fraction, "seed": 0,
-            "n_labels": 10, "n_label_draws": len(cv), "probe_cv_score_draws": cv, "balanced_accuracy_draws": accuracy,
-            "balanced_accuracy": float(np.mean(accuracy)), "fit_time_s": 5.0, "transform_time_s": 1.0,
-            "probe_time_s": 0.5}
-
-
-def test_length_by_cv_picks_each_subsets_best_cross_validated_length(bench):
-    rows = [_row("SeqCLR pretrained", 300, [0.60, 0.70, None], [0.61, 0.71, 0.81]),
-            _row("SeqCLR pretrained @100", 100, [0.65, 0.70, None], [0.62, 0.72, 0.82]),
-            _row("SeqCLR pretrained @200", 200, [0.64, 0.69, None], [0.63, 0.73, 0.83]),
-            _row("SeqCLR untrained", 0, [0.99, 0.99, 0.99], [0.99, 0.99, 0.99]),  # the control is no candidate
-            _row("SeqCLR pretrained @0", 0, [0.99, 0.99, 0.99], [0.99, 0.99, 0.99]),  # nor its snapshot
-            _row("SeqCLR pretrained", 300, [0.5], [0.55], normalization="group"),
-            _row("SeqCLR pretrained @100", 100, [0.6], [0.66], normalization="group")]
-    chosen = {row["normalization"]: row for row in bench.length_by_cv_rows(rows)}
-    # draw 0: @100 cross-validates best; draw 1: a tie goes to fewer steps; draw 2: no scores, the final encoder
-    assert chosen["none"]["chosen_steps"] == [100, 100, 300]
-    assert chosen["none"]["balanced_accuracy_draws"] == [0.62, 0.72, 0.81]
-    assert chosen["none"]["balanced_accuracy"] == pytest.approx(np.mean([0.62, 0.72, 0.81]))
-    assert chosen["none"]["method"] == bench.LENGTH_BY_CV and chosen["none"]["n_steps"] == 300
-    assert chosen["group"]["chosen_steps"] == [100] and chosen["group"]["balanced_accuracy"] == 0.66
-    assert bench.length_by_cv_rows(rows[:1] + rows[3:4]) == []  # one length: nothing to choose
-    assert all(row["method"] == bench.LENGTH_BY_CV for row in chosen.values())  # no fraction 1: no all-labels row
-
-
-def test_length_by_cv_on_all_labels_scores_the_full_labels_choice_at_every_fraction(bench):
-    rows = [_row("SeqCLR pretrained", 300, [0.60], [0.70], fraction=1.0),
-            _row("SeqCLR pretrained @100", 100, [0.50], [0.75], fraction=1.0),
-            _row("SeqCLR pretrained @200", 200, [0.65], [0.72], fraction=1.0),
-            _row("SeqCLR pretrained", 300, [0.60, 0.70], [0.61, 0.71]),
-            _row("SeqCLR pretrained @100", 100, [0.65, 0.75], [0.62, 0.72]),
-            _row("SeqCLR pretrained @200", 200, [0.50, 0.50], [0.63, 0.73])]
-    chosen = {(row["method"], row["fraction"]): row for row in bench.length_by_cv_rows(rows)}
-    on_all = chosen[(bench.LENGTH_BY_CV_ALL_LABELS, 0.1)]
-    assert on_all["chosen_steps"] == [200, 200] and on_all["balanced_accuracy_draws"] == [0.63, 0.73]
-    assert chosen[(bench.LENGTH_BY_CV, 0.1)]["chosen_steps"] == [100, 100]  # each subset's own choice
-    assert chosen[(bench.LENGTH_BY_CV_ALL_LABELS, 1.0)]["balanced_accuracy"] == 0.72
-    assert chosen[(bench.LENGTH_BY_CV, 1.0)]["balanced_accuracy"] == 0.72
-
-
 def test_exported_windows_are_float16_microvolts_and_checked_on_load(bench, tmp_path):
     rng = np.random.default_rng(1)
     X, y, groups = _split(2, 0, rng)

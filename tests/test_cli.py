@@ -149,6 +149,29 @@ def test_benchmark_pretrains_with_group_batches(tmp_path, monkeypatch):
     assert json.loads(out.read_text())["seqclr_params"]["group_batches"] is True
 
 
+def test_benchmark_snapshot_steps_scores_each_length_and_the_length_chosen_by_cv(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--max-steps", "3", "--snapshot-steps", "0", "1",
+                 "--param", "lr_schedule=constant", "--fractions", "1", "0.5", "--methods", "seqclr", "untrained",
+                 "--normalization", "none", "--output", str(out)]) == EXIT_OK
+    rows = {(r["method"], r["fraction"]): r for r in json.loads(out.read_text())["rows"]}
+    assert {method for method, _ in rows} == {
+        "SeqCLR pretrained", "SeqCLR pretrained @0", "SeqCLR pretrained @1", "SeqCLR untrained",
+        "SeqCLR pretrained, length by CV", "SeqCLR pretrained, length by CV on all labels"}
+    assert [rows[(f"SeqCLR pretrained @{n}", 1.0)]["n_steps"] for n in (0, 1)] == [0, 1]
+    # step 0 is the initial network: the untrained control of the same seed
+    assert rows[("SeqCLR pretrained @0", 0.5)]["balanced_accuracy_draws"] == \
+        rows[("SeqCLR untrained", 0.5)]["balanced_accuracy_draws"]
+    # the synthetic training windows are one group: the probe cannot cross-validate, so the run as it ended
+    assert rows[("SeqCLR pretrained, length by CV", 0.5)]["chosen_steps"] == [3]
+    assert rows[("SeqCLR pretrained, length by CV", 0.5)]["balanced_accuracy"] == \
+        rows[("SeqCLR pretrained", 0.5)]["balanced_accuracy"]
+    assert "SeqCLR pretrained, length by CV, none, 50% of labels: steps chosen [3]" in capsys.readouterr().out
+    assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--snapshot-steps", "1", "--methods", "bands"]) == EXIT_USAGE
+    assert "--snapshot-steps needs the seqclr method" in capsys.readouterr().err
+    assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--snapshot-steps", "-1"]) == EXIT_USAGE
+
+
 def test_benchmark_input_normalization_rescales_train_and_test_by_group(tmp_path, capsys, monkeypatch):
     from skseqclr import normalization
 

@@ -9,7 +9,7 @@ from sklearn.exceptions import NotFittedError
 from conftest import TINY
 from skseqclr import SeqCLRTransformer
 from skseqclr.evaluation import LinearProbe, evaluate_label_efficiency, probe_cv_score
-from skseqclr.model_selection import choose_step, select_pretraining_length
+from skseqclr.model_selection import choose_step, length_by_cv_rows, select_pretraining_length
 from skseqclr.normalization import standardize_per_group
 
 
@@ -113,8 +113,10 @@ def test_select_pretraining_length_errors(tiny, seqclr, labelled):
         select_pretraining_length(seqclr, X, y, probe=LinearProbe(C=1.0))
     with pytest.raises(ValueError, match="X has 24 windows but y has 23 labels"):
         select_pretraining_length(seqclr, X, y[:-1])
-    with pytest.raises(ValueError, match="groups has 23 entries for 24 labels"):
+    with pytest.raises(ValueError, match=r"groups must have one entry per label \(24\), got shape \(23,\)"):
         select_pretraining_length(seqclr, X, y, groups=subjects[:-1])
+    with pytest.raises(ValueError, match=r"got shape \(24, 1\)"):  # one column is not one entry per label
+        select_pretraining_length(seqclr, X, y, groups=subjects[:, None])
     one_of_class_1 = np.zeros_like(y)
     one_of_class_1[0] = 1
     with pytest.raises(ValueError, match="could not cross-validate"):
@@ -132,3 +134,79 @@ def test_label_efficiency_rows_carry_each_draws_cv_score(labelled):
     full = next(row for row in rows if row["fraction"] == 1.0)
     features = LogPower().fit(X[:18]).transform(X[:18])
     assert full["probe_cv_score_draws"][0] == pytest.approx(_score(features, y[:18], subjects[:18]))
+
+
+BY_CV = "SeqCLR pretrained, length by CV"
+ON_ALL_LABELS = "SeqCLR pretrained, length by CV on all labels"
+
+
+def _row(method, n_steps, cv, accuracy, normalization="none", fraction=0.1, seed=0):
+    return {"method": method, "n_steps": n_steps, "normalization": normalization, "fraction": fraction, "seed": seed,
+            "n_labels": 10, "n_label_draws": len(cv), "probe_cv_score_draws": cv, "balanced_accuracy_draws": accuracy,
+            "balanced_accuracy": float(np.mean(accuracy)), "fit_time_s": 5.0, "transform_time_s": 1.0,
+            "probe_time_s": 0.5}
+
+
+def test_length_by_cv_picks_each_subsets_best_cross_validated_length():
+    rows = [_row("SeqCLR pretrained", 300, [0.60, 0.70, None], [0.61, 0.71, 0.81]),
+            _row("SeqCLR pretrained @100", 100, [0.65, 0.70, None], [0.62, 0.72, 0.82]),
+            _row("SeqCLR pretrained @200", 200, [0.64, 0.69, None], [0.63, 0.73, 0.83]),
+            _row("SeqCLR untrained", 0, [0.99, 0.99, 0.99], [0.99, 0.99, 0.99]),  # the control is no candidate
+            _row("SeqCLR pretrained @0", 0, [0.99, 0.99, 0.99], [0.99, 0.99, 0.99]),  # nor its snapshot
+            _row("SeqCLR pretrained", 300, [0.5], [0.55], normalization="group"),
+            _row("SeqCLR pretrained @100", 100, [0.6], [0.66], normalization="group")]
+    chosen = {row["normalization"]: row for row in length_by_cv_rows(rows)}
+    # draw 0: @100 cross-validates best; draw 1: a tie goes to fewer steps; draw 2: no scores, the final encoder
+    assert chosen["none"]["chosen_steps"] == [100, 100, 300]
+    assert chosen["none"]["balanced_accuracy_draws"] == [0.62, 0.72, 0.81]
+    assert chosen["none"]["balanced_accuracy"] == pytest.approx(np.mean([0.62, 0.72, 0.81]))
+    assert chosen["none"]["method"] == BY_CV and chosen["none"]["n_steps"] == 300
+    assert chosen["group"]["chosen_steps"] == [100] and chosen["group"]["balanced_accuracy"] == 0.66
+    assert length_by_cv_rows(rows[:1] + rows[3:4]) == []  # one length: nothing to choose
+    assert all(row["method"] == BY_CV for row in chosen.values())  # no fraction 1: no all-labels row
+
+
+def test_length_by_cv_on_all_labels_scores_the_full_labels_choice_at_every_fraction():
+    rows = [_row("SeqCLR pretrained", 300, [0.60], [0.70], fraction=1.0),
+            _row("SeqCLR pretrained @100", 100, [0.50], [0.75], fraction=1.0),
+            _row("SeqCLR pretrained @200", 200, [0.65], [0.72], fraction=1.0),
+            _row("SeqCLR pretrained", 300, [0.60, 0.70], [0.61, 0.71]),
+            _row("SeqCLR pretrained @100", 100, [0.65, 0.75], [0.62, 0.72]),
+            _row("SeqCLR pretrained @200", 200, [0.50, 0.50], [0.63, 0.73])]
+    chosen = {(row["method"], row["fraction"]): row for row in length_by_cv_rows(rows)}
+    on_all = chosen[(ON_ALL_LABELS, 0.1)]
+    assert on_all["chosen_steps"] == [200, 200] and on_all["balanced_accuracy_draws"] == [0.63, 0.73]
+    assert chosen[(BY_CV, 0.1)]["chosen_steps"] == [100, 100]  # each subset's own choice
+    assert chosen[(ON_ALL_LABELS, 1.0)]["balanced_accuracy"] == 0.72
+    assert chosen[(BY_CV, 1.0)]["balanced_accuracy"] == 0.72
+
+
+def test_length_by_cv_chooses_within_each_seed():
+    rows = [_row("SeqCLR pretrained", 300, [0.60], [0.61]), _row("SeqCLR pretrained @100", 100, [0.65], [0.62]),
+            _row("SeqCLR pretrained", 300, [0.70], [0.71], seed=1),
+            _row("SeqCLR pretrained @100", 100, [0.55], [0.52], seed=1)]
+    chosen = {row["seed"]: row for row in length_by_cv_rows(rows)}
+    assert chosen[0]["chosen_steps"] == [100] and chosen[1]["chosen_steps"] == [300]
+    assert chosen[1]["balanced_accuracy"] == 0.71
+    renamed = [{**row, "method": row["method"].replace("SeqCLR pretrained", "mine")} for row in rows]
+    assert {row["method"] for row in length_by_cv_rows(renamed, method="mine")} == {"mine, length by CV"}
+    assert length_by_cv_rows(renamed) == []  # other methods' rows are not candidates
+
+
+def test_evaluate_label_efficiency_scores_each_snapshot_on_the_same_subsets(labelled, seqclr):
+    X, y, subjects = labelled
+    probe = LinearProbe(n_splits=3)
+    rows = evaluate_label_efficiency({"SeqCLR": seqclr}, X, y, X, y, fractions=[1.0, 0.5], seeds=[0], probe=probe,
+                                     groups_train=subjects, groups_test=subjects, label_draws=2, snapshots=True)
+    by_name = {(row["method"], row["fraction"]): row for row in rows}
+    assert sorted({row["method"] for row in rows}) == ["SeqCLR", "SeqCLR @1", "SeqCLR @2"]
+    assert [by_name[(f"SeqCLR @{step}", 1.0)]["n_steps"] for step in (1, 2)] == [1, 2]
+    alone = evaluate_label_efficiency({"SeqCLR @1": seqclr.at_step(1)}, X, y, X, y, fractions=[1.0, 0.5], seeds=[0],
+                                      probe=probe, groups_train=subjects, groups_test=subjects, label_draws=2)
+    for row in alone:  # the snapshot's rows are the snapshot's own features, probed on the same subsets
+        assert by_name[(row["method"], row["fraction"])]["balanced_accuracy_draws"] == row["balanced_accuracy_draws"]
+        assert by_name[(row["method"], row["fraction"])]["probe_cv_score_draws"] == row["probe_cv_score_draws"]
+    assert {row["method"] for row in evaluate_label_efficiency(
+        {"SeqCLR": seqclr}, X, y, X, y, fractions=[1.0], probe=probe, groups_train=subjects)} == {"SeqCLR"}
+    chosen = length_by_cv_rows(rows, method="SeqCLR")
+    assert {row["method"] for row in chosen} == {"SeqCLR, length by CV", "SeqCLR, length by CV on all labels"}
