@@ -85,7 +85,7 @@ from skseqclr.cli import _param as key_value
 from skseqclr.cli import _probe_c
 from skseqclr.datasets import fetch_eegmat
 from skseqclr.evaluation import (_method_label, evaluate_label_efficiency, format_table, make_linear_probe,
-                                 subsample_labels, summarize)
+                                 snapshot_versions, subsample_labels, summarize)
 from skseqclr.inputs import as_window_source
 from skseqclr.model_selection import length_by_cv_rows
 from skseqclr.normalization import GroupChannelScaler
@@ -342,8 +342,7 @@ def main(argv=None):
             print(f"seed {seed}: {pretrained.n_steps_} steps, final loss {pretrained.history_[-1]['loss']:.3f}, "
                   f"CPU time {pretrain_cpu:.0f} s, wall time {pretrain_wall:.1f} s", flush=True)
             encoders = {"SeqCLR pretrained": pretrained, "SeqCLR untrained": untrained}
-            encoders.update({f"SeqCLR pretrained @{step}": pretrained.at_step(step)
-                             for step in sorted(pretrained.snapshots_) if step != pretrained.n_steps_})
+            encoders.update(snapshot_versions("SeqCLR pretrained", pretrained))
             n_steps = {name: int(encoder.n_steps_) for name, encoder in encoders.items()}
             if args.save_features:
                 args.save_features.mkdir(parents=True, exist_ok=True)

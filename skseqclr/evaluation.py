@@ -524,14 +524,18 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
                 extractor.fit(X_train, **_groups_for(extractor, groups_train))
                 shared[name] = (extractor, time.perf_counter() - start)
             extractor, fit_time = shared[name]
-        versions = [(name, extractor)]
-        if snapshots:
-            final_step = getattr(extractor, "n_steps_", None)
-            versions += [(f"{name} @{step}", extractor.at_step(step))
-                         for step in sorted(getattr(extractor, "snapshots_", {})) if step != final_step]
-        for version_name, version in versions:
+        versions = {name: extractor, **(snapshot_versions(name, extractor) if snapshots else {})}
+        for version_name, version in versions.items():
             rows += probe_rows(version, version_name, seed, fit_time)
     return rows
+
+
+def snapshot_versions(name, extractor) -> dict:
+    """``{"{name} @{step}": extractor as it was after step steps}`` for each snapshot but the final one (none if it
+    keeps no snapshots: :meth:`skseqclr.SeqCLRTransformer.at_step`)."""
+    final_step = getattr(extractor, "n_steps_", None)
+    return {f"{name} @{step}": extractor.at_step(step)
+            for step in sorted(getattr(extractor, "snapshots_", {})) if step != final_step}
 
 
 NORMALIZATIONS = ("none", "group")
