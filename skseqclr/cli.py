@@ -297,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--checkpoint-every", type=_positive_int, metavar="STEPS",
                      help="steps between checkpoints")
     pre.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
+    pre.add_argument("--snapshot-steps", type=_non_negative_int, nargs="+", metavar="N",
+                     help="also write the encoder as it was after N steps of this run, to OUTPUT/step-N/ "
+                          "(0 is the initial, untrained network); for 'skseqclr features --weights "
+                          "OUTPUT/step-N' or the Python API's select_pretraining_length")
     pre.add_argument("--output", "-o", type=Path, required=True, metavar="DIR",
                      help="folder for encoder.safetensors and config.json")
     pre.set_defaults(func=_pretrain)
@@ -686,6 +690,8 @@ def _pretrain(args) -> int:
         params = _transformer_params(args, args.sfreq, seed=args.seed)
         params.update(checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every,
                       resume=args.resume)
+        if args.snapshot_steps:
+            params["snapshot_steps"] = tuple(args.snapshot_steps)
         if not D.is_main_process():
             params["verbose"] = 0
         transformer = SeqCLRTransformer(**params)
@@ -696,17 +702,22 @@ def _pretrain(args) -> int:
         if D.is_main_process():
             args.output.mkdir(parents=True, exist_ok=True)
             weights = transformer.save(args.output / WEIGHTS_FILE)
+            snapshots = {str(step): str(transformer.at_step(step).save(
+                             args.output / f"step-{step}" / WEIGHTS_FILE).relative_to(args.output))
+                         for step in sorted(transformer.snapshots_)}
             config = {
                 "command": "skseqclr pretrain", "argv": sys.argv[1:] if args.argv is None else args.argv,
                 "weights": WEIGHTS_FILE, "datasets": described, "window_s": args.window_s, "sfreq": args.sfreq,
                 "seqclr_params": _jsonable(transformer.get_params()), "n_steps": int(transformer.n_steps_),
-                "interrupted": bool(transformer.interrupted_), "history": transformer.history_,
+                "interrupted": bool(transformer.interrupted_), "snapshots": snapshots,
+                "history": transformer.history_,
                 "pretrain_time_s": elapsed, "world_size": D.world_size(), "versions": _versions(),
             }
             _write_json(args.output / CONFIG_FILE, config)
             final = f", final loss {transformer.history_[-1]['loss']:.3f}" if transformer.history_ else ""
+            kept = f" and the snapshots after {', '.join(snapshots)} steps (step-N/)" if snapshots else ""
             _say(args, f"Pretrained {transformer.n_steps_} steps in {elapsed:.0f} s{final}.",
-                 f"Wrote {weights} and {args.output / CONFIG_FILE}")
+                 f"Wrote {weights}{kept} and {args.output / CONFIG_FILE}")
         D.barrier()
         return EXIT_OK
     finally:

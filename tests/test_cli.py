@@ -162,11 +162,16 @@ def test_benchmark_snapshot_steps_scores_each_length_and_the_length_chosen_by_cv
     # step 0 is the initial network: the untrained control of the same seed
     assert rows[("SeqCLR pretrained @0", 0.5)]["balanced_accuracy_draws"] == \
         rows[("SeqCLR untrained", 0.5)]["balanced_accuracy_draws"]
-    # the synthetic training windows are one group: the probe cannot cross-validate, so the run as it ended
-    assert rows[("SeqCLR pretrained, length by CV", 0.5)]["chosen_steps"] == [3]
-    assert rows[("SeqCLR pretrained, length by CV", 0.5)]["balanced_accuracy"] == \
-        rows[("SeqCLR pretrained", 0.5)]["balanced_accuracy"]
-    assert "SeqCLR pretrained, length by CV, none, 50% of labels: steps chosen [3]" in capsys.readouterr().out
+    # the chosen length is the one (of 1 and the final 3; 0 is the control) whose probe cross-validates best
+    # on the same labelled subset, and the row carries that length's test score
+    candidates = {1: rows[("SeqCLR pretrained @1", 0.5)], 3: rows[("SeqCLR pretrained", 0.5)]}
+    cv = {step: row["probe_cv_score_draws"][0] for step, row in candidates.items()}
+    assert all(score is not None for score in cv.values())
+    best = min(step for step in cv if cv[step] == max(cv.values()))
+    chosen = rows[("SeqCLR pretrained, length by CV", 0.5)]
+    assert chosen["chosen_steps"] == [best]
+    assert chosen["balanced_accuracy"] == candidates[best]["balanced_accuracy"]
+    assert f"SeqCLR pretrained, length by CV, none, 50% of labels: steps chosen [{best}]" in capsys.readouterr().out
     assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--snapshot-steps", "1", "--methods", "bands"]) == EXIT_USAGE
     assert "--snapshot-steps needs the seqclr method" in capsys.readouterr().err
     assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--snapshot-steps", "-1"]) == EXIT_USAGE
@@ -265,6 +270,45 @@ def test_pretrain_then_features_npy_and_parquet(tmp_path, capsys):
     assert len(table) == 12 and table["dataset"].eq("synthetic").all()
     assert "ch0_h0_mean" in table.columns
     np.testing.assert_allclose(table.filter(like="ch").to_numpy(), expected[24:], rtol=1e-5, atol=1e-5)
+
+
+def test_pretrain_snapshot_steps_writes_each_length_for_features(tmp_path):
+    from skseqclr import SeqCLRTransformer
+    from skseqclr.datasets import make_synthetic_eeg
+
+    out = tmp_path / "model"
+    two_steps = [*TINY_ARGS, "--max-steps", "2"]  # argparse keeps the last --max-steps
+    assert main(["pretrain", *SYNTHETIC, *two_steps, "--snapshot-steps", "0", "1", "--output", str(out),
+                 "--quiet"]) == EXIT_OK
+    config = json.loads((out / "config.json").read_text())
+    assert config["n_steps"] == 2
+    assert config["snapshots"] == {"0": "step-0/encoder.safetensors", "1": "step-1/encoder.safetensors"}
+
+    X, _ = make_synthetic_eeg(n_windows=36, n_channels=8, n_times=256, sfreq=128.0, random_state=0)
+    untrained = SeqCLRTransformer.load(out / "step-0" / "encoder.safetensors", device="cpu")
+    after_one = SeqCLRTransformer.load(out / "step-1" / "encoder.safetensors", device="cpu")
+    final = SeqCLRTransformer.load(out / "encoder.safetensors", device="cpu")
+    assert (untrained.n_steps_, after_one.n_steps_, final.n_steps_) == (0, 1, 2)
+    features = [t.transform(X) for t in (untrained, after_one, final)]
+    assert not np.allclose(features[0], features[1]) and not np.allclose(features[1], features[2])
+
+    # step 0 is the initial network: the untrained control of the same seed
+    control = tmp_path / "control"
+    assert main(["pretrain", *SYNTHETIC, *TINY_ARGS, "--epochs", "0", "--output", str(control),
+                 "--quiet"]) == EXIT_OK
+    np.testing.assert_allclose(features[0], SeqCLRTransformer.load(control / "encoder.safetensors",
+                                                                   device="cpu").transform(X), rtol=1e-5, atol=1e-6)
+    npy = tmp_path / "step1.npy"
+    assert main(["features", "--weights", str(out / "step-1"), *SYNTHETIC, "--output", str(npy), "--quiet"]) == EXIT_OK
+    np.testing.assert_allclose(np.load(npy), features[1], rtol=1e-5, atol=1e-5)
+
+
+def test_pretrain_snapshot_step_beyond_the_run_is_a_clear_error(tmp_path, capsys):
+    out = tmp_path / "model"
+    code = main(["pretrain", *SYNTHETIC, *TINY_ARGS, "--snapshot-steps", "5", "--output", str(out)])
+    assert code != EXIT_OK
+    assert "snapshot_steps asks for step 5" in capsys.readouterr().err
+    assert not (out / "encoder.safetensors").exists()
 
 
 def test_pretrain_passes_the_groups_of_its_split_for_group_batches(tmp_path, monkeypatch):
