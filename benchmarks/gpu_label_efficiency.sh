@@ -65,10 +65,8 @@ phase 300
 # The default configuration, seeds 1 and 2: the paper-size encoder, n_epochs=10 (220 steps on EEGMAT's 1439
 # windows; fp32, precision="auto" on CUDA).
 for seed in 1 2; do launch paper_default $seed --param n_epochs=10 --param max_steps=null; done
-# The small encoder between 400 steps (CPU, the best inductive row) and 2000 (GPU, worse), with the default
-# cosine schedule: on the CPU, constant-rate snapshots of 100-400 steps all scored below the 400-step cosine
-# run (benchmark page, "Choosing the length by cross-validation"), so lengths are separate cosine runs.
-for seed in 0 1 2; do launch small_cosine800 $seed --steps 800 --param model_size='"small"'; done
+# (The small encoder's cosine runs between 400 and 2000 steps, once planned here, were measured on the CPU:
+# 600 and 800 steps, 3 seeds, benchmark page "600 and 800 steps"; the GPU is kept for the paper-size encoder.)
 finish_phase
 
 # The tests that need CUDA (bf16 autocast, CUDA against CPU features, no syncs per step), and where any sync is.
