@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--snapshot-steps", type=_non_negative_int, nargs="+", metavar="N",
                      help="also write the encoder as it was after N steps of this run, to OUTPUT/step-N/ "
                           "(0 is the initial, untrained network); for 'skseqclr features --weights "
-                          "OUTPUT/step-N' or the Python API's select_pretraining_length")
+                          "OUTPUT/step-N' or SeqCLRTransformer.load, to compare lengths with a probe")
     pre.add_argument("--output", "-o", type=Path, required=True, metavar="DIR",
                      help="folder for encoder.safetensors and config.json")
     pre.set_defaults(func=_pretrain)
@@ -702,8 +702,8 @@ def _pretrain(args) -> int:
         if D.is_main_process():
             args.output.mkdir(parents=True, exist_ok=True)
             weights = transformer.save(args.output / WEIGHTS_FILE)
-            snapshots = {str(step): str(transformer.at_step(step).save(
-                             args.output / f"step-{step}" / WEIGHTS_FILE).relative_to(args.output))
+            snapshots = {str(step): (transformer.at_step(step).save(
+                             args.output / f"step-{step}" / WEIGHTS_FILE).relative_to(args.output).as_posix())
                          for step in sorted(transformer.snapshots_)}
             config = {
                 "command": "skseqclr pretrain", "argv": sys.argv[1:] if args.argv is None else args.argv,
