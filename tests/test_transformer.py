@@ -220,6 +220,19 @@ def test_default_augmentations_and_the_papers_set_one_argument_away():
     assert SeqCLRTransformer(**PAPER_RANGES)._augmentation_ranges() == dict(PAPER_RANGES)
 
 
+def test_two_augmentations_composed_per_view_by_default_capped_at_those_enabled(tiny, windows):
+    # two per view by default (the EEGMAT benchmark, docs/benchmark.rst); one per view is one argument away
+    assert SeqCLRTransformer()._augmenter(sfreq=128.0).augmentations_per_view == 2
+    assert SeqCLRTransformer(augmentations_per_view=1)._augmenter(sfreq=128.0).augmentations_per_view == 1
+    # the paper's study of one augmentation at a time runs with the default
+    noise_only = make(tiny, time_shift=None, dc_shift=None, zero_mask=None)
+    augmenter = noise_only._augmenter(sfreq=100.0)
+    assert [a.name for a in augmenter.augmentations] == ["gaussian_noise"] and augmenter.augmentations_per_view == 1
+    assert np.isfinite(noise_only.fit(windows).history_[-1]["loss"])
+    all_four = SeqCLRTransformer(augmentations_per_view=4)._augmenter(sfreq=128.0)
+    assert all_four.choose(50).sum(dim=1).eq(4).all()
+
+
 def test_pooled_projector_option(tiny, windows):
     est = make(tiny, projector="pooled").fit(windows)
     assert type(est.projector_).__name__ == "PooledProjector"

@@ -354,9 +354,11 @@ class ChannelAugmenter:
     augmentations are chosen uniformly at random among the enabled ones and
     composed (in the order of :data:`AUGMENTATION_NAMES`; the paper fixes no
     order), each with a strength
-    drawn per channel. With the default of one augmentation per view, each
-    channel receives two randomly chosen augmentations, one per view, which is
-    how we read the paper's augmenter.
+    drawn per channel. With one augmentation per view (this class's default),
+    each channel receives two randomly chosen augmentations, one per view,
+    which is how we read the paper's augmenter;
+    :class:`~skseqclr.SeqCLRTransformer` composes two per view by default,
+    which gave better features on the EEGMAT benchmark (:doc:`/benchmark`).
 
     Every augmentation is computed for the whole batch and kept only where it
     was chosen (``torch.where``), so the augmenter runs without any
