@@ -73,9 +73,12 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         all six augmentations at the paper's ranges (add
         ``augmentations_per_view=1`` for the paper's augmenter as we read it).
     time_shift : (int, int) or None, default=(-50, 50)
-        Range of circular shifts, in samples.
+        Range of circular shifts, in samples. The augmentation that mattered
+        most on the EEGMAT benchmark: without it the two views can be matched
+        sample by sample, and the features were no better than the untrained
+        encoder's (:doc:`/benchmark`).
     dc_shift : (float, float) or None, default=(-10.0, 10.0)
-        Range of offsets, in µV.
+        Range of offsets, in µV. Second in importance on the EEGMAT benchmark.
     zero_mask : (int, int) or None, default=(0, 150)
         Range of lengths of the zeroed run, in samples.
     gaussian_noise : (float, float) or None, default=(0.0, 0.2)
