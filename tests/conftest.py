@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
 from pathlib import Path
@@ -47,3 +48,11 @@ def shared_path(*parts) -> Path:
     if not path.exists():
         pytest.skip(f"shared EEG data not found at {path} (set SKSEQCLR_SHARED_DATA or place ../shared/data)")
     return path
+
+
+def load_benchmark(name):
+    """The module of ``benchmarks/<name>.py`` (the benchmarks are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

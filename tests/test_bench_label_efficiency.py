@@ -3,22 +3,17 @@ they were computed (a GPU node) and scored elsewhere give the same rows as encod
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, TINY
+from conftest import TINY, load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_label_efficiency",
-                                                  REPO_ROOT / "benchmarks" / "bench_label_efficiency.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_label_efficiency")
 
 
 def _split(n_subjects, first_subject, rng):

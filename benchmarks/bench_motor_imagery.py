@@ -1,0 +1,324 @@
+r"""Motor imagery on eegmmidb subject 1: does SeqCLR pretraining pay off on a second kind of task? (issue 8)
+
+EEGMAT's label (rest vs mental arithmetic) is mostly band power shared by all channels, and its
+benchmark is cross-subject. This one asks the same question where the label is *spatial* (which
+hemisphere's mu/beta rhythm desynchronises) and within one subject, across runs:
+
+* PhysioNet's EEG Motor Movement/Imagery dataset, subject 1 (the copy in ``../shared/data/eegbci``),
+  runs 3-14, 64 channels, band-passed 0.5-45 Hz (MNE, on the continuous runs) and resampled to
+  128 Hz, so that the augmentations' ranges in samples mean the same durations as on EEGMAT.
+* Two tasks, executed and imagined trials together (one 4-s window from each T1/T2 cue):
+  **left vs right fist** (runs 3, 4, 7, 8, 11, 12) and **both fists vs both feet** (runs 5, 6, 9, 10,
+  13, 14); about 90 trials each, balanced.
+* **Leave one repetition out**: the runs come in three repetitions (3-6, 7-10, 11-14); each fold
+  tests on one repetition's trials and trains on the other two. SeqCLR is pretrained, without
+  labels, on the *continuous* EEG of the training repetitions only (consecutive 4-s windows of all
+  eight runs, rest periods included; about 240 windows), once per fold and seed: nothing of a test
+  run is seen before predicting.
+* Rows (every one on the same folds and labelled subsets): ``SeqCLR pretrained`` and the same encoder
+  untrained (``n_epochs=0``, same seed) read by :class:`skseqclr.evaluation.LinearProbe` (its C chosen
+  by cross-validation grouped by run on the labelled training trials); per-channel log-power;
+  log-variance in three and in five bands; the motor-imagery classics on the 8-30 Hz band, CSP
+  (``mne.decoding.CSP``, 6 components, Ledoit-Wolf) + LDA and the Riemannian tangent space
+  (pyriemann, if installed) + the same probe.
+* Label fractions 100% and 25% of each fold's training trials (``--label-draws`` subsets per seed);
+  balanced accuracy on the test repetition, averaged over the three folds; mean ± std over seeds.
+* Variants: ``--readout POOLING`` also scores both encoders read out with another pooling (e.g.
+  ``"bands"``; transform-time, the same encoders); ``--seqclr-band 8 30`` band-passes what SeqCLR
+  pretrains on and encodes to the band the classics get; ``--pretrain-on runs+eegmat`` adds EEGMAT's
+  2134 windows (36 other subjects, 19 channels) to the unlabelled pretraining windows, ``eegmat``
+  pretrains on them alone (transfer across datasets and montages).
+
+Run from the repository root, one process per seed in parallel, then combine::
+
+    for s in 0 1 2; do
+      python benchmarks/bench_motor_imagery.py --seeds $s --steps 100 --param model_size='"small"' \
+          --label-draws 10 --threads 1 --output mi_seed$s.json &
+    done; wait
+    python benchmarks/bench_motor_imagery.py --combine mi_seed0.json mi_seed1.json mi_seed2.json
+
+Prints a table per task (and each seed's gain of the pretrained over the untrained encoder) and writes
+every row, per fold, to ``--output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from skseqclr import SeqCLRTransformer
+from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
+from skseqclr.cli import _param as key_value
+from skseqclr.datasets import find_eegbci
+from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegbci"
+SUBJECT = 1
+TASKS = {"left vs right fist": (3, 4, 7, 8, 11, 12), "fists vs feet": (5, 6, 9, 10, 13, 14)}
+ALL_RUNS = tuple(range(3, 15))
+MU_BETA = (8.0, 30.0)
+
+
+def repetition(run):
+    """0, 1 or 2: runs 3-6 are the first repetition of the four run types, 7-10 the second, 11-14 the third."""
+    return (np.asarray(run) - 3) // 4
+
+
+def read_runs(path, runs, sfreq, band=(0.5, 45.0)):
+    """Subject 1's runs as MNE Raw objects: channel names standardised, band-passed, resampled."""
+    import mne
+    from mne.datasets import eegbci
+
+    folder = find_eegbci(path)
+    if folder is None:
+        raise SystemExit(f"No eegbci recordings under {path} (expected MNE-eegbci-data, see ../shared/data/README.md).")
+    files = eegbci.load_data(SUBJECT, list(runs), path=str(folder), update_path=False, verbose="error")
+    raws = {}
+    for run, file in zip(runs, files):
+        raw = mne.io.read_raw_edf(file, preload=True, verbose="error")
+        eegbci.standardize(raw)
+        # filter before resampling and cutting: a 0.5-Hz high-pass needs longer than a 4-s window
+        raw.filter(*band, verbose="error")
+        raw.resample(sfreq, method="polyphase", verbose="error")
+        raws[run] = raw
+    return raws
+
+
+def cue_trials(raws, runs, window_s):
+    """One window from each T1/T2 cue (braindecode's ``create_windows_from_events``), in µV, with targets and runs."""
+    import mne
+    from braindecode.datasets import BaseConcatDataset, RawDataset
+    from braindecode.preprocessing import create_windows_from_events
+
+    recordings = []
+    for run in runs:
+        raw = raws[run].copy()
+        ann = raw.annotations  # cues are 4.1-4.2 s long: cut every window from the cue onset instead
+        raw.set_annotations(mne.Annotations(ann.onset, np.zeros_like(ann.duration), ann.description,
+                                            orig_time=ann.orig_time))
+        recordings.append(RawDataset(raw, {"run": run}))
+    n_times = int(round(window_s * raws[runs[0]].info["sfreq"]))
+    windows = create_windows_from_events(BaseConcatDataset(recordings), trial_start_offset_samples=0,
+                                         trial_stop_offset_samples=n_times, window_size_samples=n_times,
+                                         window_stride_samples=n_times, mapping={"T1": 0, "T2": 1})
+    X = np.stack([windows[i][0] for i in range(len(windows))]).astype(np.float32) * 1e6
+    y = windows.get_metadata()["target"].to_numpy()
+    run = np.concatenate([[ds.description["run"]] * len(ds) for ds in windows.datasets])
+    return X, y, run
+
+
+def continuous_windows(raws, runs, window_s):
+    """Consecutive windows covering whole runs (braindecode's ``create_fixed_length_windows``), in µV."""
+    from braindecode.datasets import BaseConcatDataset, RawDataset
+    from braindecode.preprocessing import create_fixed_length_windows
+
+    n_times = int(round(window_s * raws[runs[0]].info["sfreq"]))
+    windows = create_fixed_length_windows(BaseConcatDataset([RawDataset(raws[run], {"run": run}) for run in runs]),
+                                          window_size_samples=n_times, window_stride_samples=n_times,
+                                          on_last_window="drop")
+    return np.stack([windows[i][0] for i in range(len(windows))]).astype(np.float32) * 1e6
+
+
+def eegmat_windows(path, sfreq, window_s):
+    """All 36 EEGMAT subjects' consecutive windows in µV (19 channels, already band-passed 0.5-45 Hz by its authors)."""
+    from skseqclr.datasets import fetch_eegmat
+    from skseqclr.inputs import as_window_source
+
+    source = as_window_source(fetch_eegmat(path, sfreq=sfreq, window_size_s=window_s, download=False))
+    return source.read(np.arange(source.n_windows)) * 1e6
+
+
+def band_pass(X, sfreq, band):
+    import mne
+
+    return mne.filter.filter_data(X.astype(np.float64), sfreq, *band, verbose="error").astype(np.float32)
+
+
+def on_trials(X, extractor=None):
+    """An extractor fed with trial *indices* (a column of ints) that reads those trials of ``X`` (windows or
+    precomputed features): every fold then slices one array, and a pipeline after it sees real windows."""
+    select = FunctionTransformer(lambda index: X[np.asarray(index).ravel()])
+    return select if extractor is None else make_pipeline(select, extractor)
+
+
+def make_csp_lda(n_channels):
+    """CSP (6 components, log-variance, Ledoit-Wolf covariances) + LDA on flattened 8-30 Hz trials."""
+    from mne.decoding import CSP
+
+    return make_pipeline(FunctionTransformer(lambda F: F.reshape(len(F), n_channels, -1)),
+                         CSP(n_components=6, reg="ledoit_wolf", log=True), LinearDiscriminantAnalysis())
+
+
+def fold_rows(task, fold, extractors, y, run, args, probe=None, seeds=None):
+    train, test = np.flatnonzero(repetition(run) != fold), np.flatnonzero(repetition(run) == fold)
+    rows = evaluate_label_efficiency(
+        extractors, train[:, None], y[train], test[:, None], y[test], fractions=args.fractions,
+        seeds=args.seeds if seeds is None else seeds, probe=make_linear_probe() if probe is None else probe,
+        groups_train=run[train], label_draws=args.label_draws)
+    for row in rows:
+        row.update(task=task, fold=int(fold))
+    return rows
+
+
+def fold_means(rows):
+    """Each (task, method, fraction, seed)'s mean over folds, as one row for :func:`summarize`."""
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["task"], row["method"], row["fraction"], row["seed"]), []).append(row)
+    means = []
+    for (task, method, fraction, seed), members in groups.items():
+        means.append({
+            "task": task, "method": method, "normalization": "none", "fraction": fraction, "seed": seed,
+            "n_labels": float(np.mean([r["n_labels"] for r in members])),
+            "n_label_draws": members[0].get("n_label_draws", 1), "n_folds": len(members),
+            "balanced_accuracy": float(np.mean([r["balanced_accuracy"] for r in members])),
+            **{key: float(np.sum([r[key] for r in members]))
+               for key in ("fit_time_s", "transform_time_s", "probe_time_s")},
+        })
+    return means
+
+
+def report(rows):
+    means = fold_means(rows)
+    for task in dict.fromkeys(row["task"] for row in means):
+        task_rows = [row for row in means if row["task"] == task]
+        n_folds = max(row["n_folds"] for row in task_rows)
+        print(f"\n{task} (mean over {n_folds} folds per seed; cells: mean ± std over seeds)")
+        print(format_table(task_rows))
+        score = {(r["method"], r["fraction"], r["seed"]): r["balanced_accuracy"] for r in task_rows}
+        for fraction in dict.fromkeys(r["fraction"] for r in task_rows):
+            for method in dict.fromkeys(r["method"] for r in task_rows if r["method"].startswith("SeqCLR pretrained")):
+                control = method.replace("pretrained", "untrained")
+                seeds = sorted(s for (m, f, s) in score if m == method and f == fraction)
+                gains = [score[method, fraction, s] - score[control, fraction, s] for s in seeds]
+                print(f"  {method} - untrained at {100 * fraction:g}% of the labels: mean {np.mean(gains):+.3f}; "
+                      f"per seed {', '.join(f'{g:+.3f}' for g in gains)}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--sfreq", type=float, default=128.0)
+    parser.add_argument("--window-s", type=float, default=4.0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2], choices=[0, 1, 2],
+                        help="test repetitions to run (default all three)")
+    parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.25])
+    parser.add_argument("--steps", type=int, default=100, help="pretraining steps")
+    parser.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=JSON",
+                        help="SeqCLRTransformer parameter, e.g. --param model_size='\"small\"' (as in `skseqclr`)")
+    parser.add_argument("--readout", type=json.loads, action="append", default=[], metavar="POOLING_JSON",
+                        help="also score both encoders read out with this pooling (transform-time, no pretraining "
+                             "again), e.g. --readout '\"bands\"' or --readout '[\"alpha\", \"beta\"]'")
+    parser.add_argument("--methods", nargs="+", default=["probe", "baselines"], choices=["probe", "baselines"])
+    parser.add_argument("--pretrain-on", default="runs", choices=["runs", "eegmat", "runs+eegmat"],
+                        help="unlabelled pretraining windows: the training repetitions' continuous runs (default), "
+                             "EEGMAT's 36 subjects (another dataset, 19 channels: transfer), or both")
+    parser.add_argument("--seqclr-band", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                        help="band-pass (Hz) the runs again before SeqCLR pretrains on them and encodes the trials, "
+                             "e.g. 8 30 (the band CSP and the tangent space get); default: 0.5-45 Hz like the rest")
+    parser.add_argument("--eegmat-dir", type=Path, default=DEFAULT_DATA.parent / "eegmat")
+    parser.add_argument("--label-draws", type=int, default=1)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="only print the tables of the rows in these --output files")
+    args = parser.parse_args(argv)
+    if args.combine:
+        report([row for path in args.combine for row in json.loads(path.read_text())["rows"]])
+        return
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    import mne
+
+    mne.set_log_level("ERROR")  # CSP reports every covariance it estimates
+    started = time.time()
+    raws = read_runs(args.data_dir, ALL_RUNS, args.sfreq)
+    trials = {task: cue_trials(raws, runs, args.window_s) for task, runs in TASKS.items()}
+    # what SeqCLR pretrains on and encodes: the same recordings, band-passed again if --seqclr-band says so
+    seqclr_raws = raws if args.seqclr_band is None else {
+        run: raw.copy().filter(*args.seqclr_band, verbose="error") for run, raw in raws.items()}
+    seqclr_trials = trials if args.seqclr_band is None else {
+        task: cue_trials(seqclr_raws, runs, args.window_s) for task, runs in TASKS.items()}
+    for task, (X, y, run) in trials.items():
+        print(f"{task}: {len(y)} trials ({np.bincount(y)} per class), {X.shape[1]} channels x {X.shape[2]} samples "
+              f"at {args.sfreq:g} Hz, runs {sorted(set(run.tolist()))}", flush=True)
+
+    rows = []
+    params = dict(sfreq=args.sfreq, n_epochs=10_000, max_steps=args.steps, device=args.device, units="uV")
+    params.update(args.param)
+    for fold in args.folds:
+        if "probe" not in args.methods:
+            break
+        unlabelled = continuous_windows(seqclr_raws, [r for r in ALL_RUNS if repetition(r) != fold], args.window_s)
+        if args.pretrain_on == "eegmat":
+            unlabelled = eegmat_windows(args.eegmat_dir, args.sfreq, args.window_s)
+        elif args.pretrain_on == "runs+eegmat":
+            unlabelled = [unlabelled, eegmat_windows(args.eegmat_dir, args.sfreq, args.window_s)]
+        for seed in args.seeds:
+            cpu = time.process_time()
+            pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled)
+            pretrain_cpu = time.process_time() - cpu
+            untrained = SeqCLRTransformer(**{**params, "n_epochs": 0, "random_state": seed}).fit(unlabelled)
+            n_unlabelled = sum(map(len, unlabelled)) if isinstance(unlabelled, list) else len(unlabelled)
+            print(f"fold {fold} (test runs {[r for r in ALL_RUNS if repetition(r) == fold]}), seed {seed}: pretrained "
+                  f"on {n_unlabelled} unlabelled windows ({args.pretrain_on}), {pretrained.n_steps_} steps, final loss "
+                  f"{pretrained.history_[-1]['loss']:.3f}, CPU time {pretrain_cpu:.0f} s", flush=True)
+            for task, (X, y, run) in seqclr_trials.items():
+                start = time.perf_counter()
+                features = {"SeqCLR pretrained": on_trials(pretrained.transform(X)),
+                            "SeqCLR untrained": on_trials(untrained.transform(X))}
+                for pooling in args.readout:  # transform-time only: the same encoders read out another way
+                    for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
+                        default = encoder.pooling
+                        label = pooling if isinstance(pooling, str) else "+".join(pooling)
+                        features[f"SeqCLR {name}, pooling={label}"] = on_trials(
+                            encoder.set_params(pooling=pooling).transform(X))
+                        encoder.set_params(pooling=default)
+                encode_s = time.perf_counter() - start
+                task_rows = fold_rows(task, fold, features, y, run, args, seeds=(seed,))
+                for row in task_rows:
+                    row["transform_time_s"] = encode_s / len(features)
+                    if row["method"].startswith("SeqCLR pretrained"):
+                        row.update(fit_time_s=pretrain_cpu, n_steps=int(pretrained.n_steps_),
+                                   final_loss=float(pretrained.history_[-1]["loss"]))
+                rows += task_rows
+                print(f"  {task}: encoded {len(y)} trials twice in {encode_s:.0f} s; "
+                      + ", ".join(f"{r['method']} {100 * r['fraction']:g}%: {r['balanced_accuracy']:.3f}"
+                                  for r in task_rows), flush=True)
+
+    if "baselines" in args.methods:
+        for task, (X, y, run) in trials.items():
+            X_mu_beta = band_pass(X, args.sfreq, MU_BETA)
+            baselines = {"log-power": on_trials(X, LogPower()),
+                         "log-variance bands": on_trials(X, LogVarianceBandPower(sfreq=args.sfreq)),
+                         "log-variance 5 bands": on_trials(X, LogVarianceBandPower(bands=FIVE_BANDS,
+                                                                                   sfreq=args.sfreq))}
+            if pyriemann_available():
+                baselines["tangent space, 8-30 Hz"] = on_trials(X_mu_beta, make_tangent_space(units="uV"))
+            for fold in args.folds:
+                rows += fold_rows(task, fold, baselines, y, run, args)
+                rows += fold_rows(task, fold, {"CSP + LDA, 8-30 Hz": on_trials(X_mu_beta.reshape(len(X), -1))},
+                                  y, run, args, probe=make_csp_lda(X.shape[1]))
+
+    report(rows)
+    print(f"\nwall time {time.time() - started:.0f} s; torch {torch.__version__}, "
+          f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s)")
+    if args.output:
+        config = {k: v for k, v in SeqCLRTransformer(**params).get_params().items() if k != "random_state"}
+        args.output.write_text(json.dumps({"config": config, "args": {k: str(v) for k, v in vars(args).items()},
+                                           "rows": rows}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""benchmarks/bench_motor_imagery.py: its folds keep each test repetition's runs out of training, its rows
+average over folds before seeds, and it cuts the trials and continuous windows it claims from the recordings."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+from sklearn.dummy import DummyClassifier
+from sklearn.preprocessing import FunctionTransformer
+
+from conftest import load_benchmark, shared_path
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_benchmark("bench_motor_imagery")
+
+
+class _Args:
+    fractions = [1.0]
+    seeds = [0]
+    label_draws = 1
+
+
+def test_repetitions_group_the_four_run_types(bench):
+    assert bench.repetition([3, 4, 5, 6, 7, 10, 11, 14]).tolist() == [0, 0, 0, 0, 1, 1, 2, 2]
+
+
+def test_fold_trains_on_other_repetitions_and_tests_on_its_own(bench):
+    run = np.repeat([3, 4, 7, 8, 11, 12], 10)
+    y = np.tile([0, 1], 30)
+    seen = {}
+
+    def record(index):
+        seen.setdefault("calls", []).append(run[np.asarray(index).ravel()])
+        return np.zeros((len(index), 1))
+
+    rows = bench.fold_rows("task", 1, {"recorder": FunctionTransformer(record)}, y, run, _Args(),
+                           probe=DummyClassifier(strategy="prior"))
+    train_runs, test_runs = (set(calls.tolist()) for calls in seen["calls"][:2])
+    assert train_runs == {3, 4, 11, 12} and test_runs == {7, 8}
+    assert rows[0]["n_labels"] == 40 and rows[0]["task"] == "task" and rows[0]["fold"] == 1
+
+
+def test_on_trials_reads_the_indexed_windows(bench):
+    X = np.arange(5 * 2 * 3, dtype=float).reshape(5, 2, 3)
+    np.testing.assert_array_equal(bench.on_trials(X).fit_transform(np.array([[4], [1]])), X[[4, 1]])
+
+
+def test_fold_means_average_folds_before_seeds(bench):
+    rows = [{"task": "t", "method": "m", "fraction": 1.0, "seed": seed, "fold": fold, "n_labels": 60,
+             "balanced_accuracy": score, "fit_time_s": 1.0, "transform_time_s": 0.0, "probe_time_s": 0.0}
+            for seed, fold, score in [(0, 0, 0.5), (0, 1, 0.7), (0, 2, 0.9), (1, 0, 0.6)]]
+    means = {row["seed"]: row for row in bench.fold_means(rows)}
+    assert means[0]["balanced_accuracy"] == pytest.approx(0.7) and means[0]["n_folds"] == 3
+    assert means[1]["balanced_accuracy"] == pytest.approx(0.6) and means[1]["n_folds"] == 1
+
+
+def test_trials_and_continuous_windows_of_subject_1(bench):
+    raws = bench.read_runs(shared_path("eegbci"), (4, 8), sfreq=128.0)
+    X, y, run = bench.cue_trials(raws, (4, 8), window_s=4.0)
+    assert X.shape[1:] == (64, 512) and len(y) == len(run)
+    assert 25 <= len(y) <= 32 and set(run.tolist()) == {4, 8} and abs(np.sum(y == 0) - np.sum(y == 1)) <= 2
+    assert np.isfinite(X).all() and 1 < np.median(X.std(axis=-1)) < 200  # µV, not volts
+    unlabelled = bench.continuous_windows(raws, (4, 8), window_s=4.0)
+    assert unlabelled.shape[1:] == (64, 512) and 55 <= len(unlabelled) <= 63  # two runs of about 125 s
