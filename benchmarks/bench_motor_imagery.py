@@ -24,7 +24,8 @@ hemisphere's mu/beta rhythm desynchronises) and within one subject, across runs:
 * Label fractions 100% and 25% of each fold's training trials (``--label-draws`` subsets per seed);
   balanced accuracy on the test repetition, averaged over the three folds; mean ± std over seeds.
 * Variants: ``--readout POOLING`` also scores both encoders read out with another pooling (e.g.
-  ``"bands"``; transform-time, the same encoders); ``--seqclr-band 8 30`` band-passes what SeqCLR
+  ``"bands"``; transform-time, the same encoders); ``--spatial-readout`` reads them out across channels
+  instead (each encoder output's 8-30 Hz covariance between channels, in the tangent space); ``--seqclr-band 8 30`` band-passes what SeqCLR
   pretrains on and encodes to the band the classics get; ``--pretrain-on runs+eegmat`` adds EEGMAT's
   2134 windows (36 other subjects, 19 channels) to the unlabelled pretraining windows, ``eegmat``
   pretrains on them alone (transfer across datasets and montages).
@@ -143,6 +144,30 @@ def band_pass(X, sfreq, band):
     return mne.filter.filter_data(X.astype(np.float64), sfreq, *band, verbose="error").astype(np.float32)
 
 
+def encoder_outputs(transformer, X, windows_per_batch=8):
+    """The encoder's full-length outputs ``(n, C, 4, T)`` of windows in µV, scaled as ``transform`` scales them
+    before pooling."""
+    from skseqclr.features import encode_windows
+
+    device = torch.device("cpu")
+    settings = transformer._settings(device)
+    encoder = transformer.encoder_.to(device).eval()
+    with torch.no_grad():
+        return np.concatenate([encode_windows(encoder, torch.as_tensor(X[i:i + windows_per_batch]), settings).numpy()
+                               for i in range(0, len(X), windows_per_batch)])
+
+
+def make_output_tangent_space(n_outputs):
+    """Riemannian tangent space of each encoder output's covariance across channels, side by side: a spatial
+    readout of the channel-wise encoder (its pooled features see one channel at a time). Input ``(n, C, 4, T)``."""
+    from pyriemann.estimation import Covariances
+    from pyriemann.tangentspace import TangentSpace
+    from sklearn.pipeline import make_union
+
+    return make_union(*[make_pipeline(FunctionTransformer(lambda H, k=k: H[:, :, k].astype(np.float64)),
+                                      Covariances(estimator="oas"), TangentSpace()) for k in range(n_outputs)])
+
+
 def on_trials(X, extractor=None):
     """An extractor fed with trial *indices* (a column of ints) that reads those trials of ``X`` (windows or
     precomputed features): every fold then slices one array, and a pipeline after it sees real windows."""
@@ -219,6 +244,10 @@ def main(argv=None):
     parser.add_argument("--readout", type=json.loads, action="append", default=[], metavar="POOLING_JSON",
                         help="also score both encoders read out with this pooling (transform-time, no pretraining "
                              "again), e.g. --readout '\"bands\"' or --readout '[\"alpha\", \"beta\"]'")
+    parser.add_argument("--spatial-readout", action="store_true",
+                        help="also score both encoders read out spatially: each of the encoder's 4 outputs "
+                             "band-passed to 8-30 Hz, its covariance across channels mapped to the Riemannian "
+                             "tangent space (needs pyriemann)")
     parser.add_argument("--methods", nargs="+", default=["probe", "baselines"], choices=["probe", "baselines"])
     parser.add_argument("--pretrain-on", default="runs", choices=["runs", "eegmat", "runs+eegmat"],
                         help="unlabelled pretraining windows: the training repetitions' continuous runs (default), "
@@ -285,6 +314,12 @@ def main(argv=None):
                         features[f"SeqCLR {name}, pooling={label}"] = on_trials(
                             encoder.set_params(pooling=pooling).transform(X))
                         encoder.set_params(pooling=default)
+                if args.spatial_readout:
+                    for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
+                        H = encoder_outputs(encoder, X)
+                        H = band_pass(H.reshape(len(X), -1, H.shape[-1]), args.sfreq, MU_BETA).reshape(H.shape)
+                        features[f"SeqCLR {name}, output tangent space 8-30 Hz"] = on_trials(
+                            H, make_output_tangent_space(H.shape[2]))
                 encode_s = time.perf_counter() - start
                 task_rows = fold_rows(task, fold, features, y, run, args, seeds=(seed,))
                 for row in task_rows:

@@ -65,3 +65,21 @@ def test_trials_and_continuous_windows_of_subject_1(bench):
     assert np.isfinite(X).all() and 1 < np.median(X.std(axis=-1)) < 200  # µV, not volts
     unlabelled = bench.continuous_windows(raws, (4, 8), window_s=4.0)
     assert unlabelled.shape[1:] == (64, 512) and 55 <= len(unlabelled) <= 63  # two runs of about 125 s
+
+
+def test_encoder_outputs_are_what_transform_pools(bench, tiny, rng):
+    from skseqclr import SeqCLRTransformer
+
+    X = (rng.standard_normal((6, 3, 256)) * 20).astype(np.float32)
+    transformer = SeqCLRTransformer(**tiny, n_epochs=0, pooling="mean", units="uV", sfreq=128.0,
+                                    random_state=0).fit(X)
+    outputs = bench.encoder_outputs(transformer, X, windows_per_batch=4)
+    assert outputs.shape[:3] == (6, 3, 4)
+    np.testing.assert_allclose(outputs.mean(axis=-1).reshape(6, -1), transformer.transform(X), rtol=1e-4, atol=1e-5)
+
+
+def test_output_tangent_space_reads_each_output_across_channels(bench, rng):
+    pytest.importorskip("pyriemann")
+    outputs = rng.standard_normal((10, 5, 4, 200))
+    features = bench.make_output_tangent_space(4).fit_transform(outputs)
+    assert features.shape == (10, 4 * 5 * 6 // 2) and np.isfinite(features).all()
