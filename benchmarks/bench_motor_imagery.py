@@ -305,14 +305,15 @@ def main(argv=None):
                   f"{pretrained.history_[-1]['loss']:.3f}, CPU time {pretrain_cpu:.0f} s", flush=True)
             for task, (X, y, run) in seqclr_trials.items():
                 start = time.perf_counter()
-                features = {"SeqCLR pretrained": on_trials(pretrained.transform(X)),
-                            "SeqCLR untrained": on_trials(untrained.transform(X))}
+                # encode, not transform: with --pretrain-on eegmat the encoders were fitted on 19 channels
+                features = {"SeqCLR pretrained": on_trials(pretrained.encode(X).reshape(len(X), -1)),
+                            "SeqCLR untrained": on_trials(untrained.encode(X).reshape(len(X), -1))}
                 for pooling in args.readout:  # transform-time only: the same encoders read out another way
                     for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
                         default = encoder.pooling
                         label = pooling if isinstance(pooling, str) else "+".join(pooling)
                         features[f"SeqCLR {name}, pooling={label}"] = on_trials(
-                            encoder.set_params(pooling=pooling).transform(X))
+                            encoder.set_params(pooling=pooling).encode(X).reshape(len(X), -1))
                         encoder.set_params(pooling=default)
                 if args.spatial_readout:
                     for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
