@@ -61,6 +61,7 @@ from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_
 from skseqclr.cli import _param as key_value
 from skseqclr.datasets import find_eegbci
 from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe
+from skseqclr.inputs import as_window_source
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegbci"
 SUBJECT = 1
@@ -111,7 +112,7 @@ def cue_trials(raws, runs, window_s):
     windows = create_windows_from_events(BaseConcatDataset(recordings), trial_start_offset_samples=0,
                                          trial_stop_offset_samples=n_times, window_size_samples=n_times,
                                          window_stride_samples=n_times, mapping={"T1": 0, "T2": 1})
-    X = np.stack([windows[i][0] for i in range(len(windows))]).astype(np.float32) * 1e6
+    X = windows_in_microvolts(windows)
     y = windows.get_metadata()["target"].to_numpy()
     run = np.concatenate([[ds.description["run"]] * len(ds) for ds in windows.datasets])
     return X, y, run
@@ -126,16 +127,20 @@ def continuous_windows(raws, runs, window_s):
     windows = create_fixed_length_windows(BaseConcatDataset([RawDataset(raws[run], {"run": run}) for run in runs]),
                                           window_size_samples=n_times, window_stride_samples=n_times,
                                           on_last_window="drop")
-    return np.stack([windows[i][0] for i in range(len(windows))]).astype(np.float32) * 1e6
+    return windows_in_microvolts(windows)
+
+
+def windows_in_microvolts(windows):
+    """Every window of a braindecode windows dataset as one float32 array in µV."""
+    source = as_window_source(windows)
+    return source.read(np.arange(source.n_windows)) * 1e6
 
 
 def eegmat_windows(path, sfreq, window_s):
     """All 36 EEGMAT subjects' consecutive windows in µV (19 channels, already band-passed 0.5-45 Hz by its authors)."""
     from skseqclr.datasets import fetch_eegmat
-    from skseqclr.inputs import as_window_source
 
-    source = as_window_source(fetch_eegmat(path, sfreq=sfreq, window_size_s=window_s, download=False))
-    return source.read(np.arange(source.n_windows)) * 1e6
+    return windows_in_microvolts(fetch_eegmat(path, sfreq=sfreq, window_size_s=window_s, download=False))
 
 
 def band_pass(X, sfreq, band):
@@ -286,20 +291,23 @@ def main(argv=None):
     rows = []
     params = dict(sfreq=args.sfreq, n_epochs=10_000, max_steps=args.steps, device=args.device, units="uV")
     params.update(args.param)
+    eegmat = (eegmat_windows(args.eegmat_dir, args.sfreq, args.window_s)
+              if "probe" in args.methods and "eegmat" in args.pretrain_on else None)
     for fold in args.folds:
         if "probe" not in args.methods:
             break
-        unlabelled = continuous_windows(seqclr_raws, [r for r in ALL_RUNS if repetition(r) != fold], args.window_s)
         if args.pretrain_on == "eegmat":
-            unlabelled = eegmat_windows(args.eegmat_dir, args.sfreq, args.window_s)
-        elif args.pretrain_on == "runs+eegmat":
-            unlabelled = [unlabelled, eegmat_windows(args.eegmat_dir, args.sfreq, args.window_s)]
+            unlabelled = eegmat
+        else:
+            unlabelled = continuous_windows(seqclr_raws, [r for r in ALL_RUNS if repetition(r) != fold], args.window_s)
+            if args.pretrain_on == "runs+eegmat":
+                unlabelled = [unlabelled, eegmat]
+        n_unlabelled = sum(map(len, unlabelled)) if isinstance(unlabelled, list) else len(unlabelled)
         for seed in args.seeds:
             cpu = time.process_time()
             pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled)
             pretrain_cpu = time.process_time() - cpu
             untrained = SeqCLRTransformer(**{**params, "n_epochs": 0, "random_state": seed}).fit(unlabelled)
-            n_unlabelled = sum(map(len, unlabelled)) if isinstance(unlabelled, list) else len(unlabelled)
             print(f"fold {fold} (test runs {[r for r in ALL_RUNS if repetition(r) == fold]}), seed {seed}: pretrained "
                   f"on {n_unlabelled} unlabelled windows ({args.pretrain_on}), {pretrained.n_steps_} steps, final loss "
                   f"{pretrained.history_[-1]['loss']:.3f}, CPU time {pretrain_cpu:.0f} s", flush=True)
