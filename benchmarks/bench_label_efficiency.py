@@ -40,6 +40,9 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
   to a common amplitude with that subject's own windows
   (:class:`skseqclr.normalization.GroupChannelScaler`), before pretraining and
   before every extractor, baselines included.
+* ``--pretrain-extra eegbci``: another dataset's unlabelled windows join the pretraining pool
+  (eegmmidb subject 1's runs 3-14, 64 channels, band-passed 0.5-45 Hz like EEGMAT; ``fit`` gets a
+  list); the untrained control and every probe are unchanged.
 * Label fractions 100%, 10%, 1% (stratified, seeded, the same subset for every
   method; ``--label-draws K``: K subsets per seed, their scores averaged);
   balanced accuracy on all test windows; mean ± std over seeds.
@@ -83,7 +86,7 @@ from skseqclr import SeqCLRTransformer
 from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
 from skseqclr.cli import _param as key_value
 from skseqclr.cli import _probe_c
-from skseqclr.datasets import fetch_eegmat
+from skseqclr.datasets import fetch_eegmat, find_eegbci, load_eegbci_continuous
 from skseqclr.evaluation import (_method_label, evaluate_label_efficiency, format_table, make_linear_probe,
                                  snapshot_versions, subsample_labels, summarize)
 from skseqclr.inputs import as_window_source
@@ -91,6 +94,7 @@ from skseqclr.model_selection import length_by_cv_rows
 from skseqclr.normalization import GroupChannelScaler
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegmat"
+EEGBCI_GROUP = 1000  # the subject label given to eegbci's windows in the pretraining pool
 
 
 #: Parameters that change the features of a pretrained encoder without pretraining it again.
@@ -114,6 +118,18 @@ def load_eegmat(path, sfreq, window_s):
     y, subject = metadata["target"].to_numpy(), metadata["subject"].to_numpy()
     train, test = subject <= 23, subject >= 24
     return X[train], y[train], X[test], y[test], subject[train], subject[test]
+
+
+def load_eegbci_windows(path, sfreq, window_s):
+    """Subject 1's runs 3-14 of eegmmidb (another dataset, 64 channels) as consecutive unlabelled windows in µV,
+    band-passed 0.5-45 Hz on the whole runs like EEGMAT's recordings."""
+    folder = find_eegbci(path)
+    if folder is None:
+        raise SystemExit(f"--pretrain-extra eegbci: no eegbci recordings under {path} (expected MNE-eegbci-data).")
+    windows = load_eegbci_continuous(1, range(3, 15), folder, window_size_s=window_s, sfreq=sfreq,
+                                     l_freq=0.5, h_freq=45.0)
+    source = as_window_source(windows)
+    return source.read(np.arange(source.n_windows)) * 1e6
 
 
 def export_windows(path, X_train, y_train, X_test, y_test, groups_train, groups_test, sfreq):
@@ -266,6 +282,10 @@ def main(argv=None):
     parser.add_argument("--pretrain-on", choices=["train", "all"], default="train",
                         help="windows for (unlabelled) pretraining: the training subjects only (default), or "
                              "all subjects, test included (transductive: the test subjects' EEG without labels)")
+    parser.add_argument("--pretrain-extra", choices=["eegbci"], default=None,
+                        help="add another dataset's unlabelled windows to pretraining: 'eegbci', eegmmidb "
+                             "subject 1's runs 3-14 (64 channels, 0.5-45 Hz, from --eegbci-dir)")
+    parser.add_argument("--eegbci-dir", type=Path, default=DEFAULT_DATA.parent / "eegbci")
     parser.add_argument("--label-draws", type=int, default=1,
                         help="labelled subsets drawn per seed for fractions below 1, their scores averaged "
                              "(default 1; with few labels the subset decides much of the score)")
@@ -314,6 +334,11 @@ def main(argv=None):
                              "(stored features include the snapshots they were saved with).")
         params["snapshot_steps"] = tuple(args.snapshot_steps)
 
+    extra = None
+    if args.pretrain_extra and not (args.load_dir or args.load_features):
+        extra = load_eegbci_windows(args.eegbci_dir, args.sfreq, args.window_s)
+        print(f"pretraining also on eegbci: {len(extra)} unlabelled windows, {extra.shape[1]} channels", flush=True)
+
     rows = []
     for seed in args.seeds:
         cpu = time.process_time()
@@ -333,6 +358,9 @@ def main(argv=None):
             else:
                 unlabelled, unlabelled_groups = (X_train, groups_train) if args.pretrain_on == "train" else (
                     np.concatenate([X_train, X_test]), np.concatenate([groups_train, groups_test]))
+                if extra is not None:  # another dataset, another montage: fit pools a list
+                    unlabelled = [unlabelled, extra]
+                    unlabelled_groups = np.concatenate([unlabelled_groups, np.full(len(extra), EEGBCI_GROUP)])
                 pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled, groups=unlabelled_groups)
             pretrain_cpu = time.process_time() - cpu
             pretrain_wall = time.perf_counter() - wall

@@ -59,7 +59,7 @@ from sklearn.preprocessing import FunctionTransformer
 from skseqclr import SeqCLRTransformer
 from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
 from skseqclr.cli import _param as key_value
-from skseqclr.datasets import find_eegbci
+from skseqclr.datasets import find_eegbci, load_eegbci, load_eegbci_continuous
 from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe
 from skseqclr.inputs import as_window_source
 
@@ -68,6 +68,7 @@ SUBJECT = 1
 TASKS = {"left vs right fist": (3, 4, 7, 8, 11, 12), "fists vs feet": (5, 6, 9, 10, 13, 14)}
 ALL_RUNS = tuple(range(3, 15))
 MU_BETA = (8.0, 30.0)
+BROAD_BAND = (0.5, 45.0)  # EEGMAT's band, Hz
 
 
 def repetition(run):
@@ -75,59 +76,29 @@ def repetition(run):
     return (np.asarray(run) - 3) // 4
 
 
-def read_runs(path, runs, sfreq, band=(0.5, 45.0)):
-    """Subject 1's runs as MNE Raw objects: channel names standardised, band-passed, resampled."""
-    import mne
-    from mne.datasets import eegbci
-
-    folder = find_eegbci(path)
-    if folder is None:
-        raise SystemExit(f"No eegbci recordings under {path} (expected MNE-eegbci-data, see ../shared/data/README.md).")
-    files = eegbci.load_data(SUBJECT, list(runs), path=str(folder), update_path=False, verbose="error")
-    raws = {}
-    for run, file in zip(runs, files):
-        raw = mne.io.read_raw_edf(file, preload=True, verbose="error")
-        eegbci.standardize(raw)
-        # filter before resampling and cutting: a 0.5-Hz high-pass needs longer than a 4-s window
-        raw.filter(*band, verbose="error")
-        raw.resample(sfreq, method="polyphase", verbose="error")
-        raws[run] = raw
-    return raws
-
-
-def cue_trials(raws, runs, window_s):
-    """One window from each T1/T2 cue (braindecode's ``create_windows_from_events``), in µV, with targets and runs."""
-    import mne
-    from braindecode.datasets import BaseConcatDataset, RawDataset
-    from braindecode.preprocessing import create_windows_from_events
-
-    recordings = []
-    for run in runs:
-        raw = raws[run].copy()
-        ann = raw.annotations  # cues are 4.1-4.2 s long: cut every window from the cue onset instead
-        raw.set_annotations(mne.Annotations(ann.onset, np.zeros_like(ann.duration), ann.description,
-                                            orig_time=ann.orig_time))
-        recordings.append(RawDataset(raw, {"run": run}))
-    n_times = int(round(window_s * raws[runs[0]].info["sfreq"]))
-    windows = create_windows_from_events(BaseConcatDataset(recordings), trial_start_offset_samples=0,
-                                         trial_stop_offset_samples=n_times, window_size_samples=n_times,
-                                         window_stride_samples=n_times, mapping={"T1": 0, "T2": 1})
+def cue_trials(path, runs, sfreq, window_s, band):
+    """One window from each T1/T2 cue of subject 1's ``runs`` (:func:`~skseqclr.datasets.load_eegbci`, each run
+    band-passed whole before cutting), in µV, with targets and runs."""
+    windows = load_eegbci(SUBJECT, runs, check_eegbci(path), tmin=0.0, tmax=window_s, sfreq=sfreq,
+                          l_freq=band[0], h_freq=band[1])
     X = windows_in_microvolts(windows)
     y = windows.get_metadata()["target"].to_numpy()
     run = np.concatenate([[ds.description["run"]] * len(ds) for ds in windows.datasets])
     return X, y, run
 
 
-def continuous_windows(raws, runs, window_s):
-    """Consecutive windows covering whole runs (braindecode's ``create_fixed_length_windows``), in µV."""
-    from braindecode.datasets import BaseConcatDataset, RawDataset
-    from braindecode.preprocessing import create_fixed_length_windows
+def continuous_windows(path, runs, sfreq, window_s, band):
+    """Consecutive windows covering subject 1's whole ``runs`` (:func:`~skseqclr.datasets.load_eegbci_continuous`),
+    in µV."""
+    return windows_in_microvolts(load_eegbci_continuous(SUBJECT, runs, check_eegbci(path), window_size_s=window_s,
+                                                        sfreq=sfreq, l_freq=band[0], h_freq=band[1]))
 
-    n_times = int(round(window_s * raws[runs[0]].info["sfreq"]))
-    windows = create_fixed_length_windows(BaseConcatDataset([RawDataset(raws[run], {"run": run}) for run in runs]),
-                                          window_size_samples=n_times, window_stride_samples=n_times,
-                                          on_last_window="drop")
-    return windows_in_microvolts(windows)
+
+def check_eegbci(path):
+    folder = find_eegbci(path)
+    if folder is None:
+        raise SystemExit(f"No eegbci recordings under {path} (expected MNE-eegbci-data, see ../shared/data/README.md).")
+    return folder
 
 
 def windows_in_microvolts(windows):
@@ -258,8 +229,8 @@ def main(argv=None):
                         help="unlabelled pretraining windows: the training repetitions' continuous runs (default), "
                              "EEGMAT's 36 subjects (another dataset, 19 channels: transfer), or both")
     parser.add_argument("--seqclr-band", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
-                        help="band-pass (Hz) the runs again before SeqCLR pretrains on them and encodes the trials, "
-                             "e.g. 8 30 (the band CSP and the tangent space get); default: 0.5-45 Hz like the rest")
+                        help="band-pass (Hz) the runs to this band instead of 0.5-45 Hz for what SeqCLR "
+                             "pretrains on and encodes, e.g. 8 30 (the band CSP and the tangent space get)")
     parser.add_argument("--eegmat-dir", type=Path, default=DEFAULT_DATA.parent / "eegmat")
     parser.add_argument("--label-draws", type=int, default=1)
     parser.add_argument("--device", default="auto")
@@ -277,13 +248,12 @@ def main(argv=None):
 
     mne.set_log_level("ERROR")  # CSP reports every covariance it estimates
     started = time.time()
-    raws = read_runs(args.data_dir, ALL_RUNS, args.sfreq)
-    trials = {task: cue_trials(raws, runs, args.window_s) for task, runs in TASKS.items()}
-    # what SeqCLR pretrains on and encodes: the same recordings, band-passed again if --seqclr-band says so
-    seqclr_raws = raws if args.seqclr_band is None else {
-        run: raw.copy().filter(*args.seqclr_band, verbose="error") for run, raw in raws.items()}
+    trials = {task: cue_trials(args.data_dir, runs, args.sfreq, args.window_s, BROAD_BAND)
+              for task, runs in TASKS.items()}
+    # what SeqCLR pretrains on and encodes: the same recordings, in another band if --seqclr-band says so
+    seqclr_band = BROAD_BAND if args.seqclr_band is None else tuple(args.seqclr_band)
     seqclr_trials = trials if args.seqclr_band is None else {
-        task: cue_trials(seqclr_raws, runs, args.window_s) for task, runs in TASKS.items()}
+        task: cue_trials(args.data_dir, runs, args.sfreq, args.window_s, seqclr_band) for task, runs in TASKS.items()}
     for task, (X, y, run) in trials.items():
         print(f"{task}: {len(y)} trials ({np.bincount(y)} per class), {X.shape[1]} channels x {X.shape[2]} samples "
               f"at {args.sfreq:g} Hz, runs {sorted(set(run.tolist()))}", flush=True)
@@ -299,7 +269,8 @@ def main(argv=None):
         if args.pretrain_on == "eegmat":
             unlabelled = eegmat
         else:
-            unlabelled = continuous_windows(seqclr_raws, [r for r in ALL_RUNS if repetition(r) != fold], args.window_s)
+            unlabelled = continuous_windows(args.data_dir, [r for r in ALL_RUNS if repetition(r) != fold],
+                                            args.sfreq, args.window_s, seqclr_band)
             if args.pretrain_on == "runs+eegmat":
                 unlabelled = [unlabelled, eegmat]
         n_unlabelled = sum(map(len, unlabelled)) if isinstance(unlabelled, list) else len(unlabelled)

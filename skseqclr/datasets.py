@@ -11,7 +11,9 @@ Three sources of windows, each ready for :class:`~skseqclr.SeqCLRTransformer`:
   files are downloaded with pooch and checked against their SHA-256 sums.
 - :func:`load_eegbci`: PhysioNet's EEG Motor Movement/Imagery dataset
   (``eegmmidb``; Schalk et al. 2004), a thin wrapper over
-  :func:`mne.datasets.eegbci.load_data` that cuts one window per T1/T2 cue.
+  :func:`mne.datasets.eegbci.load_data` that cuts one window per T1/T2 cue;
+  :func:`load_eegbci_continuous` cuts whole runs into consecutive windows
+  for unlabelled pretraining.
 
 Real recordings are returned as MNE reads them, in volts (braindecode's
 convention); the estimators' ``units="auto"`` detects this.
@@ -33,6 +35,7 @@ __all__ = [
     "make_synthetic_eeg",
     "fetch_eegmat",
     "load_eegbci",
+    "load_eegbci_continuous",
     "data_home",
     "find_eegmat",
     "find_eegbci",
@@ -207,6 +210,26 @@ def _drop_last_window(windower):
     if "on_last_window" in inspect.signature(windower).parameters:
         return {"on_last_window": "drop"}
     return {"drop_last_window": True}  # older braindecode
+
+
+def _fixed_length_windows(recordings, window_size_s, window_stride_s, preload, **kwargs):
+    """Consecutive windows of braindecode ``RawDataset`` recordings (each one's incomplete last window dropped);
+    with ``window_size_s=None``, the recordings themselves."""
+    from braindecode.datasets import BaseConcatDataset
+    from braindecode.preprocessing import create_fixed_length_windows
+
+    concat = BaseConcatDataset(recordings)
+    if window_size_s is None:
+        return concat
+    rate = float(recordings[0].raw.info["sfreq"])
+    size = int(round(window_size_s * rate))
+    stride = size if window_stride_s is None else int(round(window_stride_s * rate))
+    shortest = min(r.raw.n_times for r in recordings)
+    if size > shortest:
+        raise ValueError(f"window_size_s={window_size_s} s is longer than the shortest recording "
+                         f"({shortest / rate:.1f} s).")
+    return create_fixed_length_windows(concat, window_size_samples=size, window_stride_samples=stride,
+                                       preload=preload, **kwargs, **_drop_last_window(create_fixed_length_windows))
 
 
 def _progress(iterable, show, desc):
@@ -468,7 +491,7 @@ def fetch_eegmat(path=None, subjects=None, *, window_size_s=4.0, window_stride_s
             missing.append("subject-info.csv")
         _download_eegmat(folder, missing, verbose)
 
-    from braindecode.datasets import BaseConcatDataset, RawDataset
+    from braindecode.datasets import RawDataset
 
     subject_info = _read_subject_info(folder)
     recordings = []
@@ -479,22 +502,7 @@ def fetch_eegmat(path=None, subjects=None, *, window_size_s=4.0, window_stride_s
         description = {"subject": subject, "condition": condition, "target": target, "file": name,
                        **subject_info.get(subject, {})}
         recordings.append(RawDataset(raw, description, target_name="target"))
-    concat = BaseConcatDataset(recordings)
-    if window_size_s is None:
-        return concat
-
-    from braindecode.preprocessing import create_fixed_length_windows
-
-    rate = float(recordings[0].raw.info["sfreq"])
-    size = int(round(window_size_s * rate))
-    stride = size if window_stride_s is None else int(round(window_stride_s * rate))
-    shortest = min(r.raw.n_times for r in recordings)
-    if size > shortest:
-        raise ValueError(f"window_size_s={window_size_s} s is longer than the shortest recording "
-                         f"({shortest / rate:.1f} s).")
-    return create_fixed_length_windows(concat, window_size_samples=size, window_stride_samples=stride,
-                                       preload=preload, targets_from="metadata",
-                                       **_drop_last_window(create_fixed_length_windows))
+    return _fixed_length_windows(recordings, window_size_s, window_stride_s, preload, targets_from="metadata")
 
 
 # -------------------------------------------------------------------- eegbci
@@ -508,6 +516,8 @@ EEGBCI_RUN_CLASSES = {
     **{run: ("imagery", "both fists", "both feet") for run in (6, 10, 14)},
 }
 EEGBCI_SUBJECTS = tuple(range(1, 110))
+EEGBCI_RUNS = tuple(range(1, 15))
+EEGBCI_SFREQ = 160.0  # every eegmmidb recording's rate, Hz
 
 
 def find_eegbci(path=None) -> Path | None:
@@ -532,14 +542,16 @@ def find_eegbci(path=None) -> Path | None:
     return None
 
 
-def load_eegbci(subject=1, runs=(4, 8, 12), path=None, *, tmin=0.0, tmax=4.0, sfreq=None, preload=True,
-                verbose=False):
+def load_eegbci(subject=1, runs=(4, 8, 12), path=None, *, tmin=0.0, tmax=4.0, sfreq=None, l_freq=None,
+                h_freq=None, preload=True, verbose=False):
     """Load motor imagery/execution trials of PhysioNet's eegmmidb as braindecode windows.
 
     A thin wrapper over :func:`mne.datasets.eegbci.load_data` (which
     downloads the EDF files unless they are in ``path``), channel names
     standardised with :func:`mne.datasets.eegbci.standardize`, and one window
     per T1/T2 cue cut with braindecode's ``create_windows_from_events``.
+    For unlabelled pretraining on whole runs, see
+    :func:`load_eegbci_continuous`.
 
     Parameters
     ----------
@@ -559,8 +571,13 @@ def load_eegbci(subject=1, runs=(4, 8, 12), path=None, *, tmin=0.0, tmax=4.0, sf
         Window start and end relative to each cue, in seconds.
     sfreq : float or None
         Resample to this rate in Hz with MNE's polyphase method; None keeps 160 Hz.
+    l_freq, h_freq : float or None
+        Band-pass (or high-pass, low-pass) each whole run with MNE's default
+        FIR filter (:meth:`mne.io.Raw.filter`) before resampling and cutting,
+        in Hz; None leaves that edge open. The recordings are stored
+        unfiltered; ``l_freq=0.5, h_freq=45`` matches EEGMAT's preprocessing.
     preload : bool, default=True
-        Load the signals into memory. Resampling loads them regardless.
+        Load the signals into memory. Resampling and filtering load them regardless.
     verbose : bool, default=False
         Show progress bars.
 
@@ -572,11 +589,11 @@ def load_eegbci(subject=1, runs=(4, 8, 12), path=None, *, tmin=0.0, tmax=4.0, sf
         ``class_0``, ``class_1`` (what targets 0 and 1 mean).
     """
     import mne
-    from mne.datasets import eegbci
 
     if not isinstance(tmin, numbers.Real) or not isinstance(tmax, numbers.Real) or not tmax > tmin:
         raise ValueError(f"Need tmin < tmax (seconds), got tmin={tmin!r}, tmax={tmax!r}.")
     _check_window_params(None, None, sfreq)
+    _check_band(l_freq, h_freq, EEGBCI_SFREQ)
     subjects = _check_subjects(subject, EEGBCI_SUBJECTS, name="subject")
     runs = [runs] if isinstance(runs, numbers.Integral) else list(runs)
     unknown = [r for r in runs if r not in EEGBCI_RUN_CLASSES]
@@ -588,28 +605,20 @@ def load_eegbci(subject=1, runs=(4, 8, 12), path=None, *, tmin=0.0, tmax=4.0, sf
             f"runs {runs} mix the left/right fist runs (3, 4, 7, 8, 11, 12) with the fists/feet runs "
             "(5, 6, 9, 10, 13, 14); targets 0/1 would mean different movements. Load them separately."
         )
-    local = find_eegbci(path)
-    mne_path = str(local) if local is not None else (None if path is None else str(path))
 
     from braindecode.datasets import BaseConcatDataset, RawDataset
     from braindecode.preprocessing import create_windows_from_events
 
     recordings = []
-    for subj in _progress(subjects, verbose and len(subjects) > 1, "Reading eegbci"):
-        files = eegbci.load_data(subj, runs, path=mne_path, update_path=False, verbose="error")
-        for run, file in zip(runs, files):
-            raw = mne.io.read_raw_edf(file, preload=bool(preload or sfreq is not None), verbose="error")
-            eegbci.standardize(raw)
-            if sfreq is not None and not np.isclose(raw.info["sfreq"], sfreq):
-                _resample(raw, sfreq)
-            # Windows start at cue + tmin and end at cue + tmax whatever each cue's
-            # annotated duration (4.1 or 4.2 s), so every window has the same length.
-            ann = raw.annotations
-            raw.set_annotations(mne.Annotations(ann.onset, np.zeros_like(ann.duration), ann.description,
-                                                orig_time=ann.orig_time))
-            task, class_0, class_1 = EEGBCI_RUN_CLASSES[run]
-            recordings.append(RawDataset(raw, {"subject": subj, "run": run, "task": task,
-                                               "class_0": class_0, "class_1": class_1}))
+    for subj, run, raw in _read_eegbci_runs(subjects, runs, path, sfreq, l_freq, h_freq, preload, verbose):
+        # Windows start at cue + tmin and end at cue + tmax whatever each cue's
+        # annotated duration (4.1 or 4.2 s), so every window has the same length.
+        ann = raw.annotations
+        raw.set_annotations(mne.Annotations(ann.onset, np.zeros_like(ann.duration), ann.description,
+                                            orig_time=ann.orig_time))
+        task, class_0, class_1 = EEGBCI_RUN_CLASSES[run]
+        recordings.append(RawDataset(raw, {"subject": subj, "run": run, "task": task,
+                                           "class_0": class_0, "class_1": class_1}))
     rate = float(recordings[0].raw.info["sfreq"])
     start, stop = int(round(tmin * rate)), int(round(tmax * rate))
     return create_windows_from_events(
@@ -617,3 +626,104 @@ def load_eegbci(subject=1, runs=(4, 8, 12), path=None, *, tmin=0.0, tmax=4.0, sf
         window_size_samples=stop - start, window_stride_samples=stop - start,
         mapping={"T1": 0, "T2": 1}, preload=preload,
     )
+
+
+def load_eegbci_continuous(subject=1, runs=EEGBCI_RUNS, path=None, *, window_size_s=4.0, window_stride_s=None,
+                           sfreq=None, l_freq=None, h_freq=None, preload=True, verbose=False):
+    """Load whole runs of PhysioNet's eegmmidb, cut into consecutive windows, for unlabelled pretraining.
+
+    Unlike :func:`load_eegbci`, the windows ignore the cues: they cover each
+    run from its start (rest periods, cues and the baselines' eyes-open and
+    eyes-closed runs alike), which is what contrastive pretraining needs and
+    what a labelled task's windows must not be mixed with. Same reading as
+    :func:`load_eegbci` (:func:`mne.datasets.eegbci.load_data`, channel names
+    standardised), windows cut with braindecode's ``create_fixed_length_windows``.
+
+    Parameters
+    ----------
+    subject : int or list of int, default=1
+        Subject numbers 1-109.
+    runs : int or sequence of int, default=all 14
+        Runs 1-14: 1 and 2 are the eyes-open and eyes-closed baselines (about
+        61 s each), 3-14 the motor runs (about 125 s each, see
+        ``EEGBCI_RUN_CLASSES``).
+    path : str, path or None
+        As in :func:`load_eegbci`.
+    window_size_s : float or None, default=4.0
+        Window length in seconds; each run's last incomplete window is
+        dropped. None returns the continuous runs.
+    window_stride_s : float or None
+        Seconds between window starts; None means ``window_size_s`` (no overlap).
+    sfreq : float or None
+        Resample to this rate in Hz with MNE's polyphase method; None keeps 160 Hz.
+    l_freq, h_freq : float or None
+        Band edges in Hz of the filter applied to each whole run before
+        resampling and cutting, as in :func:`load_eegbci`; None leaves that edge open.
+    preload : bool, default=True
+        Load the signals into memory. Resampling and filtering load them regardless.
+    verbose : bool, default=False
+        Show progress bars.
+
+    Returns
+    -------
+    braindecode.datasets.BaseConcatDataset
+        One dataset per run, 64 channels, in volts, without targets.
+        Description: ``subject``, ``run``, ``task`` (``"eyes open"``, ``"eyes
+        closed"``, ``"imagery"`` or ``"execution"``).
+
+    Examples
+    --------
+    >>> eegbci = load_eegbci_continuous(1, runs=range(3, 15), path="../shared/data/eegbci",
+    ...                                 sfreq=128, l_freq=0.5, h_freq=45)  # doctest: +SKIP
+    >>> SeqCLRTransformer(model_size="small").fit([fetch_eegmat(sfreq=128), eegbci])  # doctest: +SKIP
+    """
+    _check_window_params(window_size_s, window_stride_s, sfreq)
+    _check_band(l_freq, h_freq, EEGBCI_SFREQ)
+    subjects = _check_subjects(subject, EEGBCI_SUBJECTS, name="subject")
+    runs = [runs] if isinstance(runs, numbers.Integral) else list(runs)
+    unknown = [r for r in runs if r not in EEGBCI_RUNS]
+    if not runs or unknown:
+        raise ValueError(f"runs {unknown or runs} do not exist; eegmmidb has runs 1-14.")
+
+    from braindecode.datasets import RawDataset
+
+    recordings = [
+        RawDataset(raw, {"subject": subj, "run": run, "task": EEGBCI_RUN_CLASSES[run][0] if run in EEGBCI_RUN_CLASSES
+                         else ("eyes open", "eyes closed")[run - 1]})
+        for subj, run, raw in _read_eegbci_runs(subjects, runs, path, sfreq, l_freq, h_freq, preload, verbose)
+    ]
+    return _fixed_length_windows(recordings, window_size_s, window_stride_s, preload)
+
+
+def _check_band(l_freq, h_freq, original_sfreq):
+    for name, value in (("l_freq", l_freq), ("h_freq", h_freq)):
+        if value is not None and (not isinstance(value, numbers.Real) or not value > 0):
+            raise ValueError(f"{name} must be None or a positive frequency in Hz, got {value!r}.")
+    if l_freq is not None and h_freq is not None and not l_freq < h_freq:
+        raise ValueError(f"Need l_freq < h_freq for a band-pass, got l_freq={l_freq!r}, h_freq={h_freq!r} (Hz).")
+    for name, value in (("l_freq", l_freq), ("h_freq", h_freq)):
+        if value is not None and not value < original_sfreq / 2:
+            raise ValueError(f"{name}={value!r} Hz is not below the recordings' Nyquist frequency "
+                             f"({original_sfreq / 2:g} Hz).")
+
+
+def _read_eegbci_runs(subjects, runs, path, sfreq, l_freq, h_freq, preload, verbose):
+    """Yield (subject, run, raw) for every subject and run: names standardised, filtered, resampled."""
+    import mne
+    from mne.datasets import eegbci
+
+    local = find_eegbci(path)
+    mne_path = str(local) if local is not None else (None if path is None else str(path))
+    filtering = l_freq is not None or h_freq is not None
+    for subj in _progress(subjects, verbose and len(subjects) > 1, "Reading eegbci"):
+        files = eegbci.load_data(subj, runs, path=mne_path, update_path=False, verbose="error")
+        for run, file in zip(runs, files):
+            raw = mne.io.read_raw_edf(file, preload=bool(preload or sfreq is not None or filtering), verbose="error")
+            eegbci.standardize(raw)
+            # Filter the whole run, before cutting: a 0.5-Hz high-pass needs
+            # several seconds of signal, longer than one window.
+            if filtering:
+                raw.filter(l_freq, h_freq, verbose="error")
+            if sfreq is not None and not np.isclose(raw.info["sfreq"], sfreq):
+                _resample(raw, sfreq)
+            yield subj, run, raw

@@ -10,6 +10,7 @@ import pytest
 
 from skseqclr import datasets
 from skseqclr.datasets import (EEGMAT_CHANNELS, EEGMAT_REGISTRY, fetch_eegmat, find_eegmat, load_eegbci,
+                               load_eegbci_continuous,
                                make_synthetic_eeg)
 from skseqclr.inputs import as_window_source, extract_targets
 
@@ -218,3 +219,60 @@ def test_load_eegbci_bad_times_and_subject():
         load_eegbci(1, tmin=2.0, tmax=1.0)
     with pytest.raises(ValueError, match="Unknown subject"):
         load_eegbci(0)
+
+
+def test_load_eegbci_band_pass_filters_whole_runs(no_network):
+    path = shared_path("eegbci")
+    raw_windows = load_eegbci(1, runs=4, path=path, sfreq=128)
+    filtered = load_eegbci(1, runs=4, path=path, sfreq=128, l_freq=8.0, h_freq=30.0)
+    X_raw, X_filtered = (as_window_source(w).read(np.arange(len(w))) for w in (raw_windows, filtered))
+    freqs, power_raw = _mean_spectrum(X_raw, 128)
+    ratio = _mean_spectrum(X_filtered, 128)[1] / power_raw
+    assert np.median(ratio[(freqs > 12) & (freqs < 26)]) > 0.8  # the pass band kept
+    assert np.median(ratio[(freqs > 1) & (freqs < 4)]) < 0.01  # below it removed
+    assert np.median(ratio[(freqs > 40) & (freqs < 60)]) < 0.01  # above it removed
+    # filtered as whole runs, then cut: the cue windows are stretches of the filtered continuous run
+    run = load_eegbci_continuous(1, runs=4, path=path, sfreq=128, l_freq=8.0, h_freq=30.0, window_size_s=None)
+    continuous = run.datasets[0].raw.get_data()
+    starts = filtered.get_metadata()["i_start_in_trial"].to_numpy()
+    np.testing.assert_allclose(X_filtered, np.stack([continuous[:, s:s + 512] for s in starts]), atol=1e-12)
+
+
+def test_load_eegbci_continuous_windows_cover_runs(no_network):
+    path = shared_path("eegbci")
+    windows = load_eegbci_continuous(1, runs=[3, 6], path=path, sfreq=128, window_size_s=4.0)
+    runs = load_eegbci_continuous(1, runs=[3, 6], path=path, sfreq=128, window_size_s=None)
+    source = as_window_source(windows)
+    assert source.n_channels == 64 and source.sfreq == 128 and source.n_times == 512
+    assert windows.description["run"].tolist() == [3, 6]
+    assert windows.description["task"].tolist() == ["execution", "imagery"]
+    n_per_run = [len(d) for d in windows.datasets]
+    assert n_per_run == [r.raw.n_times // 512 for r in runs.datasets]  # consecutive, last incomplete one dropped
+    X = source.read(np.arange(len(windows)))
+    signal = runs.datasets[1].raw.get_data()
+    np.testing.assert_allclose(X[n_per_run[0] + 2], signal[:, 1024:1536])  # run 6's third window
+    overlapping = load_eegbci_continuous(1, runs=3, path=path, sfreq=128, window_size_s=4.0, window_stride_s=2.0)
+    assert len(overlapping) == 2 * n_per_run[0] - 1
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(l_freq=30.0, h_freq=8.0), "l_freq < h_freq"),
+    (dict(h_freq=80.0), "Nyquist"),
+    (dict(l_freq=-1.0), "positive frequency"),
+    (dict(runs=[0, 15]), "runs 1-14"),
+    (dict(runs=[]), "runs 1-14"),
+    (dict(window_size_s=0), "window_size_s"),
+])
+def test_load_eegbci_continuous_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        load_eegbci_continuous(1, path="/nonexistent", **kwargs)
+
+
+def test_load_eegbci_bad_band():
+    with pytest.raises(ValueError, match="l_freq < h_freq"):
+        load_eegbci(1, l_freq=40.0, h_freq=30.0, path="/nonexistent")
+
+
+def test_load_eegbci_continuous_window_longer_than_run(no_network):
+    with pytest.raises(ValueError, match="longer than the shortest recording"):
+        load_eegbci_continuous(1, runs=3, path=shared_path("eegbci"), window_size_s=200.0)
