@@ -517,6 +517,7 @@ EEGBCI_RUN_CLASSES = {
 }
 EEGBCI_SUBJECTS = tuple(range(1, 110))
 EEGBCI_RUNS = tuple(range(1, 15))
+_EEGBCI_BASELINES = {1: "eyes open", 2: "eyes closed"}  # runs without cues
 EEGBCI_SFREQ = 160.0  # every eegmmidb recording's rate, Hz
 
 
@@ -687,9 +688,9 @@ def load_eegbci_continuous(subject=1, runs=EEGBCI_RUNS, path=None, *, window_siz
 
     from braindecode.datasets import RawDataset
 
+    tasks = {**_EEGBCI_BASELINES, **{run: classes[0] for run, classes in EEGBCI_RUN_CLASSES.items()}}
     recordings = [
-        RawDataset(raw, {"subject": subj, "run": run, "task": EEGBCI_RUN_CLASSES[run][0] if run in EEGBCI_RUN_CLASSES
-                         else ("eyes open", "eyes closed")[run - 1]})
+        RawDataset(raw, {"subject": subj, "run": run, "task": tasks[run]})
         for subj, run, raw in _read_eegbci_runs(subjects, runs, path, sfreq, l_freq, h_freq, preload, verbose)
     ]
     return _fixed_length_windows(recordings, window_size_s, window_stride_s, preload)
