@@ -73,6 +73,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -86,12 +87,14 @@ from skseqclr import SeqCLRTransformer
 from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
 from skseqclr.cli import _param as key_value
 from skseqclr.cli import _probe_c
-from skseqclr.datasets import fetch_eegmat, find_eegbci, load_eegbci_continuous
+from skseqclr.datasets import fetch_eegmat
 from skseqclr.evaluation import (_method_label, evaluate_label_efficiency, format_table, make_linear_probe,
                                  snapshot_versions, subsample_labels, summarize)
-from skseqclr.inputs import as_window_source
 from skseqclr.model_selection import length_by_cv_rows
 from skseqclr.normalization import GroupChannelScaler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import eegbci_continuous_windows, windows_in_microvolts  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegmat"
 EEGBCI_GROUP = 1000  # the subject label given to eegbci's windows in the pretraining pool
@@ -112,24 +115,11 @@ def _transform_time_params(key_values):
 
 def load_eegmat(path, sfreq, window_s):
     dataset = fetch_eegmat(path, sfreq=sfreq, window_size_s=window_s, download=False)
-    source = as_window_source(dataset)
-    X = source.read(np.arange(source.n_windows)) * 1e6  # µV
+    X = windows_in_microvolts(dataset)
     metadata = dataset.get_metadata()
     y, subject = metadata["target"].to_numpy(), metadata["subject"].to_numpy()
     train, test = subject <= 23, subject >= 24
     return X[train], y[train], X[test], y[test], subject[train], subject[test]
-
-
-def load_eegbci_windows(path, sfreq, window_s):
-    """Subject 1's runs 3-14 of eegmmidb (another dataset, 64 channels) as consecutive unlabelled windows in µV,
-    band-passed 0.5-45 Hz on the whole runs like EEGMAT's recordings."""
-    folder = find_eegbci(path)
-    if folder is None:
-        raise SystemExit(f"--pretrain-extra eegbci: no eegbci recordings under {path} (expected MNE-eegbci-data).")
-    windows = load_eegbci_continuous(1, range(3, 15), folder, window_size_s=window_s, sfreq=sfreq,
-                                     l_freq=0.5, h_freq=45.0)
-    source = as_window_source(windows)
-    return source.read(np.arange(source.n_windows)) * 1e6
 
 
 def export_windows(path, X_train, y_train, X_test, y_test, groups_train, groups_test, sfreq):
@@ -336,7 +326,8 @@ def main(argv=None):
 
     extra = None
     if args.pretrain_extra and not (args.load_dir or args.load_features):
-        extra = load_eegbci_windows(args.eegbci_dir, args.sfreq, args.window_s)
+        # eegmmidb subject 1's runs 3-14, band-passed 0.5-45 Hz on the whole runs like EEGMAT's recordings
+        extra, _ = eegbci_continuous_windows(args.eegbci_dir, range(3, 15), args.sfreq, args.window_s, (0.5, 45.0))
         print(f"pretraining also on eegbci: {len(extra)} unlabelled windows, {extra.shape[1]} channels", flush=True)
 
     rows = []

@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -59,9 +60,11 @@ from sklearn.preprocessing import FunctionTransformer
 from skseqclr import SeqCLRTransformer
 from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
 from skseqclr.cli import _param as key_value
-from skseqclr.datasets import find_eegbci, load_eegbci, load_eegbci_continuous
+from skseqclr.datasets import load_eegbci
 from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe
-from skseqclr.inputs import as_window_source
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import eegbci_continuous_windows, eegbci_folder, windows_in_microvolts  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegbci"
 SUBJECT = 1
@@ -79,32 +82,12 @@ def repetition(run):
 def cue_trials(path, runs, sfreq, window_s, band):
     """One window from each T1/T2 cue of subject 1's ``runs`` (:func:`~skseqclr.datasets.load_eegbci`, each run
     band-passed whole before cutting), in µV, with targets and runs."""
-    windows = load_eegbci(SUBJECT, runs, check_eegbci(path), tmin=0.0, tmax=window_s, sfreq=sfreq,
+    windows = load_eegbci(SUBJECT, runs, eegbci_folder(path), tmin=0.0, tmax=window_s, sfreq=sfreq,
                           l_freq=band[0], h_freq=band[1])
     X = windows_in_microvolts(windows)
     y = windows.get_metadata()["target"].to_numpy()
     run = np.concatenate([[ds.description["run"]] * len(ds) for ds in windows.datasets])
     return X, y, run
-
-
-def continuous_windows(path, runs, sfreq, window_s, band):
-    """Consecutive windows covering subject 1's whole ``runs`` (:func:`~skseqclr.datasets.load_eegbci_continuous`),
-    in µV."""
-    return windows_in_microvolts(load_eegbci_continuous(SUBJECT, runs, check_eegbci(path), window_size_s=window_s,
-                                                        sfreq=sfreq, l_freq=band[0], h_freq=band[1]))
-
-
-def check_eegbci(path):
-    folder = find_eegbci(path)
-    if folder is None:
-        raise SystemExit(f"No eegbci recordings under {path} (expected MNE-eegbci-data, see ../shared/data/README.md).")
-    return folder
-
-
-def windows_in_microvolts(windows):
-    """Every window of a braindecode windows dataset as one float32 array in µV."""
-    source = as_window_source(windows)
-    return source.read(np.arange(source.n_windows)) * 1e6
 
 
 def eegmat_windows(path, sfreq, window_s):
@@ -263,14 +246,17 @@ def main(argv=None):
     params.update(args.param)
     eegmat = (eegmat_windows(args.eegmat_dir, args.sfreq, args.window_s)
               if "probe" in args.methods and "eegmat" in args.pretrain_on else None)
+    # every run's continuous windows, read once; each fold pretrains on those of its training repetitions
+    continuous, continuous_run = (eegbci_continuous_windows(args.data_dir, ALL_RUNS, args.sfreq, args.window_s,
+                                                            seqclr_band)
+                                  if "probe" in args.methods and "runs" in args.pretrain_on else (None, None))
     for fold in args.folds:
         if "probe" not in args.methods:
             break
         if args.pretrain_on == "eegmat":
             unlabelled = eegmat
         else:
-            unlabelled = continuous_windows(args.data_dir, [r for r in ALL_RUNS if repetition(r) != fold],
-                                            args.sfreq, args.window_s, seqclr_band)
+            unlabelled = continuous[repetition(continuous_run) != fold]
             if args.pretrain_on == "runs+eegmat":
                 unlabelled = [unlabelled, eegmat]
         n_unlabelled = sum(map(len, unlabelled)) if isinstance(unlabelled, list) else len(unlabelled)

@@ -700,12 +700,11 @@ def _check_band(l_freq, h_freq, original_sfreq):
     for name, value in (("l_freq", l_freq), ("h_freq", h_freq)):
         if value is not None and (not isinstance(value, numbers.Real) or not value > 0):
             raise ValueError(f"{name} must be None or a positive frequency in Hz, got {value!r}.")
-    if l_freq is not None and h_freq is not None and not l_freq < h_freq:
-        raise ValueError(f"Need l_freq < h_freq for a band-pass, got l_freq={l_freq!r}, h_freq={h_freq!r} (Hz).")
-    for name, value in (("l_freq", l_freq), ("h_freq", h_freq)):
         if value is not None and not value < original_sfreq / 2:
             raise ValueError(f"{name}={value!r} Hz is not below the recordings' Nyquist frequency "
                              f"({original_sfreq / 2:g} Hz).")
+    if l_freq is not None and h_freq is not None and not l_freq < h_freq:
+        raise ValueError(f"Need l_freq < h_freq for a band-pass, got l_freq={l_freq!r}, h_freq={h_freq!r} (Hz).")
 
 
 def _read_eegbci_runs(subjects, runs, path, sfreq, l_freq, h_freq, preload, verbose):

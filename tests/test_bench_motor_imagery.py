@@ -62,9 +62,10 @@ def test_trials_and_continuous_windows_of_subject_1(bench):
     assert X.shape[1:] == (64, 512) and len(y) == len(run)
     assert 25 <= len(y) <= 32 and set(run.tolist()) == {4, 8} and abs(np.sum(y == 0) - np.sum(y == 1)) <= 2
     assert np.isfinite(X).all() and 1 < np.median(X.std(axis=-1)) < 200  # µV, not volts
-    unlabelled = bench.continuous_windows(shared_path("eegbci"), (4, 8), sfreq=128.0, window_s=4.0,
-                                          band=bench.BROAD_BAND)
+    unlabelled, unlabelled_run = bench.eegbci_continuous_windows(shared_path("eegbci"), (4, 8), sfreq=128.0,
+                                                                 window_s=4.0, band=bench.BROAD_BAND)
     assert unlabelled.shape[1:] == (64, 512) and 55 <= len(unlabelled) <= 63  # two runs of about 125 s
+    assert unlabelled_run.tolist() == sorted(unlabelled_run.tolist()) and set(unlabelled_run.tolist()) == {4, 8}
 
 
 def test_encoder_outputs_are_what_transform_pools(bench, tiny, rng):
