@@ -27,8 +27,12 @@ train and 24-35 test (of those loaded, when both sides have some); otherwise
 the first ``round(2/3 n)`` of the ``n`` loaded subjects (sorted) train and the
 rest test. ``eegbci`` (motor imagery): with one subject, its
 last run is the test set; with several, the first ``round(2/3 n)`` subjects
-train. ``synthetic``: :func:`skseqclr.datasets.make_synthetic_eeg` (8
-channels, 10 Hz vs 20 Hz rhythms), the first two thirds train.
+train. ``pretrain --eegbci-windows runs`` reads eegbci's whole runs (1-14 by
+default) as consecutive unlabelled windows instead of the windows after each
+cue; with one subject every run given is in the train split (choose the
+runs with ``--runs``).
+``synthetic``: :func:`skseqclr.datasets.make_synthetic_eeg` (8 channels,
+10 Hz vs 20 Hz rhythms), the first two thirds train.
 ``--data-dir`` may point at the dataset's folder or at a folder holding
 ``eegmat/`` and ``eegbci/``; ``--subjects`` applies to every dataset named.
 ``benchmark`` without ``--dataset`` uses eegmat or eegbci if found there
@@ -72,6 +76,8 @@ __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXI
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DATASETS = ("eegmat", "eegbci", "synthetic")
+EEGBCI_WINDOWS = ("cues", "runs")
+EEGBCI_CUE_RUNS = [4, 8, 12]
 METHODS = {
     "seqclr": "SeqCLR pretrained",
     "untrained": "SeqCLR untrained",
@@ -181,8 +187,9 @@ def _data_options():
                             "MNE-eegbci-data), or a folder holding eegmat/ and eegbci/")
     group.add_argument("--subjects", type=_subjects, metavar="LIST",
                        help="subjects to load, e.g. '0-23' or '1,4,7' (default: all present for eegmat, 1 for eegbci)")
-    group.add_argument("--runs", type=_subjects, default=[4, 8, 12], metavar="LIST",
-                       help="eegbci runs (default: 4,8,12, imagined left vs right fist)")
+    group.add_argument("--runs", type=_subjects, metavar="LIST",
+                       help="eegbci runs (default: 4,8,12, imagined left vs right fist; for 'pretrain "
+                            "--eegbci-windows runs', all 14)")
     group.add_argument("--window-s", type=_positive_float, default=4.0, metavar="S",
                        help="window length in seconds (default: 4)")
     group.add_argument("--sfreq", type=_positive_float, metavar="HZ",
@@ -292,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"one or more of {', '.join(DATASETS)}")
     pre.add_argument("--split", choices=("all", "train", "test"), default="all",
                      help="windows to use: all, or the benchmark's train or test split (default: all)")
+    pre.add_argument("--eegbci-windows", choices=EEGBCI_WINDOWS, default="cues",
+                     help="eegbci windows: 'cues', the benchmark's labelled windows from each cue, or 'runs', "
+                          "whole runs cut into consecutive windows (rest, baselines and cues alike; "
+                          "load_eegbci_continuous), the unlabelled EEG pretraining can use (default: cues)")
     pre.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default: 0)")
     pre.add_argument("--checkpoint-dir", type=Path, metavar="DIR", help="write training checkpoints here")
     pre.add_argument("--checkpoint-every", type=_positive_int, metavar="STEPS",
@@ -432,13 +443,16 @@ def _load(name, args, quiet) -> Split:
                        f"test {_ranges(test_subjects)}; 19 channels, {args.window_s:g}-s windows at {args.sfreq:g} Hz")
         return Split(name, X, np.asarray(extract_targets(X)), groups, train, description, metadata, args.sfreq)
     if name == "eegbci":
-        from .datasets import find_eegbci, load_eegbci
+        from .datasets import EEGBCI_RUNS, find_eegbci, load_eegbci
 
         path = find_eegbci(args.data_dir)
         if args.data_dir is not None and path is None:
             path = args.data_dir  # MNE downloads into it
         subjects = args.subjects or [1]
-        X = load_eegbci(subjects, runs=args.runs, path=path, tmin=0.0, tmax=args.window_s, sfreq=args.sfreq,
+        if getattr(args, "eegbci_windows", "cues") == "runs":
+            return _load_eegbci_runs(subjects, list(args.runs or EEGBCI_RUNS), path, args, quiet)
+        runs = args.runs or EEGBCI_CUE_RUNS
+        X = load_eegbci(subjects, runs=runs, path=path, tmin=0.0, tmax=args.window_s, sfreq=args.sfreq,
                         verbose=not quiet)
         metadata = X.get_metadata()
         runs = X.description["run"].to_numpy()
@@ -446,21 +460,47 @@ def _load(name, args, quiet) -> Split:
         subject_of_window = metadata["subject"].to_numpy()
         unsplittable = None
         if len(subjects) == 1:
-            if len(set(args.runs)) < 2:
+            if len(set(runs)) < 2:
                 unsplittable = "eegbci with one subject splits by run: give at least 2 --runs."
             groups = run_of_window
-            train = run_of_window != max(args.runs)
-            split = f"train runs {sorted(set(args.runs) - {max(args.runs)})}, test run {max(args.runs)}"
+            train = run_of_window != max(runs)
+            split = f"train runs {sorted(set(runs) - {max(runs)})}, test run {max(runs)}"
         else:
             groups = subject_of_window
             train_subjects = _proportional_split(groups)
             train = np.isin(groups, train_subjects)
             split = f"train subjects {_ranges(train_subjects)}, test {_ranges(sorted(set(groups) - set(train_subjects)))}"
-        description = (f"eegbci: subject(s) {_ranges(subjects)}, runs {args.runs}, {split}; "
+        description = (f"eegbci: subject(s) {_ranges(subjects)}, runs {runs}, {split}; "
                        f"64 channels, {args.window_s:g}-s windows from each cue at {args.sfreq:g} Hz")
         return Split(name, X, np.asarray(extract_targets(X)), groups, train, description, metadata, args.sfreq,
                      unsplittable)
     raise UsageError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}.")
+
+
+def _load_eegbci_runs(subjects, runs, path, args, quiet) -> Split:
+    """eegmmidb's whole runs cut into consecutive, unlabelled windows, for ``pretrain``."""
+    from .datasets import EEGBCI_RUNS, load_eegbci_continuous
+
+    if any(r not in EEGBCI_RUNS for r in runs):
+        raise UsageError(f"eegbci has runs 1-14, got {runs}.")
+    X = load_eegbci_continuous(subjects, runs=runs, path=path, window_size_s=args.window_s, sfreq=args.sfreq,
+                               verbose=not quiet)
+    subject_of_window = X.get_metadata()["subject"].to_numpy()
+    run_of_window = np.concatenate([np.full(len(d), r) for d, r in zip(X.datasets, X.description["run"])])
+    if len(subjects) == 1:
+        # Splitting one subject by run would put the benchmark's test run (12) on either side depending on
+        # --runs; all the runs given are pretraining material instead, so leaving out run 12 is a visible choice.
+        train = np.ones(len(subject_of_window), dtype=bool)
+        split = "every run given in the train split"
+    else:
+        train_subjects = _proportional_split(subject_of_window)
+        train = np.isin(subject_of_window, train_subjects)
+        split = (f"train subjects {_ranges(train_subjects)}, "
+                 f"test {_ranges(sorted(set(subject_of_window) - set(train_subjects)))}")
+    description = (f"eegbci whole runs: subject(s) {_ranges(subjects)}, runs {_ranges(runs)}, {split}; "
+                   f"64 channels, consecutive {args.window_s:g}-s windows at {args.sfreq:g} Hz, no labels")
+    groups = run_of_window if len(subjects) == 1 else subject_of_window  # as for the cue windows
+    return Split("eegbci", X, np.full(len(subject_of_window), -1), groups, train, description, sfreq=args.sfreq)
 
 
 def _ranges(values):
@@ -680,6 +720,8 @@ def _pretrain(args) -> int:
         windows, groups, described = [], [], []
         for name in names:
             data = _load(name, args, args.quiet or not D.is_main_process())
+            if len(data.part_groups(args.split)) == 0:
+                raise UsageError(f"{name} has no windows in --split {args.split} ({data.description}).")
             X, _ = data.part(args.split)
             windows.append(X)
             groups.append(data.part_groups(args.split))

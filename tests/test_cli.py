@@ -346,6 +346,38 @@ def test_pretrain_on_two_datasets_and_features_of_another_montage(tmp_path):
     assert np.load(npy).shape[0] == 15 and np.isfinite(np.load(npy)).all()
 
 
+def test_pretrain_on_eegbci_whole_runs(tmp_path, monkeypatch, capsys):
+    from skseqclr import SeqCLRTransformer
+    from skseqclr.datasets import load_eegbci_continuous
+
+    path = shared_path("eegbci")
+    seen = []
+    original_fit = SeqCLRTransformer.fit
+
+    def recording_fit(self, X, y=None, groups=None):
+        seen.append(groups)
+        return original_fit(self, X, y, groups=groups)
+
+    monkeypatch.setattr(SeqCLRTransformer, "fit", recording_fit)
+    out = tmp_path / "model"
+    runs_args = ["--dataset", "eegbci", "--data-dir", str(path), "--eegbci-windows", "runs", "--runs", "3,4",
+                 "--window-s", "2"]
+    assert main(["pretrain", *runs_args, *TINY_ARGS, "--output", str(out), "--quiet"]) == EXIT_OK
+    expected = load_eegbci_continuous(1, runs=[3, 4], path=path, window_size_s=2, sfreq=128)
+    config = json.loads((out / "config.json").read_text())
+    # every 2-s window of both whole runs (about 62 each), not the 15 windows after run 4's cues
+    assert config["datasets"][0]["n_windows"] == len(expected) > 100
+    assert "whole runs" in config["datasets"][0]["description"]
+    groups, = seen
+    assert sorted(set(groups)) == [3, 4]  # one subject: its runs are the groups, as for the cue windows
+
+    # one subject's runs are all pretraining material: the train split is every run given, the test split none
+    assert main(["pretrain", *runs_args, *TINY_ARGS, "--split", "test", "--output", str(out)]) == EXIT_USAGE
+    assert "eegbci has no windows in --split test" in capsys.readouterr().err
+    assert main(["pretrain", *runs_args[:-4], "--runs", "14,15", *TINY_ARGS, "--output", str(out)]) == EXIT_USAGE
+    assert "eegbci has runs 1-14" in capsys.readouterr().err
+
+
 def test_pretrain_writes_nothing_on_other_ranks(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli.D, "is_main_process", lambda: False)
     out = tmp_path / "model"
