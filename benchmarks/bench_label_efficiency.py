@@ -40,6 +40,10 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
   to a common amplitude with that subject's own windows
   (:class:`skseqclr.normalization.GroupChannelScaler`), before pretraining and
   before every extractor, baselines included.
+* ``--feature-reference``: every per-channel feature set (SeqCLR's, log-power, the five-band
+  log-variance) minus, in each window, its mean over the channels (an average reference of the
+  features: inductive, each window alone); the baselines' rows are added referenced beside the
+  usual ones.
 * ``--pretrain-extra eegbci``: another dataset's unlabelled windows join the pretraining pool
   (eegmmidb subject 1's runs 3-14, 64 channels, band-passed 0.5-45 Hz like EEGMAT; ``fit`` gets a
   list); the untrained control and every probe are unchanged.
@@ -80,7 +84,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.pipeline import make_union
+from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer
 
 from skseqclr import SeqCLRTransformer
@@ -154,6 +158,16 @@ def stored_features(features_train, features_test, X_train, X_test):
 def _prefix(name):
     """The .npz key prefix of a row's encoder: pretrained, untrained, or step<N> for a snapshot."""
     return name.split()[-1].replace("@", "step")
+
+
+def channel_referenced(extractor, n_channels):
+    """``extractor`` followed by, in each window, each feature minus its mean over the channels (the
+    features laid out channel by channel, as SeqCLRTransformer, LogPower and LogVarianceBandPower give them)."""
+    def reference(features):
+        features = features.reshape(len(features), n_channels, -1)
+        return (features - features.mean(axis=1, keepdims=True)).reshape(len(features), -1)
+
+    return make_pipeline(extractor, FunctionTransformer(reference))
 
 
 def save_features(path, encoders, X_train, X_test, params, pretrain_wall_s):
@@ -254,6 +268,9 @@ def main(argv=None):
                              "(SeqCLRTransformer(snapshot_steps=...)): rows 'SeqCLR pretrained @N'; one run gives "
                              "the whole curve (with --param lr_schedule='\"constant\"' each is exactly a run of N "
                              "steps)")
+    parser.add_argument("--feature-reference", action="store_true",
+                        help="subtract from every per-channel feature, in each window, its mean over the channels "
+                             "(SeqCLR's rows; the baselines' rows are added referenced beside the usual ones)")
     parser.add_argument("--methods", nargs="+", default=["probe", "baselines"],
                         choices=["probe", "baselines", "joined"],
                         help="linear-probe rows (pretrained and untrained), baseline rows, and 'joined': the "
@@ -372,6 +389,8 @@ def main(argv=None):
                       f"{len(encoders)} encoders)", flush=True)
                 continue
             features = {name: encoded_once(encoder) for name, encoder in encoders.items()}
+        if args.feature_reference:
+            features = {name: channel_referenced(extractor, X_train.shape[1]) for name, extractor in features.items()}
         pretrained_features, untrained_features = features["SeqCLR pretrained"], features["SeqCLR untrained"]
         seed_rows = []
         if "probe" in args.methods:
@@ -409,6 +428,9 @@ def main(argv=None):
                      "log-variance 5 bands": LogVarianceBandPower(bands=FIVE_BANDS, sfreq=args.sfreq)}
         if pyriemann_available():
             baselines["Riemannian tangent space"] = make_tangent_space()
+        if args.feature_reference:
+            baselines.update({f"{name}, channel-referenced": channel_referenced(baselines[name], X_train.shape[1])
+                              for name in ("log-power", "log-variance 5 bands")})
         rows += evaluate_label_efficiency(baselines, X_train, y_train, X_test, y_test, fractions=args.fractions,
                                           seeds=args.seeds, **probe_options)
 

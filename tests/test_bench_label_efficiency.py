@@ -88,3 +88,19 @@ def test_load_features_refuses_what_it_cannot_do(bench, tmp_path):
     bench.export_windows(path, X, y, X, y, groups, groups, 128.0)
     with pytest.raises(SystemExit, match="--load-features scores stored features only"):
         bench.main(["--windows", str(path), "--load-features", str(tmp_path), "--classifier"])
+
+
+def test_feature_reference_subtracts_each_windows_channel_mean(bench):
+    from skseqclr.baselines import LogPower
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 3, 256)) * np.array([1.0, 2.0, 4.0])[None, :, None]
+    referenced = bench.channel_referenced(LogPower(), n_channels=3).fit(X).transform(X)
+    log_power = LogPower().fit(X).transform(X)
+    np.testing.assert_allclose(referenced, log_power - log_power.mean(axis=1, keepdims=True))
+    # several features per channel, laid out channel by channel: each is referenced to its own channel mean
+    stacked = np.stack([log_power, 2 * log_power], axis=-1).reshape(5, -1)  # (ch0 f0, ch0 f1, ch1 f0, ...)
+    out = bench.channel_referenced(bench.FunctionTransformer(lambda F: F), 3).fit(stacked).transform(stacked)
+    expected = stacked.reshape(5, 3, 2) - stacked.reshape(5, 3, 2).mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(out, expected.reshape(5, -1))
+    assert np.abs(referenced).max() > 0.1  # the channels' different amplitudes survive as differences
