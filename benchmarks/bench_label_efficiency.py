@@ -83,6 +83,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer
@@ -429,7 +430,10 @@ def main(argv=None):
         if pyriemann_available():
             baselines["Riemannian tangent space"] = make_tangent_space()
         if args.feature_reference:
-            baselines.update({f"{name}, channel-referenced": channel_referenced(baselines[name], X_train.shape[1])
+            # fitted here: a pipeline ending in a stateless FunctionTransformer looks fitted to sklearn, so
+            # evaluate_label_efficiency would not fit it
+            baselines.update({f"{name}, channel-referenced": channel_referenced(clone(baselines[name]).fit(X_train),
+                                                                                X_train.shape[1])
                               for name in ("log-power", "log-variance 5 bands")})
         rows += evaluate_label_efficiency(baselines, X_train, y_train, X_test, y_test, fractions=args.fractions,
                                           seeds=args.seeds, **probe_options)

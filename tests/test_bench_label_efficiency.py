@@ -104,3 +104,19 @@ def test_feature_reference_subtracts_each_windows_channel_mean(bench):
     expected = stacked.reshape(5, 3, 2) - stacked.reshape(5, 3, 2).mean(axis=1, keepdims=True)
     np.testing.assert_allclose(out, expected.reshape(5, -1))
     assert np.abs(referenced).max() > 0.1  # the channels' different amplitudes survive as differences
+
+
+def test_feature_reference_adds_referenced_baselines(bench, tmp_path):
+    rng = np.random.default_rng(1)
+    X_train, y_train, groups_train = _split(4, 0, rng)
+    X_test, y_test, groups_test = _split(2, 4, rng)
+    windows = tmp_path / "windows.npz"
+    bench.export_windows(windows, X_train, y_train, X_test, y_test, groups_train, groups_test, 128.0)
+    bench.main(["--windows", str(windows), "--seeds", "0", "--fractions", "1.0", "--methods", "baselines",
+                "--normalization", "none", "--probe-c", "1", "--threads", "1", "--steps", "1", "--device", "cpu",
+                "--param", "batch_size=16", *[arg for key, value in TINY.items()
+                                              for arg in ("--param", f"{key}={json.dumps(value)}")],
+                "--feature-reference", "--output", str(tmp_path / "rows.json")])
+    rows = {row["method"]: row for row in json.loads((tmp_path / "rows.json").read_text())["rows"]}
+    assert rows["log-power, channel-referenced"]["n_features"] == rows["log-power"]["n_features"] == 3
+    assert rows["log-variance 5 bands, channel-referenced"]["n_features"] == 15
