@@ -29,16 +29,25 @@ def _scores(path):
     return {row["method"]: (row["balanced_accuracy"], row["n_steps"]) for row in rows}
 
 
-def test_features_saved_then_loaded_score_as_encoding_in_place(bench, tmp_path):
-    rng = np.random.default_rng(0)
+TINY_PARAMS = ["--device", "cpu", "--param", "batch_size=16"] + [
+    arg for key, value in TINY.items() for arg in ("--param", f"{key}={json.dumps(value)}")]
+
+
+def _exported_windows(bench, tmp_path, seed):
+    """Four training and two test subjects of random windows, exported as --windows reads them."""
+    rng = np.random.default_rng(seed)
     X_train, y_train, groups_train = _split(4, 0, rng)
     X_test, y_test, groups_test = _split(2, 4, rng)
     windows = tmp_path / "windows.npz"
     bench.export_windows(windows, X_train, y_train, X_test, y_test, groups_train, groups_test, 128.0)
+    return windows, (X_train, y_train, X_test)
+
+
+def test_features_saved_then_loaded_score_as_encoding_in_place(bench, tmp_path):
+    windows, (X_train, y_train, X_test) = _exported_windows(bench, tmp_path, seed=0)
     common = ["--windows", str(windows), "--seeds", "0", "--fractions", "1.0", "--methods", "probe",
               "--normalization", "none", "--probe-c", "1", "--threads", "1"]
-    model = ["--steps", "2", "--snapshot-steps", "1", "--device", "cpu", "--param", "batch_size=16"] + [
-        arg for key, value in TINY.items() for arg in ("--param", f"{key}={json.dumps(value)}")]
+    model = ["--steps", "2", "--snapshot-steps", "1", *TINY_PARAMS]
 
     bench.main(common + model + ["--output", str(tmp_path / "in_place.json")])
     bench.main(common + model + ["--save-features", str(tmp_path / "features")])
@@ -107,15 +116,9 @@ def test_feature_reference_subtracts_each_windows_channel_mean(bench):
 
 
 def test_feature_reference_adds_referenced_baselines(bench, tmp_path):
-    rng = np.random.default_rng(1)
-    X_train, y_train, groups_train = _split(4, 0, rng)
-    X_test, y_test, groups_test = _split(2, 4, rng)
-    windows = tmp_path / "windows.npz"
-    bench.export_windows(windows, X_train, y_train, X_test, y_test, groups_train, groups_test, 128.0)
+    windows, _ = _exported_windows(bench, tmp_path, seed=1)
     bench.main(["--windows", str(windows), "--seeds", "0", "--fractions", "1.0", "--methods", "baselines",
-                "--normalization", "none", "--probe-c", "1", "--threads", "1", "--steps", "1", "--device", "cpu",
-                "--param", "batch_size=16", *[arg for key, value in TINY.items()
-                                              for arg in ("--param", f"{key}={json.dumps(value)}")],
+                "--normalization", "none", "--probe-c", "1", "--threads", "1", "--steps", "1", *TINY_PARAMS,
                 "--feature-reference", "--output", str(tmp_path / "rows.json")])
     rows = {row["method"]: row for row in json.loads((tmp_path / "rows.json").read_text())["rows"]}
     assert rows["log-power, channel-referenced"]["n_features"] == rows["log-power"]["n_features"] == 3
