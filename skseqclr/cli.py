@@ -455,8 +455,7 @@ def _load(name, args, quiet) -> Split:
         X = load_eegbci(subjects, runs=runs, path=path, tmin=0.0, tmax=args.window_s, sfreq=args.sfreq,
                         verbose=not quiet)
         metadata = X.get_metadata()
-        runs = X.description["run"].to_numpy()
-        run_of_window = np.concatenate([np.full(len(d), r) for d, r in zip(X.datasets, runs)])
+        run_of_window = _run_of_window(X)
         subject_of_window = metadata["subject"].to_numpy()
         unsplittable = None
         if len(subjects) == 1:
@@ -467,9 +466,7 @@ def _load(name, args, quiet) -> Split:
             split = f"train runs {sorted(set(runs) - {max(runs)})}, test run {max(runs)}"
         else:
             groups = subject_of_window
-            train_subjects = _proportional_split(groups)
-            train = np.isin(groups, train_subjects)
-            split = f"train subjects {_ranges(train_subjects)}, test {_ranges(sorted(set(groups) - set(train_subjects)))}"
+            train, split = _split_by_subject(groups)
         description = (f"eegbci: subject(s) {_ranges(subjects)}, runs {runs}, {split}; "
                        f"64 channels, {args.window_s:g}-s windows from each cue at {args.sfreq:g} Hz")
         return Split(name, X, np.asarray(extract_targets(X)), groups, train, description, metadata, args.sfreq,
@@ -486,21 +483,31 @@ def _load_eegbci_runs(subjects, runs, path, args, quiet) -> Split:
     X = load_eegbci_continuous(subjects, runs=runs, path=path, window_size_s=args.window_s, sfreq=args.sfreq,
                                verbose=not quiet)
     subject_of_window = X.get_metadata()["subject"].to_numpy()
-    run_of_window = np.concatenate([np.full(len(d), r) for d, r in zip(X.datasets, X.description["run"])])
     if len(subjects) == 1:
         # Splitting one subject by run would put the benchmark's test run (12) on either side depending on
         # --runs; all the runs given are pretraining material instead, so leaving out run 12 is a visible choice.
+        groups = _run_of_window(X)  # as for the cue windows
         train = np.ones(len(subject_of_window), dtype=bool)
         split = "every run given in the train split"
     else:
-        train_subjects = _proportional_split(subject_of_window)
-        train = np.isin(subject_of_window, train_subjects)
-        split = (f"train subjects {_ranges(train_subjects)}, "
-                 f"test {_ranges(sorted(set(subject_of_window) - set(train_subjects)))}")
+        groups = subject_of_window
+        train, split = _split_by_subject(groups)
     description = (f"eegbci whole runs: subject(s) {_ranges(subjects)}, runs {_ranges(runs)}, {split}; "
                    f"64 channels, consecutive {args.window_s:g}-s windows at {args.sfreq:g} Hz, no labels")
-    groups = run_of_window if len(subjects) == 1 else subject_of_window  # as for the cue windows
     return Split("eegbci", X, np.full(len(subject_of_window), -1), groups, train, description, sfreq=args.sfreq)
+
+
+def _run_of_window(X):
+    """The run of every window of eegbci windows (one braindecode dataset per run)."""
+    return np.concatenate([np.full(len(d), r) for d, r in zip(X.datasets, X.description["run"])])
+
+
+def _split_by_subject(subject_of_window):
+    """The train mask of the first two thirds of the subjects, and its description."""
+    train_subjects = _proportional_split(subject_of_window)
+    test_subjects = sorted(set(subject_of_window) - set(train_subjects))
+    return (np.isin(subject_of_window, train_subjects),
+            f"train subjects {_ranges(train_subjects)}, test {_ranges(test_subjects)}")
 
 
 def _ranges(values):
@@ -720,11 +727,12 @@ def _pretrain(args) -> int:
         windows, groups, described = [], [], []
         for name in names:
             data = _load(name, args, args.quiet or not D.is_main_process())
-            if len(data.part_groups(args.split)) == 0:
+            part_groups = data.part_groups(args.split)
+            if len(part_groups) == 0:
                 raise UsageError(f"{name} has no windows in --split {args.split} ({data.description}).")
             X, _ = data.part(args.split)
             windows.append(X)
-            groups.append(data.part_groups(args.split))
+            groups.append(part_groups)
             described.append({"dataset": name, "split": args.split, "n_windows": len(X),
                               "description": data.description})
         for d in described:

@@ -340,6 +340,7 @@ def test_pretrain_on_two_datasets_and_features_of_another_montage(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert [d["dataset"] for d in config["datasets"]] == ["synthetic", "eegbci"]
     assert config["datasets"][1]["n_windows"] == 15
+    assert "runs [4], " in config["datasets"][1]["description"]  # the runs asked for, as the user gave them
     npy = tmp_path / "bci.npy"
     assert main(["features", "--weights", str(out), "--dataset", "eegbci", "--data-dir", str(path), "--runs", "4",
                  "--window-s", "2", "--output", str(npy), "--quiet"]) == EXIT_OK
