@@ -16,7 +16,7 @@ import torch
 
 from .loading import consecutive_batches, iterate_batches, to_device_microvolts
 from .pooling import pool
-from .scaling import channel_statistics
+from .scaling import channel_statistics, window_scale
 from .training import autocast
 
 __all__ = ["EncodingSettings", "encode_windows", "iterate_encoded", "pooled_features"]
@@ -34,7 +34,9 @@ class EncodingSettings:
 def scaled_channels(windows_uv: torch.Tensor, settings: EncodingSettings) -> torch.Tensor:
     """All channels of a batch of windows as scaled single channels ``(w * C, T)``."""
     channels = windows_uv.flatten(0, 1)
-    center, scale = channel_statistics(channels, settings.scaling, settings.input_scale)
+    window_scales = (window_scale(windows_uv).repeat_interleave(windows_uv.shape[1], dim=0)
+                     if settings.scaling == "window" else None)
+    center, scale = channel_statistics(channels, settings.scaling, settings.input_scale, window_scales)
     return (channels - center) / scale
 
 

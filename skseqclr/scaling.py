@@ -13,6 +13,13 @@ Modes
     standard deviation of the training channels (µV). Keeps each channel's
     absolute amplitude, which on many EEG tasks carries much of the signal
     (issue #8's measurements on EEGMAT).
+``"window"``
+    One constant per window, shared by all its channels (originals and
+    recombined differences alike): the median standard deviation of the
+    window's clean channels (µV). A subject's or amplifier's overall gain
+    cancels; each channel's amplitude relative to the window's other channels
+    (the topography) is kept. Not in the paper; for decoding across subjects
+    without a batch of each new subject's windows.
 ``"channel"``
     Each channel of each window is z-scored (its own mean and standard
     deviation). Amplitude information is lost at the input.
@@ -25,22 +32,43 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["SCALING_MODES", "channel_statistics", "estimate_input_scale"]
+__all__ = ["SCALING_MODES", "channel_statistics", "estimate_input_scale", "window_scale"]
 
-SCALING_MODES = ("global", "channel", "none")
+SCALING_MODES = ("global", "window", "channel", "none")
 _EPS = 1e-6
 
 
-def channel_statistics(channels: torch.Tensor, mode: str, input_scale: float = 1.0):
+def window_scale(windows_uv: torch.Tensor) -> torch.Tensor:
+    """The ``"window"`` mode's constant: median channel standard deviation of each window.
+
+    Parameters
+    ----------
+    windows_uv : torch.Tensor of shape (n_windows, n_channels, n_times)
+        Clean windows in µV.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_windows, 1), µV
+        Never below 1e-6 (a flat window is left as it is rather than divided by zero).
+    """
+    std = windows_uv.float().std(dim=-1, unbiased=False)
+    return std.median(dim=-1, keepdim=True).values.clamp_min(_EPS)
+
+
+def channel_statistics(channels: torch.Tensor, mode: str, input_scale: float = 1.0,
+                       window_scales: torch.Tensor | None = None):
     """Centre and scale of each clean channel.
 
     Parameters
     ----------
     channels : torch.Tensor of shape (batch, time)
         Clean single channels in µV.
-    mode : {"global", "channel", "none"}
+    mode : {"global", "window", "channel", "none"}
     input_scale : float
         The constant of ``"global"`` mode, in µV.
+    window_scales : torch.Tensor of shape (batch, 1) or None
+        For ``"window"`` mode: :func:`window_scale` of the window each channel
+        comes from (required in that mode).
 
     Returns
     -------
@@ -51,6 +79,10 @@ def channel_statistics(channels: torch.Tensor, mode: str, input_scale: float = 1
         scale = channels.std(dim=-1, keepdim=True, unbiased=False).clamp_min(_EPS)
         return center, scale
     zeros = channels.new_zeros(channels.shape[0], 1)
+    if mode == "window":
+        if window_scales is None:
+            raise ValueError("scaling='window' needs the scale of each channel's window.")
+        return zeros, window_scales.to(channels.dtype).reshape(-1, 1)
     if mode == "global":
         return zeros, zeros + float(input_scale)
     if mode == "none":

@@ -129,8 +129,12 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         windows are split into the fewest batches of at most
         ``ceil(batch_size / channels_per_window)`` windows, so small groups
         give small batches. No gain on EEGMAT (:doc:`/benchmark`).
-    scaling : {"global", "channel", "none"}, default="global"
-        How channels are scaled for the encoder (see :mod:`skseqclr.scaling`).
+    scaling : {"global", "window", "channel", "none"}, default="global"
+        How channels are scaled for the encoder (see :mod:`skseqclr.scaling`):
+        ``"global"`` divides every channel by one constant learned in ``fit``
+        (amplitude kept); ``"window"`` divides each window's channels by that
+        window's median channel standard deviation (overall gain removed,
+        topography kept); ``"channel"`` z-scores each channel of each window.
     units : {"auto", "V", "mV", "uV"} or float, default="auto"
         Units of the input (see :mod:`skseqclr.inputs`); augmentations work in µV.
     sfreq : float or None
