@@ -280,6 +280,9 @@ def main(argv=None):
     parser.add_argument("--probe-c", type=_probe_c, default="auto",
                         help="C of the linear probe: a number, or 'auto' (default: chosen by cross-validation "
                              "grouped by subject on the labelled training windows)")
+    parser.add_argument("--probe-selection", default="best", choices=["best", "one_se"],
+                        help="how C='auto' is chosen: the best cross-validated score, or 'one_se': the smallest "
+                             "C within one standard error of it (LinearProbe's selection)")
     parser.add_argument("--input-normalization", default="none", choices=["none", "group"],
                         help="'group': rescale each subject's channels to a common amplitude with that subject's "
                              "own windows (GroupChannelScaler) before pretraining and before every feature "
@@ -328,7 +331,8 @@ def main(argv=None):
         X_test = channel_scaler.transform(X_test, groups=groups_test)
         print(f"input: each subject's channels rescaled to {channel_scaler.reference_scale_:.2f} µV "
               "(GroupChannelScaler)", flush=True)
-    probe_options = dict(probe=make_linear_probe(C=args.probe_c), groups_train=groups_train,
+    probe = make_linear_probe(C=args.probe_c, selection=args.probe_selection)
+    probe_options = dict(probe=probe, groups_train=groups_train,
                          groups_test=groups_test, normalizations=args.normalization,
                          label_draws=args.label_draws)
     print(f"EEGMAT: train {len(y_train)} windows (subjects 00-23), test {len(y_test)} (24-35), "

@@ -269,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="C of the probe's logistic regression, or 'auto' (default): chosen by cross-validation "
                             "on the labelled training windows, folds grouped by subject (by run for one eegbci "
                             "subject)")
+    bench.add_argument("--probe-selection", choices=("best", "one_se"), default="best",
+                       help="how C='auto' is chosen: the best cross-validated score (default), or one_se: the "
+                            "smallest C within one standard error of it (stronger regularisation when few labels "
+                            "make the folds' scores noisy)")
     bench.add_argument("--normalization", nargs="+", choices=("none", "group"), default=["none", "group"],
                        metavar="N",
                        help="feature normalisations to score: none, and group (each subject's (run's) features "
@@ -641,8 +645,9 @@ def _benchmark(args) -> int:
     if "riemann" in methods:
         extractors[METHODS["riemann"]] = make_tangent_space()
 
+    probe = make_linear_probe(C=args.probe_c, selection=args.probe_selection)
     rows = evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, fractions=args.fractions,
-                                     seeds=args.seeds, probe=make_linear_probe(C=args.probe_c),
+                                     seeds=args.seeds, probe=probe,
                                      groups_train=groups_train, groups_test=groups_test,
                                      normalizations=args.normalization, label_draws=args.label_draws,
                                      snapshots=bool(args.snapshot_steps), verbose=not args.quiet)
@@ -659,7 +664,9 @@ def _benchmark(args) -> int:
     steps = sorted({r.get("n_steps") for r in rows if r["method"] == METHODS["seqclr"] and "n_steps" in r})
     probe_cs = sorted({r["probe_C"] for r in rows if "probe_C" in r})
     c_text = (f"C={args.probe_c:g}" if args.probe_c != "auto" else
-              f"C chosen by grouped cross-validation, {_c_range(probe_cs)}")
+              f"C chosen by grouped cross-validation"
+              + (" (one-standard-error rule)" if args.probe_selection == "one_se" else "")
+              + f", {_c_range(probe_cs)}")
     _say(args, f"Balanced accuracy on the test split; probe: StandardScaler + LogisticRegression "
                f"(class_weight='balanced', {c_text}); per-group z-score: features standardised per "
                f"{group_word} with its own windows; SeqCLR: {args.encoder} encoder, model_size={args.model_size}"

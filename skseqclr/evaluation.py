@@ -38,8 +38,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._validation import check_groups_shape, check_positive_int, is_int_at_least, is_non_negative_int
 from .normalization import standardize_per_group
 
-__all__ = ["subsample_labels", "LinearProbe", "DEFAULT_CS", "probe_cv_score", "make_linear_probe", "split_by_group",
-           "evaluate_label_efficiency", "summarize", "format_table", "DEFAULT_FRACTIONS"]
+__all__ = ["subsample_labels", "LinearProbe", "DEFAULT_CS", "PROBE_SELECTIONS", "probe_cv_score", "make_linear_probe",
+           "split_by_group", "evaluate_label_efficiency", "summarize", "format_table", "DEFAULT_FRACTIONS"]
 
 #: Label fractions of the paper-style label-efficiency table.
 DEFAULT_FRACTIONS = (1.0, 0.1, 0.01)
@@ -81,6 +81,8 @@ def subsample_labels(y, fraction, random_state=None) -> np.ndarray:
 
 #: Regularisation strengths ``LinearProbe(C="auto")`` chooses from.
 DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 2, 13))
+#: How :class:`LinearProbe` picks C from its search: the best mean score, or the one-standard-error rule.
+PROBE_SELECTIONS = ("best", "one_se")
 
 
 class LinearProbe(ClassifierMixin, BaseEstimator):
@@ -112,6 +114,15 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         times longer than arithmetic).
     max_iter : int, default=1000
         Iterations of the lbfgs solver.
+    selection : {"best", "one_se"}, default="best"
+        Which candidate ``C="auto"`` takes: ``"best"`` the best mean score
+        (ties: the smallest C); ``"one_se"`` the smallest C whose mean score
+        is within one standard error (over the folds) of the best, the
+        one-standard-error rule (Hastie, Tibshirani & Friedman, *The Elements
+        of Statistical Learning*, §7.10). With a few labels from a few
+        subjects the folds' scores are noisy and the best mean often belongs
+        to a weakly regularised C by chance; the rule prefers the simpler
+        model that scores as well within that noise.
 
     Attributes
     ----------
@@ -121,6 +132,10 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         Mean balanced accuracy of each candidate in the search (None when
         ``C`` was given, or when too few labels of a class made folds
         impossible: then ``C_`` is 1.0).
+    cv_standard_errors_ : dict of float to float or None
+        Standard error of each candidate's mean (standard deviation over the
+        folds divided by the square root of their number); None when
+        ``cv_scores_`` is.
     scaler_ : sklearn.preprocessing.StandardScaler
     classifier_ : sklearn.linear_model.LogisticRegression
     classes_ : np.ndarray
@@ -135,12 +150,14 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
     pass the subject of each window for cross-subject tasks.
     """
 
-    def __init__(self, C="auto", Cs=DEFAULT_CS, n_splits=5, class_weight="balanced", max_iter=1000):
+    def __init__(self, C="auto", Cs=DEFAULT_CS, n_splits=5, class_weight="balanced", max_iter=1000,
+                 selection="best"):
         self.C = C
         self.Cs = Cs
         self.n_splits = n_splits
         self.class_weight = class_weight
         self.max_iter = max_iter
+        self.selection = selection
 
     def _model(self, C):
         from sklearn.linear_model import LogisticRegression
@@ -161,6 +178,8 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
             raise ValueError(f"C must be a positive number or 'auto', got {self.C!r}.")
         if not is_int_at_least(self.n_splits, 2):
             raise ValueError(f"n_splits must be an integer >= 2, got {self.n_splits!r}.")
+        if self.selection not in PROBE_SELECTIONS:
+            raise ValueError(f"selection={self.selection!r} is not one of {PROBE_SELECTIONS}.")
 
     def _search(self, X, y, groups):
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
@@ -172,7 +191,7 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         if n_groups >= 2:
             n_splits = min(n_splits, n_groups)
         if n_splits < 2:
-            return 1.0, None
+            return 1.0, None, None
         if n_groups < 2:  # no groups, or one that cannot be split: plain stratified folds
             splits = StratifiedKFold(n_splits, shuffle=True, random_state=0).split(X, y)
         else:
@@ -181,22 +200,25 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         splits = [(train, test) for train, test in splits
                   if len(np.unique(y[train])) == n_classes and len(np.unique(y[test])) > 1]
         if not splits:
-            return 1.0, None
+            return 1.0, None, None
         # each fold is standardised once and shared by every candidate C
         folds = []
         for train, test in splits:
             scaler = StandardScaler().fit(X[train])
             folds.append((scaler.transform(X[train]), y[train], scaler.transform(X[test]), y[test]))
-        scores = {}
+        scores, errors = {}, {}
         for C in np.asarray(self.Cs, dtype=float).ravel():
             fold_scores = []
             for X_fit, y_fit, X_val, y_val in folds:
                 classifier = self._model(float(C))[-1].fit(X_fit, y_fit)
                 fold_scores.append(balanced_accuracy_score(y_val, classifier.predict(X_val)))
             scores[float(C)] = float(np.mean(fold_scores))
-        # the strongest regularisation among the best: ties favour the simpler model
-        best = max(scores.values())
-        return min(C for C, score in scores.items() if score >= best - 1e-12), scores
+            errors[float(C)] = float(np.std(fold_scores) / np.sqrt(len(fold_scores)))
+        best_C = max(scores, key=lambda C: (scores[C], -C))
+        # the strongest regularisation among the best (within one standard error for "one_se"):
+        # ties favour the simpler model
+        threshold = scores[best_C] - (errors[best_C] if self.selection == "one_se" else 1e-12)
+        return min(C for C, score in scores.items() if score >= threshold), scores, errors
 
     def fit(self, X, y, groups=None):
         """Choose C (if ``C="auto"``), then fit the scaler and the logistic regression.
@@ -222,9 +244,9 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError("y has 1 class; the probe needs at least two.")
         if self.C == "auto":
-            self.C_, self.cv_scores_ = self._search(X, y, groups)
+            self.C_, self.cv_scores_, self.cv_standard_errors_ = self._search(X, y, groups)
         else:
-            self.C_, self.cv_scores_ = float(self.C), None
+            self.C_, self.cv_scores_, self.cv_standard_errors_ = float(self.C), None, None
         model = self._model(self.C_).fit(X, y)
         self.scaler_, self.classifier_ = model[0], model[1]
         self.n_iter_ = self.classifier_.n_iter_
@@ -274,7 +296,7 @@ def probe_cv_score(probe) -> float | None:
     """
     check_is_fitted(probe, "C_")
     scores = getattr(probe, "cv_scores_", None)
-    return None if not scores else float(max(scores.values()))
+    return None if not scores else float(scores[probe.C_])
 
 
 def make_linear_probe(C="auto", class_weight="balanced", max_iter=1000, **kwargs):
@@ -291,7 +313,8 @@ def make_linear_probe(C="auto", class_weight="balanced", max_iter=1000, **kwargs
     max_iter : int, default=1000
         Iterations of the lbfgs solver.
     **kwargs
-        Other :class:`LinearProbe` parameters (``Cs``, ``n_splits``).
+        Other :class:`LinearProbe` parameters (``Cs``, ``n_splits``,
+        ``selection``).
 
     Returns
     -------

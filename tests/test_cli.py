@@ -104,6 +104,19 @@ def test_benchmark_probe_c_and_normalization_options(tmp_path, capsys):
     assert "--probe-c" in capsys.readouterr().err
 
 
+def test_benchmark_probe_selection_one_se_regularises_at_least_as_strongly(tmp_path, capsys):
+    chosen = {}
+    for selection in ("best", "one_se"):
+        out = tmp_path / f"{selection}.json"
+        assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "--methods", "logpower", "bands5",
+                     "--normalization", "none", "--probe-selection", selection, "--output", str(out)]) == EXIT_OK
+        chosen[selection] = [r["probe_C"] for r in json.loads(out.read_text())["rows"]]
+        printed = capsys.readouterr().out
+        assert ("one-standard-error rule" in printed) == (selection == "one_se")
+    assert all(one_se <= best for one_se, best in zip(chosen["one_se"], chosen["best"]))
+    assert main(["benchmark", *SYNTHETIC, "--probe-selection", "median"]) == EXIT_USAGE
+
+
 def test_benchmark_label_draws_average_several_subsets(tmp_path, capsys):
     out = tmp_path / "results.json"
     assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "0.25", "--methods", "logpower", "--label-draws", "3",

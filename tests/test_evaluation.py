@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from skseqclr.baselines import LogPower, LogVarianceBandPower
 from skseqclr.datasets import make_synthetic_eeg
 from skseqclr.evaluation import (DEFAULT_CS, LinearProbe, evaluate_label_efficiency, format_table,
-                                 make_linear_probe, split_by_group, subsample_labels, summarize)
+                                 make_linear_probe, probe_cv_score, split_by_group, subsample_labels, summarize)
 
 
 def test_subsample_labels_stratified_seeded_and_keeps_every_class():
@@ -164,6 +164,27 @@ def test_linear_probe_auto_c_chooses_by_grouped_cross_validation():
     assert max(grouped.cv_scores_.values()) < 0.8  # held-out subjects: no better than guessing
     best = max(grouped.cv_scores_.values())
     assert grouped.C_ == min(C for C, score in grouped.cv_scores_.items() if score == best)
+
+
+def test_linear_probe_one_standard_error_rule_takes_the_smallest_c_within_one_error_of_the_best():
+    """One informative feature among 40, 96 labels from 12 subjects: noisy folds, where the rule matters."""
+    rng = np.random.default_rng(3)
+    groups = np.repeat(np.arange(12), 8)
+    y = rng.integers(0, 2, 96)
+    X = rng.normal(size=(96, 40))
+    X[:, 0] += y
+    best = LinearProbe().fit(X, y, groups=groups)
+    one_se = LinearProbe(selection="one_se").fit(X, y, groups=groups)
+    assert one_se.cv_scores_ == best.cv_scores_ and one_se.cv_standard_errors_ == best.cv_standard_errors_
+    top = max(best.cv_scores_, key=lambda C: (best.cv_scores_[C], -C))
+    assert best.C_ == top
+    threshold = best.cv_scores_[top] - best.cv_standard_errors_[top]
+    assert one_se.C_ == min(C for C, score in one_se.cv_scores_.items() if score >= threshold)
+    assert one_se.C_ < best.C_  # here the rule does change the choice, to stronger regularisation
+    assert all(0 < error < 0.5 for error in one_se.cv_standard_errors_.values())
+    assert probe_cv_score(one_se) == one_se.cv_scores_[one_se.C_] < probe_cv_score(best)
+    with pytest.raises(ValueError, match="selection='median'"):
+        LinearProbe(selection="median").fit(X, y, groups=groups)
 
 
 def test_linear_probe_few_labels_and_bad_parameters():
