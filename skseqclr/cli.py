@@ -82,6 +82,7 @@ METHODS = {
     "seqclr": "SeqCLR pretrained",
     "untrained": "SeqCLR untrained",
     "logpower": "log-power",
+    "logpower_ref": "log-power, channel-referenced",
     "bands": "log-variance bands",
     "bands5": "log-variance 5 bands",
     "riemann": "Riemannian tangent space",
@@ -638,6 +639,8 @@ def _benchmark(args) -> int:
                                                                          "snapshot_steps": None})
     if "logpower" in methods:
         extractors[METHODS["logpower"]] = LogPower()
+    if "logpower_ref" in methods:
+        extractors[METHODS["logpower_ref"]] = LogPower(reference=True)
     if "bands" in methods:
         extractors[METHODS["bands"]] = LogVarianceBandPower(sfreq=data.sfreq)
     if "bands5" in methods:

@@ -32,6 +32,23 @@ def test_log_power_is_log_variance_in_microvolts():
     assert LogPower().fit(X).get_feature_names_out().tolist() == ["ch0_logvar", "ch1_logvar", "ch2_logvar"]
 
 
+def test_referenced_log_power_keeps_the_topography_and_drops_the_windows_gain():
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 5.0, (6, 4, 200)).astype(np.float32) * np.array([1, 2, 3, 4], dtype=np.float32)[:, None]
+    plain = LogPower().fit_transform(X)
+    referenced = LogPower(reference=True).fit_transform(X)
+    np.testing.assert_allclose(referenced, plain - plain.mean(axis=1, keepdims=True))
+    np.testing.assert_allclose(LogPower(reference=True).fit_transform(10 * X), referenced, atol=1e-6)
+    assert not np.allclose(LogPower().fit_transform(10 * X), plain)
+    louder_first = X.copy()
+    louder_first[:, 0] *= 3
+    shift = LogPower(reference=True).fit_transform(louder_first) - referenced
+    np.testing.assert_allclose(shift[:, 0], np.log(9) * 3 / 4, rtol=1e-5)  # log 9 minus its share of the mean
+    assert LogPower(reference=True).fit(X).get_feature_names_out()[0] == "ch0_logvar_ref"
+    with pytest.raises(ValueError, match="reference must be True or False"):
+        LogPower(reference="yes").fit(X)
+
+
 def test_band_power_picks_the_band_of_a_sine():
     X = _sine_windows([6.0, 10.0, 20.0])
     features = LogVarianceBandPower(sfreq=128).fit_transform(X)
