@@ -76,6 +76,11 @@ class _WindowFeatures(TransformerMixin, BaseEstimator):
         return tags
 
 
+def _check_reference(reference):
+    if not isinstance(reference, (bool, np.bool_)):
+        raise ValueError(f"reference must be True or False, got {reference!r}.")
+
+
 class LogPower(_WindowFeatures):
     """Log variance of each channel of each window (broadband log power).
 
@@ -134,8 +139,7 @@ class LogPower(_WindowFeatures):
         -------
         self
         """
-        if not isinstance(self.reference, (bool, np.bool_)):
-            raise ValueError(f"reference must be True or False, got {self.reference!r}.")
+        _check_reference(self.reference)
         self._fit_source(X)
         return self
 
@@ -186,6 +190,10 @@ class LogVarianceBandPower(_WindowFeatures):
         carry it).
     batch_size : int, default=256
         Windows filtered at once.
+    reference : bool, default=False
+        In each band, subtract from each channel's log band power its mean
+        over the window's channels (as :class:`LogPower`'s ``reference``): the
+        window's overall gain cancels, the topography of each band stays.
 
     Attributes
     ----------
@@ -205,12 +213,14 @@ class LogVarianceBandPower(_WindowFeatures):
     (4, 9)
     """
 
-    def __init__(self, bands=DEFAULT_BANDS, filter_order=4, units="auto", sfreq=None, batch_size=256):
+    def __init__(self, bands=DEFAULT_BANDS, filter_order=4, units="auto", sfreq=None, batch_size=256,
+                 reference=False):
         self.bands = bands
         self.filter_order = filter_order
         self.units = units
         self.sfreq = sfreq
         self.batch_size = batch_size
+        self.reference = reference
 
     def _check_bands(self, sfreq):
         try:
@@ -240,6 +250,7 @@ class LogVarianceBandPower(_WindowFeatures):
         """
         from scipy.signal import butter
 
+        _check_reference(self.reference)
         source = self._fit_source(X)
         if source.sfreq is None:
             raise ValueError("LogVarianceBandPower needs the sampling frequency: pass sfreq=<Hz> for numpy input.")
@@ -280,6 +291,8 @@ class LogVarianceBandPower(_WindowFeatures):
         for start, stop, data in self._batches(source):
             for b, sos in enumerate(self.sos_):
                 out[start:stop, :, b] = np.log(sosfiltfilt(sos, data, axis=-1).var(axis=-1) + _EPS_UV2)
+        if self.reference:
+            out -= out.mean(axis=1, keepdims=True)
         return out.reshape(source.n_windows, -1)
 
     def get_feature_names_out(self, input_features=None):

@@ -85,6 +85,7 @@ METHODS = {
     "logpower_ref": "log-power, channel-referenced",
     "bands": "log-variance bands",
     "bands5": "log-variance 5 bands",
+    "bands5_ref": "log-variance 5 bands, channel-referenced",
     "riemann": "Riemannian tangent space",
 }
 WEIGHTS_FILE, CONFIG_FILE = "encoder.safetensors", "config.json"
@@ -645,6 +646,8 @@ def _benchmark(args) -> int:
         extractors[METHODS["bands"]] = LogVarianceBandPower(sfreq=data.sfreq)
     if "bands5" in methods:
         extractors[METHODS["bands5"]] = LogVarianceBandPower(bands=FIVE_BANDS, sfreq=data.sfreq)
+    if "bands5_ref" in methods:
+        extractors[METHODS["bands5_ref"]] = LogVarianceBandPower(bands=FIVE_BANDS, sfreq=data.sfreq, reference=True)
     if "riemann" in methods:
         extractors[METHODS["riemann"]] = make_tangent_space()
 

@@ -60,6 +60,20 @@ def test_band_power_picks_the_band_of_a_sine():
     assert features[1, 1] - features[1, 0] > 3  # strongly attenuated outside
 
 
+def test_referenced_band_power_subtracts_each_bands_channel_mean():
+    rng = np.random.default_rng(1)
+    X = rng.normal(0, 5.0, (5, 3, 256)).astype(np.float32)
+    bands = ((4, 8), (8, 13))
+    plain = LogVarianceBandPower(bands=bands, sfreq=128).fit_transform(X).reshape(5, 3, 2)
+    referenced = LogVarianceBandPower(bands=bands, sfreq=128, reference=True).fit_transform(X).reshape(5, 3, 2)
+    np.testing.assert_allclose(referenced, plain - plain.mean(axis=1, keepdims=True))
+    np.testing.assert_allclose(
+        LogVarianceBandPower(bands=bands, sfreq=128, reference=True).fit_transform(4 * X).reshape(5, 3, 2),
+        referenced, atol=1e-6)
+    with pytest.raises(ValueError, match="reference must be True or False"):
+        LogVarianceBandPower(sfreq=128, reference=1).fit(X)
+
+
 def test_band_power_custom_bands_and_names():
     X = _sine_windows([10.0, 40.0], sfreq=200.0)
     est = LogVarianceBandPower(bands=[(30, 50), (8, 12)], sfreq=200).fit(X)

@@ -117,12 +117,12 @@ def test_benchmark_probe_selection_one_se_regularises_at_least_as_strongly(tmp_p
     assert main(["benchmark", *SYNTHETIC, "--probe-selection", "median"]) == EXIT_USAGE
 
 
-def test_benchmark_referenced_log_power_row(tmp_path):
+def test_benchmark_referenced_baseline_rows(tmp_path):
     out = tmp_path / "results.json"
-    assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "--methods", "logpower", "logpower_ref",
+    assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "--methods", "logpower", "logpower_ref", "bands5_ref",
                  "--normalization", "none", "--output", str(out), "--quiet"]) == EXIT_OK
     rows = {r["method"]: r for r in json.loads(out.read_text())["rows"]}
-    assert set(rows) == {"log-power", "log-power, channel-referenced"}
+    assert set(rows) == {"log-power", "log-power, channel-referenced", "log-variance 5 bands, channel-referenced"}
     assert all(0 <= r["balanced_accuracy"] <= 1 for r in rows.values())
 
 
