@@ -89,7 +89,8 @@ from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer
 
 from skseqclr import SeqCLRTransformer
-from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
+from skseqclr.baselines import (FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available,
+                                reference_to_channel_mean)
 from skseqclr.cli import _param as key_value
 from skseqclr.cli import _probe_c
 from skseqclr.datasets import fetch_eegmat
@@ -162,13 +163,10 @@ def _prefix(name):
 
 
 def channel_referenced(extractor, n_channels):
-    """``extractor`` followed by, in each window, each feature minus its mean over the channels (the
-    features laid out channel by channel, as SeqCLRTransformer, LogPower and LogVarianceBandPower give them)."""
-    def reference(features):
-        features = features.reshape(len(features), n_channels, -1)
-        return (features - features.mean(axis=1, keepdims=True)).reshape(len(features), -1)
-
-    return make_pipeline(extractor, FunctionTransformer(reference))
+    """``extractor`` followed by, in each window, each feature minus its mean over the channels
+    (:func:`skseqclr.baselines.reference_to_channel_mean`)."""
+    return make_pipeline(extractor, FunctionTransformer(reference_to_channel_mean,
+                                                        kw_args={"n_channels": n_channels}))
 
 
 def save_features(path, encoders, X_train, X_test, params, pretrain_wall_s):

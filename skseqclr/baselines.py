@@ -27,7 +27,7 @@ from ._validation import check_positive_int
 from .inputs import as_window_source, resolve_units
 from .pooling import POOLING_BANDS
 
-__all__ = ["LogPower", "LogVarianceBandPower", "WindowsToArray", "make_tangent_space",
+__all__ = ["LogPower", "LogVarianceBandPower", "WindowsToArray", "reference_to_channel_mean", "make_tangent_space",
            "make_riemannian_pipeline", "pyriemann_available", "DEFAULT_BANDS", "FIVE_BANDS"]
 
 #: Theta, alpha and beta bands in Hz.
@@ -79,6 +79,29 @@ class _WindowFeatures(TransformerMixin, BaseEstimator):
 def _check_reference(reference):
     if not isinstance(reference, (bool, np.bool_)):
         raise ValueError(f"reference must be True or False, got {reference!r}.")
+
+
+def reference_to_channel_mean(features, n_channels):
+    """In each window, each per-channel feature minus its mean over the channels.
+
+    An average reference applied to features, as EEG's common average
+    reference is to signals: a window's overall gain moves every channel's
+    log power by the same amount and cancels; the topography stays.
+
+    Parameters
+    ----------
+    features : np.ndarray of shape (n_windows, n_channels * n_features_per_channel)
+        Laid out channel by channel, as :class:`LogPower`,
+        :class:`LogVarianceBandPower` and :class:`~skseqclr.SeqCLRTransformer`
+        give them.
+    n_channels : int
+
+    Returns
+    -------
+    np.ndarray of the same shape
+    """
+    by_channel = np.asarray(features).reshape(len(features), n_channels, -1)
+    return (by_channel - by_channel.mean(axis=1, keepdims=True)).reshape(len(features), -1)
 
 
 class LogPower(_WindowFeatures):
@@ -156,9 +179,7 @@ class LogPower(_WindowFeatures):
         out = np.empty((source.n_windows, source.n_channels))
         for start, stop, data in self._batches(source):
             out[start:stop] = np.log(data.var(axis=-1) + _EPS_UV2)
-        if self.reference:
-            out -= out.mean(axis=1, keepdims=True)
-        return out
+        return reference_to_channel_mean(out, source.n_channels) if self.reference else out
 
     def get_feature_names_out(self, input_features=None):
         """Feature names ``<channel>_logvar`` (``<channel>_logvar_ref`` with ``reference=True``)."""
@@ -291,9 +312,8 @@ class LogVarianceBandPower(_WindowFeatures):
         for start, stop, data in self._batches(source):
             for b, sos in enumerate(self.sos_):
                 out[start:stop, :, b] = np.log(sosfiltfilt(sos, data, axis=-1).var(axis=-1) + _EPS_UV2)
-        if self.reference:
-            out -= out.mean(axis=1, keepdims=True)
-        return out.reshape(source.n_windows, -1)
+        out = out.reshape(source.n_windows, -1)
+        return reference_to_channel_mean(out, source.n_channels) if self.reference else out
 
     def get_feature_names_out(self, input_features=None):
         """Feature names ``<channel>_<low>-<high>Hz``."""

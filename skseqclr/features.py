@@ -16,7 +16,7 @@ import torch
 
 from .loading import consecutive_batches, iterate_batches, to_device_microvolts
 from .pooling import pool
-from .scaling import channel_statistics, window_scale
+from .scaling import scaling_statistics
 from .training import autocast
 
 __all__ = ["EncodingSettings", "encode_windows", "iterate_encoded", "pooled_features"]
@@ -33,11 +33,8 @@ class EncodingSettings:
 
 def scaled_channels(windows_uv: torch.Tensor, settings: EncodingSettings) -> torch.Tensor:
     """All channels of a batch of windows as scaled single channels ``(w * C, T)``."""
-    channels = windows_uv.flatten(0, 1)
-    window_scales = (window_scale(windows_uv).repeat_interleave(windows_uv.shape[1], dim=0)
-                     if settings.scaling == "window" else None)
-    center, scale = channel_statistics(channels, settings.scaling, settings.input_scale, window_scales)
-    return (channels - center) / scale
+    center, scale = scaling_statistics(windows_uv, windows_uv, settings.scaling, settings.input_scale)
+    return (windows_uv.flatten(0, 1) - center) / scale
 
 
 def encode_windows(encoder, windows_uv: torch.Tensor, settings: EncodingSettings) -> torch.Tensor:

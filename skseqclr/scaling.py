@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["SCALING_MODES", "channel_statistics", "estimate_input_scale", "window_scale"]
+__all__ = ["SCALING_MODES", "channel_statistics", "estimate_input_scale", "scaling_statistics", "window_scale"]
 
 SCALING_MODES = ("global", "window", "channel", "none")
 _EPS = 1e-6
@@ -55,20 +55,45 @@ def window_scale(windows_uv: torch.Tensor) -> torch.Tensor:
     return std.median(dim=-1, keepdim=True).values.clamp_min(_EPS)
 
 
-def channel_statistics(channels: torch.Tensor, mode: str, input_scale: float = 1.0,
-                       window_scales: torch.Tensor | None = None):
-    """Centre and scale of each clean channel.
+def scaling_statistics(channels: torch.Tensor, windows_uv: torch.Tensor, mode: str, input_scale: float = 1.0):
+    """Centre and scale of each clean channel drawn from a batch of windows, in every mode.
+
+    Parameters
+    ----------
+    channels : torch.Tensor of shape (n_windows, k, time)
+        ``k`` clean single channels of each window in µV: its originals, or
+        channels recombined from them (paper §2.1).
+    windows_uv : torch.Tensor of shape (n_windows, n_channels, time)
+        The windows they come from (``"window"`` mode's constant is theirs,
+        so a recombined difference is divided by its window's constant like
+        the originals).
+    mode : {"global", "window", "channel", "none"}
+    input_scale : float
+        The constant of ``"global"`` mode, in µV.
+
+    Returns
+    -------
+    center, scale : torch.Tensor of shape (n_windows * k, 1)
+        For ``channels.flatten(0, 1)``.
+    """
+    flat = channels.flatten(0, 1)
+    if mode != "window":
+        return channel_statistics(flat, mode, input_scale)
+    scale = window_scale(windows_uv).to(flat.dtype).repeat_interleave(channels.shape[1], dim=0)
+    return flat.new_zeros(flat.shape[0], 1), scale
+
+
+def channel_statistics(channels: torch.Tensor, mode: str, input_scale: float = 1.0):
+    """Centre and scale of each clean channel, for the modes that need only the channel.
 
     Parameters
     ----------
     channels : torch.Tensor of shape (batch, time)
         Clean single channels in µV.
-    mode : {"global", "window", "channel", "none"}
+    mode : {"global", "channel", "none"}
+        ``"window"`` needs each channel's window: :func:`scaling_statistics`.
     input_scale : float
         The constant of ``"global"`` mode, in µV.
-    window_scales : torch.Tensor of shape (batch, 1) or None
-        For ``"window"`` mode: :func:`window_scale` of the window each channel
-        comes from (required in that mode).
 
     Returns
     -------
@@ -80,9 +105,7 @@ def channel_statistics(channels: torch.Tensor, mode: str, input_scale: float = 1
         return center, scale
     zeros = channels.new_zeros(channels.shape[0], 1)
     if mode == "window":
-        if window_scales is None:
-            raise ValueError("scaling='window' needs the scale of each channel's window.")
-        return zeros, window_scales.to(channels.dtype).reshape(-1, 1)
+        raise ValueError("scaling='window' needs each channel's window: use scaling_statistics.")
     if mode == "global":
         return zeros, zeros + float(input_scale)
     if mode == "none":

@@ -40,7 +40,7 @@ from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .loading import iterate_batches, plan_epoch, to_device_microvolts
 from .losses import NTXentLoss
 from .recombination import recombine, sample_channel_pairs
-from .scaling import channel_statistics, window_scale
+from .scaling import scaling_statistics
 
 __all__ = ["SeqCLRNetwork", "ContrastiveViews", "Pretrainer", "autocast", "resolve_precision"]
 
@@ -141,10 +141,8 @@ class ContrastiveViews:
         )
         recombined = recombine(windows_uv, first, second)
         channels = recombined.flatten(0, 1)[: self.batch_size]
-        # a recombined channel (a difference) is scaled by its window's constant, like the originals
-        window_scales = (window_scale(windows_uv).repeat_interleave(recombined.shape[1], dim=0)[: self.batch_size]
-                         if self.scaling == "window" else None)
-        center, scale = channel_statistics(channels, self.scaling, self.input_scale, window_scales)
+        center, scale = (statistic[: self.batch_size] for statistic in
+                         scaling_statistics(recombined, windows_uv, self.scaling, self.input_scale))
         if self.crop_length is None:
             view_a, view_b = self.augmenter(channels, generator)
         else:

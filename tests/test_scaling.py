@@ -8,7 +8,7 @@ import torch
 
 from skseqclr import SeqCLRClassifier, SeqCLRTransformer
 from skseqclr.augmentations import ChannelAugmenter
-from skseqclr.scaling import channel_statistics, window_scale
+from skseqclr.scaling import channel_statistics, scaling_statistics, window_scale
 from skseqclr.training import ContrastiveViews
 
 
@@ -23,6 +23,15 @@ def test_window_scale_is_the_median_channel_standard_deviation_of_each_window():
 def test_window_mode_needs_the_window_scales():
     with pytest.raises(ValueError, match="scaling='window' needs"):
         channel_statistics(torch.randn(4, 10), "window")
+
+
+def test_scaling_statistics_agree_with_channel_statistics_outside_window_mode():
+    windows = torch.randn(3, 4, 50) * 7 + 2
+    for mode in ("global", "channel", "none"):
+        center, scale = scaling_statistics(windows, windows, mode, input_scale=5.0)
+        expected = channel_statistics(windows.flatten(0, 1), mode, input_scale=5.0)
+        torch.testing.assert_close(center, expected[0])
+        torch.testing.assert_close(scale, expected[1])
 
 
 def test_recombined_channels_are_divided_by_their_windows_scale():
