@@ -107,7 +107,7 @@ EEGBCI_GROUP = 1000  # the subject label given to eegbci's windows in the pretra
 
 
 #: Parameters that change the features of a pretrained encoder without pretraining it again.
-TRANSFORM_TIME_PARAMS = ("pooling", "log_power", "batch_size", "precision", "num_workers")
+TRANSFORM_TIME_PARAMS = ("pooling", "log_power", "feature_channels", "batch_size", "precision", "num_workers")
 
 
 def _transform_time_params(key_values):

@@ -16,6 +16,7 @@ import torch
 
 from .loading import consecutive_batches, iterate_batches, to_device_microvolts
 from .pooling import pool
+from .recombination import recombine
 from .scaling import scaling_statistics
 from .training import autocast
 
@@ -31,14 +32,22 @@ class EncodingSettings:
     precision: str = "fp32"
 
 
-def scaled_channels(windows_uv: torch.Tensor, settings: EncodingSettings) -> torch.Tensor:
-    """All channels of a batch of windows as scaled single channels ``(w * C, T)``."""
-    center, scale = scaling_statistics(windows_uv, windows_uv, settings.scaling, settings.input_scale)
-    return (windows_uv.flatten(0, 1) - center) / scale
+def scaled_channels(windows_uv: torch.Tensor, settings: EncodingSettings,
+                    channels: torch.Tensor | None = None) -> torch.Tensor:
+    """The channels of a batch of windows as scaled single channels ``(w * C, T)``.
+
+    ``channels`` (``(w, C, T)`` in µV, e.g. recombined differences) defaults to
+    the windows' own; either way the ``"window"`` scaling constant is the
+    window's, as in pretraining.
+    """
+    channels = windows_uv if channels is None else channels
+    center, scale = scaling_statistics(channels, windows_uv, settings.scaling, settings.input_scale)
+    return (channels.flatten(0, 1) - center) / scale
 
 
-def encode_windows(encoder, windows_uv: torch.Tensor, settings: EncodingSettings) -> torch.Tensor:
-    """Encode every channel of a batch of windows.
+def encode_windows(encoder, windows_uv: torch.Tensor, settings: EncodingSettings,
+                   channels: torch.Tensor | None = None) -> torch.Tensor:
+    """Encode every channel of a batch of windows (or the channels recombined from them).
 
     Parameters
     ----------
@@ -47,14 +56,18 @@ def encode_windows(encoder, windows_uv: torch.Tensor, settings: EncodingSettings
     windows_uv : torch.Tensor of shape (n_windows, n_channels, n_times)
         In µV, on the encoder's device.
     settings : EncodingSettings
+    channels : torch.Tensor of shape (n_windows, k, n_times) or None
+        Single channels made from these windows (:func:`skseqclr.recombination.recombine`)
+        to encode instead of the windows' own.
 
     Returns
     -------
-    torch.Tensor of shape (n_windows, n_channels, 4, n_times)
+    torch.Tensor of shape (n_windows, n_channels or k, 4, n_times)
     """
-    n_windows, n_channels = windows_uv.shape[:2]
+    channels = windows_uv if channels is None else channels
+    n_windows, n_channels = channels.shape[:2]
     with autocast(windows_uv.device, settings.precision):
-        h = encoder(scaled_channels(windows_uv, settings))
+        h = encoder(scaled_channels(windows_uv, settings, channels))
     return h.float().reshape(n_windows, n_channels, h.shape[-2], h.shape[-1])
 
 
@@ -85,8 +98,15 @@ def iterate_encoded(encoder, source, *, to_microvolts, resample, settings, devic
 
 
 def compute_features(encoder, source, *, to_microvolts, resample, settings, device, windows_per_batch,
-                     statistics, log_power, num_workers=0, sfreq=None) -> np.ndarray:
-    """Pooled per-channel features of every window of ``source``: ``(n, C, F)`` float32."""
+                     statistics, log_power, num_workers=0, sfreq=None, pairs=None) -> np.ndarray:
+    """Pooled per-channel features of every window of ``source``: ``(n, C, F)`` float32.
+
+    With ``pairs`` (``(first, second)`` channel indices,
+    :func:`skseqclr.recombination.feature_channel_pairs`) the features are read
+    on those recombined channels, ``(n, len(first), F)``, made batch by batch.
+    """
+    if pairs is not None:
+        first, second = (torch.as_tensor(indices, dtype=torch.long, device=device) for indices in pairs)
     out = None
     encoder.eval()
     with torch.no_grad():
@@ -94,8 +114,9 @@ def compute_features(encoder, source, *, to_microvolts, resample, settings, devi
                                                    resample=resample, settings=settings, device=device,
                                                    windows_per_batch=windows_per_batch,
                                                    num_workers=num_workers):
-            h = encode_windows(encoder, windows_uv, settings)
-            scaled = scaled_channels(windows_uv, settings) if log_power else None
+            channels = windows_uv if pairs is None else recombine(windows_uv, first, second)
+            h = encode_windows(encoder, windows_uv, settings, channels)
+            scaled = scaled_channels(windows_uv, settings, channels) if log_power else None
             features = pooled_features(h, scaled, statistics, log_power, sfreq).cpu().numpy()
             if out is None:
                 out = np.empty((source.n_windows, *features.shape[1:]), dtype=np.float32)

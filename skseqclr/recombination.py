@@ -23,9 +23,14 @@ the augmentations' ranges (§2.2) apply to it unchanged.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-__all__ = ["sample_channel_pairs", "recombine", "all_channel_pairs", "n_recombined_channels"]
+__all__ = ["FEATURE_CHANNELS", "all_channel_pairs", "feature_channel_pairs", "n_recombined_channels", "recombine",
+           "sample_channel_pairs"]
+
+#: The named sets of channels that features can be read on (``SeqCLRTransformer(feature_channels=...)``).
+FEATURE_CHANNELS = ("original", "differences", "all")
 
 
 def n_recombined_channels(n_channels: int) -> int:
@@ -144,3 +149,83 @@ def recombine(windows: torch.Tensor, first: torch.Tensor, second: torch.Tensor) 
     subtrahend = windows.gather(1, gather_second)
     is_original = (first == second).unsqueeze(-1)
     return torch.where(is_original, minuend, minuend - subtrahend)
+
+
+def feature_channel_pairs(feature_channels, ch_names) -> tuple[list[int], list[int], list[str]]:
+    """The single channels that features are read on, as pairs of channel indices.
+
+    Pretraining with recombination sees mostly differences: of the ``n**2``
+    channels of §2.1, ``n * (n - 1)`` are differences ``x_i - x_j``. Reading the
+    encoder on differences at transform time uses it where it was trained
+    most, and gives the features the spatial contrast of a bipolar montage.
+
+    Parameters
+    ----------
+    feature_channels : {"original", "differences", "all"} or sequence of pairs
+        ``"original"``: each channel as recorded (the paper's features).
+        ``"differences"``: ``x_i - x_j`` for every ``i < j``, ``n * (n - 1) / 2``
+        channels (one sign of each ordered pair of §2.1).
+        ``"all"``: the originals, then the differences.
+        A sequence of ``(a, b)`` pairs of channel names or indices reads
+        ``x_a - x_b`` (a bipolar montage, e.g. ``[("Fp1", "F7"), ("F7", "T3")]``);
+        ``a == b`` reads the original channel ``a``.
+    ch_names : list of str
+        The windows' channel names, in order.
+
+    Returns
+    -------
+    first, second : list of int
+        Channel indices (``first == second`` for an original channel), as
+        :func:`recombine` takes them.
+    names : list of str
+        ``"a"`` for an original channel, ``"a-b"`` for a difference.
+    """
+    n_channels = len(ch_names)
+    if isinstance(feature_channels, str):
+        if feature_channels not in FEATURE_CHANNELS:
+            raise ValueError(f"feature_channels={feature_channels!r} is not one of {FEATURE_CHANNELS} or a "
+                             "sequence of (channel, channel) pairs.")
+        pairs = []
+        if feature_channels in ("original", "all"):
+            pairs += [(i, i) for i in range(n_channels)]
+        if feature_channels in ("differences", "all"):
+            pairs += [(i, j) for i in range(n_channels) for j in range(i + 1, n_channels)]
+        if not pairs:
+            raise ValueError(f'feature_channels="differences" needs at least 2 channels, the windows have '
+                             f"{n_channels}.")
+    else:
+        pairs = [tuple(_channel_index(channel, ch_names) for channel in _as_pair(pair))
+                 for pair in _as_pair_list(feature_channels)]
+    first, second = (list(indices) for indices in zip(*pairs))
+    names = [ch_names[i] if i == j else f"{ch_names[i]}-{ch_names[j]}" for i, j in pairs]
+    return first, second, names
+
+
+def _as_pair_list(feature_channels):
+    try:
+        pairs = list(feature_channels)
+    except TypeError:
+        pairs = None
+    if not pairs:
+        raise ValueError(f"feature_channels must be one of {FEATURE_CHANNELS} or a non-empty sequence of "
+                         f"(channel, channel) pairs, got {feature_channels!r}.")
+    return pairs
+
+
+def _as_pair(pair):
+    if isinstance(pair, str) or not hasattr(pair, "__len__") or len(pair) != 2:
+        raise ValueError(f"Each entry of feature_channels must be a (channel, channel) pair of names or indices, "
+                         f"got {pair!r}.")
+    return pair
+
+
+def _channel_index(channel, ch_names):
+    if isinstance(channel, str):
+        if channel not in ch_names:
+            raise ValueError(f"feature_channels names channel {channel!r}, which the windows do not have "
+                             f"(their channels: {', '.join(ch_names)}).")
+        return ch_names.index(channel)
+    if isinstance(channel, (int, np.integer)) and not isinstance(channel, bool) and 0 <= channel < len(ch_names):
+        return int(channel)
+    raise ValueError(f"feature_channels index {channel!r} is not a channel of windows with {len(ch_names)} "
+                     "channels (indices start at 0).")

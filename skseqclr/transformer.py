@@ -23,6 +23,7 @@ from .features import EncodingSettings, compute_features
 from .heads import HEAD_SIZES, check_projector, make_projector
 from .inputs import WindowSource, as_window_source, as_window_sources, resolve_units
 from .pooling import POOLING_BANDS, check_band_resolution, check_pooling
+from .recombination import FEATURE_CHANNELS, feature_channel_pairs
 from .scaling import SCALING_MODES, estimate_input_scale
 from .training import ContrastiveViews, Pretrainer, SeqCLRNetwork, resolve_precision, set_seed_for_init
 
@@ -184,6 +185,18 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     log_power : bool, default=False
         Append each input channel's log mean square (after scaling) as one
         more feature per channel.
+    feature_channels : {"original", "differences", "all"} or sequence of pairs, default="original"
+        The single channels ``transform`` and ``encode`` read features on
+        (:func:`skseqclr.recombination.feature_channel_pairs`): each channel
+        as recorded (the paper's features); ``"differences"``, every
+        difference ``x_i - x_j`` with ``i < j`` (``n * (n - 1) / 2`` bipolar
+        channels, the kind recombination pretrains on most, §2.1);
+        ``"all"``, both; or ``(a, b)`` pairs of channel names or indices, e.g.
+        a bipolar montage (``a == b`` is channel ``a``). Scaled like the
+        recombined channels of pretraining. Can be changed on a fitted
+        transformer without pretraining again. On EEGMAT pretraining gained
+        more over the untrained encoder on differences than on the originals
+        (:ref:`benchmark-feature-channels`).
     device : str, default="auto"
         ``"auto"`` uses CUDA when available (each rank's own GPU under torchrun).
     precision : {"auto", "fp32", "bf16"}, default="auto"
@@ -275,6 +288,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         lr_schedule="cosine",
         pooling=("mean", "std", "logms"),
         log_power=False,
+        feature_channels="original",
         device="auto",
         precision="auto",
         compile=False,
@@ -316,6 +330,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.lr_schedule = lr_schedule
         self.pooling = pooling
         self.log_power = log_power
+        self.feature_channels = feature_channels
         self.device = device
         self.precision = precision
         self.compile = compile
@@ -380,6 +395,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             raise ValueError('projector="pooled" projects statistics over time; the band statistics of '
                              f"pooling={self.pooling!r} are for transform only: use the 'lstm' projector.")
         make_augmentations(sfreq=None, **self._augmentation_ranges())
+        if isinstance(self.feature_channels, str) and self.feature_channels not in FEATURE_CHANNELS:
+            raise ValueError(f"feature_channels={self.feature_channels!r} is not one of {FEATURE_CHANNELS} or a "
+                             "sequence of (channel, channel) pairs.")
 
     def _augmentation_ranges(self):
         return {name: getattr(self, name) for name in AUGMENTATION_NAMES}
@@ -507,6 +525,8 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         """
         self._check_params()
         sources = as_window_sources(X, sfreq=self.sfreq)
+        for source in sources:
+            feature_channel_pairs(self.feature_channels, list(source.ch_names))
         training = self.n_epochs > 0 and self.max_steps != 0
         # the untrained control (n_epochs=0) needs no groups: it draws no batches
         source_groups = self._split_groups(groups, sources) if self.group_batches and training else None
@@ -576,7 +596,6 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.ch_names_ = list(sources[0].ch_names)
         first = sources[0]
         self.n_features_in_ = first.n_times if getattr(first, "from_2d", False) else first.n_channels
-        self.n_features_out_ = sources[0].n_channels * self._n_features_per_channel()
         return self
 
     def at_step(self, step):
@@ -640,6 +659,17 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     def _n_features_per_channel(self):
         return self.encoder_.n_outputs * len(check_pooling(self.pooling)) + int(self.log_power)
 
+    def _feature_channels(self, ch_names):
+        """``(pairs, names)`` of the channels features are read on; ``pairs`` None for the originals."""
+        first, second, names = feature_channel_pairs(self.feature_channels, list(ch_names))
+        return (None if first == second == list(range(len(ch_names))) else (first, second)), names
+
+    @property
+    def n_features_out_(self):
+        """Features per window: channels read (``feature_channels``, on the fitted channels) x features each."""
+        check_is_fitted(self, "encoder_")
+        return len(self._feature_channels(self.ch_names_)[1]) * self._n_features_per_channel()
+
     # ------------------------------------------------------------- transform
     def encode(self, X) -> np.ndarray:
         """Pooled features per channel, for windows with any number of channels.
@@ -650,10 +680,13 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        np.ndarray of shape (n_windows, n_channels, n_features_per_channel), float32
+        np.ndarray of shape (n_windows, n_read_channels, n_features_per_channel), float32
+            ``n_read_channels`` is the number of channels ``feature_channels``
+            makes of the windows' (their own by default).
         """
         check_is_fitted(self, "encoder_")
         source = as_window_source(X, sfreq=self.sfreq)
+        pairs, names = self._feature_channels(source.ch_names)
         if self.sfreq_ is not None and source.sfreq is not None and self.resample_to is None \
                 and not np.isclose(source.sfreq, self.sfreq_):
             raise ValueError(
@@ -664,12 +697,12 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         device = self._device()
         encoder = self.encoder_.to(device)
         try:
-            windows_per_batch = max(1, self.batch_size // source.n_channels)
+            windows_per_batch = max(1, self.batch_size // len(names))
             return compute_features(
                 encoder, source, to_microvolts=self._to_microvolts(source), resample=self._resample_pair(source),
                 settings=self._settings(device), device=device, windows_per_batch=windows_per_batch,
                 statistics=check_pooling(self.pooling), log_power=self.log_power, num_workers=self.num_workers,
-                sfreq=self.sfreq_,
+                sfreq=self.sfreq_, pairs=pairs,
             )
         finally:
             self.encoder_.cpu()
@@ -693,9 +726,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        np.ndarray of shape (n_windows, n_channels * n_features_per_channel), float32
-            For each channel: its 4 encoder outputs' pooling statistics (then
-            its log power, if ``log_power``), channel after channel.
+        np.ndarray of shape (n_windows, n_read_channels * n_features_per_channel), float32
+            For each channel read (``feature_channels``; the windows' own by
+            default): its 4 encoder outputs' pooling statistics (then its log
+            power, if ``log_power``), channel after channel.
         """
         check_is_fitted(self, "encoder_")
         source = as_window_source(X, sfreq=self.sfreq)
@@ -711,10 +745,11 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         return features.reshape(features.shape[0], -1)
 
     def get_feature_names_out(self, input_features=None):
-        """Feature names ``<channel>_h<k>_<statistic>`` (and ``<channel>_logpower``)."""
+        """Feature names ``<channel>_h<k>_<statistic>`` (and ``<channel>_logpower``); a difference's channel is
+        ``<a>-<b>``."""
         check_is_fitted(self, "encoder_")
         names = []
-        for ch in self.ch_names_:
+        for ch in self._feature_channels(self.ch_names_)[1]:
             for k in range(self.encoder_.n_outputs):
                 names.extend(f"{ch}_h{k}_{stat}" for stat in check_pooling(self.pooling))
             if self.log_power:
@@ -792,7 +827,6 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         estimator.interrupted_ = False
         estimator.snapshots_ = {}
         estimator.precision_ = resolve_precision(estimator.precision, estimator._device())
-        estimator.n_features_out_ = len(estimator.ch_names_) * estimator._n_features_per_channel()
         return estimator
 
 

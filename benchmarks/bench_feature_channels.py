@@ -1,0 +1,161 @@
+r"""Which channels to read SeqCLR features on (``SeqCLRTransformer(feature_channels=...)``), on EEGMAT.
+
+Pretraining with recombination (paper §2.1) draws mostly differences of channels: of the n² single channels
+of 19-channel EEGMAT, 342 of 361 are differences. This script asks whether the encoder is worth more read
+on such channels than on the recorded ones, with issue 8's protocol (the split, probe, labelled subsets and
+both normalisations of ``bench_label_efficiency.py``), for encoders that script saved (``--save-dir``):
+
+* every seed's pretrained encoder and the same encoder untrained (``n_epochs=0``, same seed) encode the
+  windows once with ``feature_channels="all"`` (the 19 originals, then the 171 differences i < j); the rows
+  read slices of it (equal, up to float rounding, to ``transform`` with each setting);
+* channel sets: ``original`` (the paper's features, today's default), ``differences``, ``all``,
+  ``montage`` (30 neighbour pairs of the 10-20 system: the longitudinal "double banana" and three transverse
+  chains, each with the sign of the channels' order in the recording) and ``original+montage``;
+* beside each set, the classic control on the same channels: log-power (log variance) of each channel read.
+
+Run from the repository root, after ``bench_label_efficiency.py --save-dir DIR`` (or with its
+``--windows`` file)::
+
+    python benchmarks/bench_label_efficiency.py --windows eegmat.npz --seeds 0 1 2 3 --steps 100 \
+        --param model_size='"small"' --save-dir enc/ --methods probe --fractions 1.0
+    python benchmarks/bench_feature_channels.py --windows eegmat.npz --load-dir enc/ --seeds 0 1 2 3 \
+        --label-draws 10 --cache enc/ --output feature_channels.json
+
+Encoding all 190 channels of the 2134 windows takes about 10 minutes per encoder on one CPU thread;
+``--cache DIR`` keeps them (``all_channels_seed<k>.npz``) so that the probes can be run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.preprocessing import FunctionTransformer
+
+from skseqclr import SeqCLRTransformer
+from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe, summarize
+from skseqclr.recombination import feature_channel_pairs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_label_efficiency import DEFAULT_DATA, load_eegmat, load_windows  # noqa: E402
+
+EEGMAT_CHANNELS = ["Fp1", "Fp2", "F3", "F4", "F7", "F8", "T3", "T4", "C3", "C4", "T5", "T6", "P3", "P4", "O1", "O2",
+                   "Fz", "Cz", "Pz"]
+#: Neighbouring electrodes of the 10-20 system: the longitudinal bipolar montage (18 pairs) and transverse
+#: chains across the frontal, central and parietal rows (12 pairs).
+NEIGHBOUR_PAIRS = [
+    ("Fp1", "F7"), ("F7", "T3"), ("T3", "T5"), ("T5", "O1"), ("Fp2", "F8"), ("F8", "T4"), ("T4", "T6"),
+    ("T6", "O2"), ("Fp1", "F3"), ("F3", "C3"), ("C3", "P3"), ("P3", "O1"), ("Fp2", "F4"), ("F4", "C4"),
+    ("C4", "P4"), ("P4", "O2"), ("Fz", "Cz"), ("Cz", "Pz"),
+    ("F7", "F3"), ("F3", "Fz"), ("Fz", "F4"), ("F4", "F8"), ("T3", "C3"), ("C3", "Cz"), ("Cz", "C4"),
+    ("C4", "T4"), ("T5", "P3"), ("P3", "Pz"), ("Pz", "P4"), ("P4", "T6"),
+]
+SETS = ("original", "differences", "all", "montage", "original+montage")
+
+
+def channel_sets(ch_names):
+    """Indices into the ``feature_channels="all"`` channels of each named set."""
+    _, _, names = feature_channel_pairs("all", ch_names)
+    position = {name: k for k, name in enumerate(names)}
+    n = len(ch_names)
+    montage = [position.get(f"{a}-{b}", position.get(f"{b}-{a}")) for a, b in NEIGHBOUR_PAIRS]
+    return {"original": list(range(n)), "differences": list(range(n, len(names))), "all": list(range(len(names))),
+            "montage": montage, "original+montage": list(range(n)) + montage}
+
+
+def encode_all(path, seed, X_train, X_test, cache):
+    """``{"pretrained": ..., "untrained": ...}``: per-channel features of the train then test windows on every
+    channel of ``feature_channels="all"``, from the cache when there."""
+    cached = cache / f"all_channels_seed{seed}.npz" if cache else None
+    if cached is not None and cached.exists():
+        return dict(np.load(cached))
+    pretrained = SeqCLRTransformer.load(path / f"seed{seed}.safetensors", feature_channels="all")
+    untrained = SeqCLRTransformer(**{**pretrained.get_params(), "n_epochs": 0, "max_steps": None,
+                                     "random_state": seed}).fit(X_train)
+    windows = np.concatenate([X_train, X_test])
+    features = {}
+    for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
+        start = time.perf_counter()
+        features[name] = encoder.encode(windows)
+        print(f"seed {seed}: {name} encoded {features[name].shape[1]} channels of {len(windows)} windows in "
+              f"{time.perf_counter() - start:.0f} s", flush=True)
+    if cached is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez(cached, **features)
+    return features
+
+
+def stored(features_train, features_test, X_train, X_test):
+    def transform(X):
+        return features_train if X is X_train else features_test if X is X_test else None
+
+    return FunctionTransformer(transform)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--windows", type=Path, default=None, help="the split's windows, as written by "
+                        "bench_label_efficiency.py --export-windows")
+    parser.add_argument("--sfreq", type=float, default=128.0)
+    parser.add_argument("--load-dir", type=Path, default=None, help="seed<k>.safetensors from --save-dir")
+    parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="print the table of the rows of these --output files (one per seed) and stop")
+    parser.add_argument("--cache", type=Path, default=None, metavar="DIR")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.1, 0.01])
+    parser.add_argument("--label-draws", type=int, default=1)
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    parser.add_argument("--normalization", nargs="+", default=["none", "group"], choices=["none", "group"])
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.combine:
+        print(format_table(summarize([row for path in args.combine for row in json.loads(path.read_text())["rows"]])))
+        return
+    if args.load_dir is None:
+        parser.error("--load-dir is needed (or --combine)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started = time.time()
+    X_train, y_train, X_test, y_test, groups_train, groups_test = (
+        load_windows(args.windows, args.sfreq) if args.windows else load_eegmat(args.data_dir, args.sfreq, 4.0))
+    if X_train.shape[1] != len(EEGMAT_CHANNELS):
+        raise SystemExit(f"expected EEGMAT's {len(EEGMAT_CHANNELS)} channels, got {X_train.shape[1]}")
+    sets = channel_sets(EEGMAT_CHANNELS)
+    first, second, _ = feature_channel_pairs("all", EEGMAT_CHANNELS)
+    windows = np.concatenate([X_train, X_test])
+    log_power = np.stack([np.log((windows[:, i] - (windows[:, j] if i != j else 0.0)).astype(np.float64).var(axis=-1))
+                          for i, j in zip(first, second)], axis=1).astype(np.float32)
+    n_train = len(X_train)
+    rows = []
+    for seed in args.seeds:
+        features = encode_all(args.load_dir, seed, X_train, X_test, args.cache)
+        extractors = {}
+        for set_name in args.sets:
+            index = sets[set_name]
+            for name, values in (("SeqCLR pretrained", features["pretrained"]),
+                                 ("SeqCLR untrained", features["untrained"]),
+                                 ("log-power", log_power[:, :, None])):
+                flat = values[:, index].reshape(len(values), -1)
+                extractors[f"{name} [{set_name}]"] = stored(flat[:n_train], flat[n_train:], X_train, X_test)
+        rows += evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, fractions=args.fractions,
+                                          seeds=(seed,), probe=make_linear_probe(), groups_train=groups_train,
+                                          groups_test=groups_test, normalizations=args.normalization,
+                                          label_draws=args.label_draws)
+        print(f"seed {seed} scored ({time.time() - started:.0f} s)", flush=True)
+    print()
+    print(format_table(summarize(rows)))
+    print(f"\nwall time {time.time() - started:.0f} s")
+    if args.output:
+        args.output.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
+                                          indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Reading features on recombined channels: ``SeqCLRTransformer(feature_channels=...)``."""
+
+from __future__ import annotations
+
+import mne
+import numpy as np
+import pytest
+import torch
+
+from skseqclr import SeqCLRTransformer
+from skseqclr.recombination import feature_channel_pairs
+from skseqclr.scaling import window_scale
+
+NAMES = ["Fz", "Cz", "Pz", "O1"]
+
+
+def test_named_sets_of_feature_channels():
+    assert feature_channel_pairs("original", NAMES) == ([0, 1, 2, 3], [0, 1, 2, 3], NAMES)
+    first, second, names = feature_channel_pairs("differences", NAMES[:3])
+    assert (first, second) == ([0, 0, 1], [1, 2, 2])
+    assert names == ["Fz-Cz", "Fz-Pz", "Cz-Pz"]
+    first, second, names = feature_channel_pairs("all", NAMES)
+    assert len(names) == 4 + 4 * 3 // 2 and names[:4] == NAMES and names[4] == "Fz-Cz"
+
+
+def test_pairs_by_name_or_index():
+    first, second, names = feature_channel_pairs([("Fz", "Pz"), (3, 3), ("O1", 1)], NAMES)
+    assert (first, second, names) == ([0, 3, 3], [2, 3, 1], ["Fz-Pz", "O1", "O1-Cz"])
+
+
+@pytest.mark.parametrize("feature_channels, message", [
+    ("bipolar", "is not one of"),
+    ([], "non-empty sequence"),
+    (5, "non-empty sequence"),
+    ([("Fz", "T8")], "'T8', which the windows do not have"),
+    ([(0, 4)], "index 4 is not a channel"),
+    ([(0, -1)], "index -1 is not a channel"),
+    ([(True, 0)], "index True is not a channel"),
+    ([("Fz", "Cz", "Pz")], "must be a \\(channel, channel\\) pair"),
+    (["FzCz"], "must be a \\(channel, channel\\) pair"),
+])
+def test_bad_feature_channels_are_refused(feature_channels, message):
+    with pytest.raises(ValueError, match=message):
+        feature_channel_pairs(feature_channels, NAMES)
+
+
+def test_differences_need_two_channels():
+    with pytest.raises(ValueError, match="at least 2 channels"):
+        feature_channel_pairs("differences", ["Cz"])
+
+
+@pytest.fixture
+def windows(rng):
+    return (20 * rng.standard_normal((12, 4, 160))).astype(np.float32)
+
+
+def fitted(tiny, windows, **params):
+    defaults = dict(sfreq=100.0, n_epochs=1, batch_size=16, random_state=0, zero_mask=(0, 20))
+    return SeqCLRTransformer(**tiny, **{**defaults, **params}).fit(windows)
+
+
+def differences(windows):
+    first, second, _ = feature_channel_pairs("differences", [f"ch{i}" for i in range(windows.shape[1])])
+    return windows[:, first] - windows[:, second]
+
+
+def test_differences_are_encoded_like_bipolar_windows_under_global_scaling(tiny, windows):
+    est = fitted(tiny, windows, log_power=True)
+    originals = est.encode(windows)
+    read = est.set_params(feature_channels="differences").encode(windows)
+    assert read.shape == (12, 6, originals.shape[-1])
+    expected = est.set_params(feature_channels="original").encode(differences(windows))
+    np.testing.assert_allclose(read, expected, rtol=1e-4, atol=1e-4)
+    both = est.set_params(feature_channels="all").encode(windows)
+    np.testing.assert_allclose(both, np.concatenate([originals, read], axis=1), rtol=1e-4, atol=1e-4)
+
+
+def test_differences_share_their_windows_scale(tiny, windows):
+    """Under scaling="window" a difference is divided by its window's constant, as in pretraining, not by a
+    constant of the differences."""
+    est = fitted(tiny, windows, scaling="window", feature_channels="differences")
+    read = est.encode(windows)
+    scale = window_scale(torch.from_numpy(windows)).numpy()[:, :, None]
+    unscaled = est.set_params(scaling="none", feature_channels="original").encode(differences(windows) / scale)
+    np.testing.assert_allclose(read, unscaled, rtol=1e-4, atol=1e-4)
+    est.set_params(scaling="window", feature_channels="differences")
+    np.testing.assert_allclose(est.encode(7.0 * windows), read, rtol=1e-4, atol=1e-4)
+
+
+def test_transform_layout_and_names_follow_feature_channels(tiny, windows):
+    est = fitted(tiny, windows, feature_channels=[(0, 1), (2, 2)])
+    features = est.transform(windows)
+    per_channel = 4 * 3  # encoder outputs x (mean, std, logms)
+    assert features.shape == (12, 2 * per_channel) == (12, est.n_features_out_)
+    names = est.get_feature_names_out()
+    assert len(names) == features.shape[1] and names[0] == "ch0-ch1_h0_mean" and names[per_channel] == "ch2_h0_mean"
+    est.set_params(feature_channels="original")  # a transform-time setting: no pretraining again
+    assert est.transform(windows).shape == (12, 4 * per_channel) == (12, est.n_features_out_)
+
+
+def test_named_pairs_on_mne_epochs(tiny, windows):
+    info = mne.create_info(NAMES, 100.0, "eeg")
+    epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
+    est = fitted(tiny, epochs, feature_channels=[("Fz", "Pz"), ("Cz", "O1")])
+    expected = est.set_params(feature_channels=[(0, 2), (1, 3)]).transform(epochs)
+    np.testing.assert_allclose(est.set_params(feature_channels=[("Fz", "Pz"), ("Cz", "O1")]).transform(epochs),
+                               expected)
+    assert list(est.get_feature_names_out()[::12]) == ["Fz-Pz_h0_mean", "Cz-O1_h0_mean"]
+
+
+def test_fit_refuses_pairs_the_windows_do_not_have_before_pretraining(tiny, windows):
+    est = SeqCLRTransformer(**tiny, sfreq=100.0, n_epochs=50, feature_channels=[("Fz", "Cz")])
+    with pytest.raises(ValueError, match="'Fz', which the windows do not have"):
+        est.fit(windows)  # numpy windows are named ch0 ... ch3
+    with pytest.raises(ValueError, match="feature_channels='bipolar' is not one of"):
+        SeqCLRTransformer(**tiny, feature_channels="bipolar").fit(windows)
+
+
+def test_feature_channels_survive_save_and_load(tiny, windows, tmp_path):
+    est = fitted(tiny, windows, feature_channels=[(0, 1), (3, 3)])
+    loaded = SeqCLRTransformer.load(est.save(tmp_path / "model.safetensors"))
+    np.testing.assert_allclose(loaded.transform(windows), est.transform(windows), rtol=1e-5, atol=1e-5)
+    assert loaded.n_features_out_ == est.n_features_out_
