@@ -112,6 +112,8 @@ def main(argv=None):
     parser.add_argument("--label-draws", type=int, default=1)
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--normalization", nargs="+", default=["none", "group"], choices=["none", "group"])
+    parser.add_argument("--probe-selection", choices=["best", "one_se"], default="best",
+                        help="how the probe chooses C (skseqclr.evaluation.LinearProbe's selection)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -145,9 +147,9 @@ def main(argv=None):
                 flat = values[:, index].reshape(len(values), -1)
                 extractors[f"{name} [{set_name}]"] = stored(flat[:n_train], flat[n_train:], X_train, X_test)
         rows += evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, fractions=args.fractions,
-                                          seeds=(seed,), probe=make_linear_probe(), groups_train=groups_train,
-                                          groups_test=groups_test, normalizations=args.normalization,
-                                          label_draws=args.label_draws)
+                                          seeds=(seed,), probe=make_linear_probe(selection=args.probe_selection),
+                                          groups_train=groups_train, groups_test=groups_test,
+                                          normalizations=args.normalization, label_draws=args.label_draws)
         print(f"seed {seed} scored ({time.time() - started:.0f} s)", flush=True)
     print()
     print(format_table(summarize(rows)))
