@@ -152,6 +152,15 @@ def print_table(rows: list[dict], columns: list[str] | None = None) -> None:
         print("| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |")
 
 
+def write_rows(path, args, rows, **extra) -> None:
+    """Write a benchmark's rows to ``path`` as JSON: ``extra`` entries (e.g. the encoder's ``config``), the
+    command-line arguments and the rows."""
+    import json
+
+    path.write_text(json.dumps({**extra, "args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
+                               indent=1, default=str))
+
+
 def windows_in_microvolts(windows) -> np.ndarray:
     """Every window of a braindecode windows dataset (the loaders' volts) as one float32 array in µV."""
     from skseqclr.inputs import as_window_source

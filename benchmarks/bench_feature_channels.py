@@ -35,14 +35,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.preprocessing import FunctionTransformer
 
 from skseqclr import SeqCLRTransformer
 from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe, summarize
 from skseqclr.recombination import feature_channel_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_label_efficiency import DEFAULT_DATA, load_eegmat, load_windows  # noqa: E402
+from _common import write_rows  # noqa: E402
+from bench_label_efficiency import DEFAULT_DATA, load_eegmat, load_windows, stored_features  # noqa: E402
 
 EEGMAT_CHANNELS = ["Fp1", "Fp2", "F3", "F4", "F7", "F8", "T3", "T4", "C3", "C4", "T5", "T6", "P3", "P4", "O1", "O2",
                    "Fz", "Cz", "Pz"]
@@ -88,13 +88,6 @@ def encode_all(path, seed, X_train, X_test, cache):
         cache.mkdir(parents=True, exist_ok=True)
         np.savez(cached, **features)
     return features
-
-
-def stored(features_train, features_test, X_train, X_test):
-    def transform(X):
-        return features_train if X is X_train else features_test if X is X_test else None
-
-    return FunctionTransformer(transform)
 
 
 def main(argv=None):
@@ -145,7 +138,7 @@ def main(argv=None):
                                  ("SeqCLR untrained", features["untrained"]),
                                  ("log-power", log_power[:, :, None])):
                 flat = values[:, index].reshape(len(values), -1)
-                extractors[f"{name} [{set_name}]"] = stored(flat[:n_train], flat[n_train:], X_train, X_test)
+                extractors[f"{name} [{set_name}]"] = stored_features(flat[:n_train], flat[n_train:], X_train, X_test)
         rows += evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, fractions=args.fractions,
                                           seeds=(seed,), probe=make_linear_probe(selection=args.probe_selection),
                                           groups_train=groups_train, groups_test=groups_test,
@@ -155,8 +148,7 @@ def main(argv=None):
     print(format_table(summarize(rows)))
     print(f"\nwall time {time.time() - started:.0f} s")
     if args.output:
-        args.output.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
-                                          indent=1, default=str))
+        write_rows(args.output, args, rows)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ from skseqclr.model_selection import length_by_cv_rows
 from skseqclr.normalization import GroupChannelScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import eegbci_continuous_windows, windows_in_microvolts  # noqa: E402
+from _common import eegbci_continuous_windows, windows_in_microvolts, write_rows  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegmat"
 EEGBCI_GROUP = 1000  # the subject label given to eegbci's windows in the pretraining pool
@@ -447,9 +447,7 @@ def main(argv=None):
     if args.output:
         # the configuration of the encoders evaluated (those loaded, with --load-dir)
         config = {k: v for k, v in SeqCLRTransformer(**params).get_params().items() if k != "random_state"}
-        args.output.write_text(json.dumps({"config": config,
-                                           "args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
-                                          indent=1, default=str))
+        write_rows(args.output, args, rows, config=config)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ from skseqclr.datasets import load_eegbci
 from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import eegbci_continuous_windows, eegbci_folder, windows_in_microvolts  # noqa: E402
+from _common import eegbci_continuous_windows, eegbci_folder, windows_in_microvolts, write_rows  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegbci"
 SUBJECT = 1
@@ -317,8 +317,7 @@ def main(argv=None):
           f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s)")
     if args.output:
         config = {k: v for k, v in SeqCLRTransformer(**params).get_params().items() if k != "random_state"}
-        args.output.write_text(json.dumps({"config": config, "args": {k: str(v) for k, v in vars(args).items()},
-                                           "rows": rows}, indent=1, default=str))
+        write_rows(args.output, args, rows, config=config)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,11 @@ readout then selects its columns.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
+from _common import write_rows
 from bench_label_efficiency import DEFAULT_DATA, load_eegmat
 from sklearn.preprocessing import FunctionTransformer
 
@@ -99,8 +99,7 @@ def main(argv=None):
     print(format_table(summarize(rows)))
     print(f"\nwall time {time.time() - started:.0f} s; torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
     if args.output:
-        args.output.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
-                                          indent=1, default=str))
+        write_rows(args.output, args, rows)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["FEATURE_CHANNELS", "all_channel_pairs", "feature_channel_pairs", "n_recombined_channels", "recombine",
-           "sample_channel_pairs"]
+__all__ = ["FEATURE_CHANNELS", "all_channel_pairs", "check_feature_channels", "feature_channel_pairs",
+           "n_recombined_channels", "recombine", "sample_channel_pairs"]
 
 #: The named sets of channels that features can be read on (``SeqCLRTransformer(feature_channels=...)``).
 FEATURE_CHANNELS = ("original", "differences", "all")
@@ -151,6 +151,14 @@ def recombine(windows: torch.Tensor, first: torch.Tensor, second: torch.Tensor) 
     return torch.where(is_original, minuend, minuend - subtrahend)
 
 
+def check_feature_channels(feature_channels):
+    """Refuse a ``feature_channels`` string that names no set (pairs are checked against the windows' channels
+    by :func:`feature_channel_pairs`)."""
+    if isinstance(feature_channels, str) and feature_channels not in FEATURE_CHANNELS:
+        raise ValueError(f"feature_channels={feature_channels!r} is not one of {FEATURE_CHANNELS} or a "
+                         "sequence of (channel, channel) pairs.")
+
+
 def feature_channel_pairs(feature_channels, ch_names) -> tuple[list[int], list[int], list[str]]:
     """The single channels that features are read on, as pairs of channel indices.
 
@@ -180,11 +188,9 @@ def feature_channel_pairs(feature_channels, ch_names) -> tuple[list[int], list[i
     names : list of str
         ``"a"`` for an original channel, ``"a-b"`` for a difference.
     """
+    check_feature_channels(feature_channels)
     n_channels = len(ch_names)
     if isinstance(feature_channels, str):
-        if feature_channels not in FEATURE_CHANNELS:
-            raise ValueError(f"feature_channels={feature_channels!r} is not one of {FEATURE_CHANNELS} or a "
-                             "sequence of (channel, channel) pairs.")
         pairs = []
         if feature_channels in ("original", "all"):
             pairs += [(i, i) for i in range(n_channels)]

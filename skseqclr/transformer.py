@@ -23,7 +23,7 @@ from .features import EncodingSettings, compute_features
 from .heads import HEAD_SIZES, check_projector, make_projector
 from .inputs import WindowSource, as_window_source, as_window_sources, resolve_units
 from .pooling import POOLING_BANDS, check_band_resolution, check_pooling
-from .recombination import FEATURE_CHANNELS, feature_channel_pairs
+from .recombination import check_feature_channels, feature_channel_pairs
 from .scaling import SCALING_MODES, estimate_input_scale
 from .training import ContrastiveViews, Pretrainer, SeqCLRNetwork, resolve_precision, set_seed_for_init
 
@@ -395,9 +395,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             raise ValueError('projector="pooled" projects statistics over time; the band statistics of '
                              f"pooling={self.pooling!r} are for transform only: use the 'lstm' projector.")
         make_augmentations(sfreq=None, **self._augmentation_ranges())
-        if isinstance(self.feature_channels, str) and self.feature_channels not in FEATURE_CHANNELS:
-            raise ValueError(f"feature_channels={self.feature_channels!r} is not one of {FEATURE_CHANNELS} or a "
-                             "sequence of (channel, channel) pairs.")
+        check_feature_channels(self.feature_channels)
 
     def _augmentation_ranges(self):
         return {name: getattr(self, name) for name in AUGMENTATION_NAMES}
