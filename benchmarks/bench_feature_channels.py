@@ -10,7 +10,9 @@ both normalisations of ``bench_label_efficiency.py``), for encoders that script 
   read slices of it (equal, up to float rounding, to ``transform`` with each setting);
 * channel sets: ``original`` (the paper's features, today's default), ``differences``, ``all``,
   ``montage`` (30 neighbour pairs of the 10-20 system: the longitudinal "double banana" and three transverse
-  chains, each with the sign of the channels' order in the recording) and ``original+montage``;
+  chains, each with the sign of the channels' order in the recording), ``original+montage``, and the
+  package's ``neighbours`` (the 44 edges of the electrodes' Delaunay triangulation, a superset of the
+  montage: :func:`skseqclr.recombination.neighbour_pairs`) and ``original+neighbours``;
 * beside each set, the classic control on the same channels: log-power (log variance) of each channel read.
 
 Run from the repository root, after ``bench_label_efficiency.py --save-dir DIR`` (or with its
@@ -55,7 +57,7 @@ NEIGHBOUR_PAIRS = [
     ("F7", "F3"), ("F3", "Fz"), ("Fz", "F4"), ("F4", "F8"), ("T3", "C3"), ("C3", "Cz"), ("Cz", "C4"),
     ("C4", "T4"), ("T5", "P3"), ("P3", "Pz"), ("Pz", "P4"), ("P4", "T6"),
 ]
-SETS = ("original", "differences", "all", "montage", "original+montage")
+SETS = ("original", "differences", "all", "montage", "original+montage", "neighbours", "original+neighbours")
 
 
 def channel_sets(ch_names):
@@ -64,8 +66,10 @@ def channel_sets(ch_names):
     position = {name: k for k, name in enumerate(names)}
     n = len(ch_names)
     montage = [position.get(f"{a}-{b}", position.get(f"{b}-{a}")) for a, b in NEIGHBOUR_PAIRS]
+    neighbours = [position[name] for name in feature_channel_pairs("neighbours", ch_names)[2]]
     return {"original": list(range(n)), "differences": list(range(n, len(names))), "all": list(range(len(names))),
-            "montage": montage, "original+montage": list(range(n)) + montage}
+            "montage": montage, "original+montage": list(range(n)) + montage, "neighbours": neighbours,
+            "original+neighbours": list(range(n)) + neighbours}
 
 
 def encode_all(path, seed, X_train, X_test, cache):

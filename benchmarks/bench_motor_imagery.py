@@ -24,7 +24,8 @@ hemisphere's mu/beta rhythm desynchronises) and within one subject, across runs:
 * Label fractions 100% and 25% of each fold's training trials (``--label-draws`` subsets per seed);
   balanced accuracy on the test repetition, averaged over the three folds; mean ± std over seeds.
 * Variants: ``--readout POOLING`` also scores both encoders read out with another pooling (e.g.
-  ``"bands"``; transform-time, the same encoders); ``--spatial-readout`` reads them out across channels
+  ``"bands"``; transform-time, the same encoders); ``--feature-channels SET`` reads them on other channels
+  (e.g. ``original+neighbours``: the recorded channels and every difference of neighbouring electrodes); ``--spatial-readout`` reads them out across channels
   instead (each encoder output's 8-30 Hz covariance between channels, in the tangent space); ``--seqclr-band 8 30`` band-passes what SeqCLR
   pretrains on and encodes to the band the classics get; ``--pretrain-on runs+eegmat`` adds EEGMAT's
   2134 windows (36 other subjects, 19 channels) to the unlabelled pretraining windows, ``eegmat``
@@ -62,6 +63,8 @@ from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_
 from skseqclr.cli import _param as key_value
 from skseqclr.datasets import load_eegbci
 from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe
+from skseqclr.inputs import as_window_source
+from skseqclr.recombination import FEATURE_CHANNELS, feature_channel_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import eegbci_continuous_windows, eegbci_folder, windows_in_microvolts, write_rows  # noqa: E402
@@ -72,6 +75,7 @@ TASKS = {"left vs right fist": (3, 4, 7, 8, 11, 12), "fists vs feet": (5, 6, 9, 
 ALL_RUNS = tuple(range(3, 15))
 MU_BETA = (8.0, 30.0)
 BROAD_BAND = (0.5, 45.0)  # EEGMAT's band, Hz
+CHANNEL_NAMES = []  # the 64 standardised names of the cue trials' channels, once read
 
 
 def repetition(run):
@@ -84,6 +88,7 @@ def cue_trials(path, runs, sfreq, window_s, band):
     band-passed whole before cutting), in µV, with targets and runs."""
     windows = load_eegbci(SUBJECT, runs, eegbci_folder(path), tmin=0.0, tmax=window_s, sfreq=sfreq,
                           l_freq=band[0], h_freq=band[1])
+    CHANNEL_NAMES[:] = as_window_source(windows).ch_names
     X = windows_in_microvolts(windows)
     y = windows.get_metadata()["target"].to_numpy()
     run = np.concatenate([[ds.description["run"]] * len(ds) for ds in windows.datasets])
@@ -203,6 +208,9 @@ def main(argv=None):
     parser.add_argument("--readout", type=json.loads, action="append", default=[], metavar="POOLING_JSON",
                         help="also score both encoders read out with this pooling (transform-time, no pretraining "
                              "again), e.g. --readout '\"bands\"' or --readout '[\"alpha\", \"beta\"]'")
+    parser.add_argument("--feature-channels", action="append", default=[], choices=FEATURE_CHANNELS[1:],
+                        help="also score both encoders read on these channels (SeqCLRTransformer(feature_channels=...)"
+                             ", placed by the recording's channel names)")
     parser.add_argument("--spatial-readout", action="store_true",
                         help="also score both encoders read out spatially: each of the encoder's 4 outputs "
                              "band-passed to 8-30 Hz, its covariance across channels mapped to the Riemannian "
@@ -273,6 +281,13 @@ def main(argv=None):
                 # encode, not transform: with --pretrain-on eegmat the encoders were fitted on 19 channels
                 features = {"SeqCLR pretrained": on_trials(pretrained.encode(X).reshape(len(X), -1)),
                             "SeqCLR untrained": on_trials(untrained.encode(X).reshape(len(X), -1))}
+                for channel_set in args.feature_channels:  # transform-time too; the encoders saw unnamed arrays
+                    first, second, _ = feature_channel_pairs(channel_set, CHANNEL_NAMES)
+                    for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
+                        encoder.set_params(feature_channels=list(zip(first, second)))
+                        features[f"SeqCLR {name}, feature_channels={channel_set}"] = on_trials(
+                            encoder.encode(X).reshape(len(X), -1))
+                        encoder.set_params(feature_channels="original")
                 for pooling in args.readout:  # transform-time only: the same encoders read out another way
                     for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
                         default = encoder.pooling

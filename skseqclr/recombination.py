@@ -23,14 +23,16 @@ the augmentations' ranges (§2.2) apply to it unchanged.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
 __all__ = ["FEATURE_CHANNELS", "all_channel_pairs", "check_feature_channels", "feature_channel_pairs",
-           "n_recombined_channels", "recombine", "sample_channel_pairs"]
+           "n_recombined_channels", "neighbour_pairs", "recombine", "sample_channel_pairs"]
 
 #: The named sets of channels that features can be read on (``SeqCLRTransformer(feature_channels=...)``).
-FEATURE_CHANNELS = ("original", "differences", "all")
+FEATURE_CHANNELS = ("original", "differences", "all", "neighbours", "original+neighbours")
 
 
 def n_recombined_channels(n_channels: int) -> int:
@@ -169,11 +171,15 @@ def feature_channel_pairs(feature_channels, ch_names) -> tuple[list[int], list[i
 
     Parameters
     ----------
-    feature_channels : {"original", "differences", "all"} or sequence of pairs
+    feature_channels : str or sequence of pairs
         ``"original"``: each channel as recorded (the paper's features).
         ``"differences"``: ``x_i - x_j`` for every ``i < j``, ``n * (n - 1) / 2``
         channels (one sign of each ordered pair of §2.1).
         ``"all"``: the originals, then the differences.
+        ``"neighbours"``: ``x_i - x_j`` (``i < j``) for neighbouring electrodes
+        only (:func:`neighbour_pairs`; needs 10-05 system channel names), a
+        bipolar montage of about ``3 * n`` channels.
+        ``"original+neighbours"``: the originals, then the neighbours.
         A sequence of ``(a, b)`` pairs of channel names or indices reads
         ``x_a - x_b`` (a bipolar montage, e.g. ``[("Fp1", "F7"), ("F7", "T3")]``);
         ``a == b`` reads the original channel ``a``.
@@ -192,10 +198,12 @@ def feature_channel_pairs(feature_channels, ch_names) -> tuple[list[int], list[i
     n_channels = len(ch_names)
     if isinstance(feature_channels, str):
         pairs = []
-        if feature_channels in ("original", "all"):
+        if feature_channels in ("original", "all", "original+neighbours"):
             pairs += [(i, i) for i in range(n_channels)]
         if feature_channels in ("differences", "all"):
             pairs += [(i, j) for i in range(n_channels) for j in range(i + 1, n_channels)]
+        if feature_channels in ("neighbours", "original+neighbours"):
+            pairs += neighbour_pairs(ch_names)
         if not pairs:
             raise ValueError(f'feature_channels="differences" needs at least 2 channels, the windows have '
                              f"{n_channels}.")
@@ -205,6 +213,59 @@ def feature_channel_pairs(feature_channels, ch_names) -> tuple[list[int], list[i
     first, second = (list(indices) for indices in zip(*pairs))
     names = [ch_names[i] if i == j else f"{ch_names[i]}-{ch_names[j]}" for i, j in pairs]
     return first, second, names
+
+
+def neighbour_pairs(ch_names) -> list[tuple[int, int]]:
+    """Pairs of neighbouring electrodes, from their standard positions.
+
+    Neighbours are the edges of MNE's Delaunay triangulation of the
+    electrodes on the scalp (:func:`mne.channels.find_ch_adjacency`), with
+    the positions of the standard 10-05 system (MNE's ``"colin27_1005"``,
+    formerly ``"standard_1005"``, which also knows the old names T3, T4, T5,
+    T6). For the 19 channels of the
+    10-20 system this gives 44 pairs: the longitudinal ("double banana") and
+    transverse bipolar chains, plus diagonals such as F3-Cz.
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Channel names of the 10-05 system (case does not matter), at least 2.
+
+    Returns
+    -------
+    list of (int, int)
+        ``(i, j)`` with ``i < j`` for every pair of neighbours, sorted; the
+        channel read is ``x_i - x_j``.
+    """
+    return list(_neighbour_pairs(tuple(ch_names)))
+
+
+@lru_cache(maxsize=16)
+def _neighbour_pairs(ch_names):
+    import mne  # deferred: importing MNE takes about a second, and only this set needs it
+
+    # MNE 1.13 renamed "standard_1005" (the same positions) to "colin27_1005"
+    montage = mne.channels.make_standard_montage(
+        "colin27_1005" if "colin27_1005" in mne.channels.get_builtin_montages() else "standard_1005")
+    standard = {name.lower() for name in montage.ch_names}
+    unknown = [name for name in ch_names if name.lower() not in standard]
+    if unknown:
+        raise ValueError(f'The "neighbours" feature channels place electrodes by their 10-05 system names, and do '
+                         f"not know {', '.join(map(repr, unknown))}. Rename the channels (e.g. with MNE's "
+                         "rename_channels) or pass the (channel, channel) pairs to read.")
+    if len(set(name.lower() for name in ch_names)) < len(ch_names):
+        raise ValueError(f'The "neighbours" feature channels need distinct channel names, got {list(ch_names)}.')
+    if len(ch_names) < 2:
+        raise ValueError(f'The "neighbours" feature channels need at least 2 channels, the windows have '
+                         f"{len(ch_names)}.")
+    if len(ch_names) == 2:  # too few points to triangulate; two electrodes are each other's only neighbour
+        return ((0, 1),)
+    info = mne.create_info(list(ch_names), sfreq=1.0, ch_types="eeg")
+    with mne.utils.use_log_level("error"):
+        info.set_montage(montage, match_case=False)
+        adjacency, _ = mne.channels.find_ch_adjacency(info, ch_type="eeg")
+    first, second = adjacency.nonzero()
+    return tuple(sorted((int(i), int(j)) for i, j in zip(first, second) if i < j))
 
 
 def _as_pair_list(feature_channels):

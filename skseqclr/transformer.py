@@ -185,18 +185,22 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     log_power : bool, default=False
         Append each input channel's log mean square (after scaling) as one
         more feature per channel.
-    feature_channels : {"original", "differences", "all"} or sequence of pairs, default="original"
+    feature_channels : str or sequence of pairs, default="original"
         The single channels ``transform`` and ``encode`` read features on
         (:func:`skseqclr.recombination.feature_channel_pairs`): each channel
         as recorded (the paper's features); ``"differences"``, every
         difference ``x_i - x_j`` with ``i < j`` (``n * (n - 1) / 2`` bipolar
         channels, the kind recombination pretrains on most, §2.1);
-        ``"all"``, both; or ``(a, b)`` pairs of channel names or indices, e.g.
-        a bipolar montage (``a == b`` is channel ``a``). Scaled like the
-        recombined channels of pretraining. Can be changed on a fitted
-        transformer without pretraining again. On EEGMAT pretraining gained
-        more over the untrained encoder on differences than on the originals
-        (:ref:`benchmark-feature-channels`).
+        ``"all"``, both; ``"neighbours"``, the differences of neighbouring
+        electrodes only, placed by their 10-05 names
+        (:func:`skseqclr.recombination.neighbour_pairs`);
+        ``"original+neighbours"``, the recorded channels and those; or
+        ``(a, b)`` pairs of channel names or indices, e.g. a bipolar montage
+        (``a == b`` is channel ``a``). Scaled like the recombined channels of
+        pretraining. Can be changed on a fitted transformer without
+        pretraining again. On EEGMAT ``"original+neighbours"`` gave the best
+        features, and pretraining gained most over the untrained encoder on
+        neighbours (:ref:`benchmark-feature-channels`).
     device : str, default="auto"
         ``"auto"`` uses CUDA when available (each rank's own GPU under torchrun).
     precision : {"auto", "fp32", "bf16"}, default="auto"

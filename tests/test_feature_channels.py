@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from skseqclr import SeqCLRTransformer
-from skseqclr.recombination import feature_channel_pairs
+from skseqclr.recombination import feature_channel_pairs, neighbour_pairs
 from skseqclr.scaling import window_scale
 
 NAMES = ["Fz", "Cz", "Pz", "O1"]
@@ -47,6 +47,50 @@ def test_bad_feature_channels_are_refused(feature_channels, message):
 def test_differences_need_two_channels():
     with pytest.raises(ValueError, match="at least 2 channels"):
         feature_channel_pairs("differences", ["Cz"])
+
+
+TEN_TWENTY = ["Fp1", "Fp2", "F3", "F4", "F7", "F8", "T3", "T4", "C3", "C4", "T5", "T6", "P3", "P4", "O1", "O2",
+              "Fz", "Cz", "Pz"]
+#: The longitudinal bipolar montage ("double banana") and the transverse chains of the 10-20 system.
+BIPOLAR_CHAINS = [
+    ("Fp1", "F7"), ("F7", "T3"), ("T3", "T5"), ("T5", "O1"), ("Fp2", "F8"), ("F8", "T4"), ("T4", "T6"),
+    ("T6", "O2"), ("Fp1", "F3"), ("F3", "C3"), ("C3", "P3"), ("P3", "O1"), ("Fp2", "F4"), ("F4", "C4"),
+    ("C4", "P4"), ("P4", "O2"), ("Fz", "Cz"), ("Cz", "Pz"), ("F7", "F3"), ("F3", "Fz"), ("Fz", "F4"),
+    ("F4", "F8"), ("T3", "C3"), ("C3", "Cz"), ("Cz", "C4"), ("C4", "T4"), ("T5", "P3"), ("P3", "Pz"),
+    ("Pz", "P4"), ("P4", "T6"),
+]
+
+
+def test_neighbours_of_the_10_20_system_contain_its_bipolar_chains():
+    pairs = neighbour_pairs(TEN_TWENTY)
+    assert len(pairs) == 44 and all(i < j for i, j in pairs)
+    named = {frozenset((TEN_TWENTY[i], TEN_TWENTY[j])) for i, j in pairs}
+    assert {frozenset(pair) for pair in BIPOLAR_CHAINS} <= named
+    # far electrodes are not neighbours
+    assert not named & {frozenset(("Fp1", "O1")), frozenset(("T3", "T4")), frozenset(("F7", "F8"))}
+    # old and new names of the temporal electrodes, and any case, give the same electrodes
+    renamed = [{"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}.get(name, name).upper() for name in TEN_TWENTY]
+    assert neighbour_pairs(renamed) == pairs
+
+
+def test_neighbour_sets_of_feature_channels():
+    pairs = neighbour_pairs(TEN_TWENTY)
+    first, second, names = feature_channel_pairs("neighbours", TEN_TWENTY)
+    assert list(zip(first, second)) == pairs and names[0] == "Fp1-Fp2"
+    first, second, names = feature_channel_pairs("original+neighbours", TEN_TWENTY)
+    assert names[:19] == TEN_TWENTY and list(zip(first, second))[19:] == pairs
+    assert feature_channel_pairs("neighbours", ["Cz", "C4"])[2] == ["Cz-C4"]
+
+
+@pytest.mark.parametrize("ch_names, message", [
+    (["Fz", "EEG Cz"], "do not know 'EEG Cz'"),
+    (["ch0", "ch1", "ch2"], "do not know 'ch0', 'ch1', 'ch2'"),
+    (["Cz"], "at least 2 channels"),
+    (["Cz", "CZ", "Pz"], "distinct channel names"),
+])
+def test_neighbours_need_distinct_10_05_names(ch_names, message):
+    with pytest.raises(ValueError, match=message):
+        feature_channel_pairs("neighbours", ch_names)
 
 
 @pytest.fixture
@@ -108,12 +152,25 @@ def test_named_pairs_on_mne_epochs(tiny, windows):
     assert list(est.get_feature_names_out()[::12]) == ["Fz-Pz_h0_mean", "Cz-O1_h0_mean"]
 
 
+def test_neighbours_on_mne_epochs(tiny, windows):
+    info = mne.create_info(NAMES, 100.0, "eeg")
+    epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
+    est = fitted(tiny, epochs, feature_channels="original+neighbours")
+    pairs = neighbour_pairs(NAMES)
+    explicit = [(i, i) for i in range(4)] + pairs
+    np.testing.assert_allclose(est.transform(epochs), est.set_params(feature_channels=explicit).transform(epochs),
+                               rtol=1e-5, atol=1e-5)
+    assert est.n_features_out_ == (4 + len(pairs)) * 12
+
+
 def test_fit_refuses_pairs_the_windows_do_not_have_before_pretraining(tiny, windows):
     est = SeqCLRTransformer(**tiny, sfreq=100.0, n_epochs=50, feature_channels=[("Fz", "Cz")])
     with pytest.raises(ValueError, match="'Fz', which the windows do not have"):
         est.fit(windows)  # numpy windows are named ch0 ... ch3
     with pytest.raises(ValueError, match="feature_channels='bipolar' is not one of"):
         SeqCLRTransformer(**tiny, feature_channels="bipolar").fit(windows)
+    with pytest.raises(ValueError, match="do not know 'ch0'"):
+        SeqCLRTransformer(**tiny, sfreq=100.0, n_epochs=50, feature_channels="neighbours").fit(windows)
 
 
 def test_feature_channels_survive_save_and_load(tiny, windows, tmp_path):
