@@ -126,25 +126,6 @@ axes[0].legend()
 plt.show()
 
 # %%
-# Reading the encoder on neighbouring electrodes
-# ----------------------------------------------
-# With recombination the encoder was pretrained mostly on differences of two
-# channels, yet ``transform`` reads it on the recorded ones, as the paper
-# does. ``feature_channels="original+neighbours"`` also reads it on the
-# difference of every pair of neighbouring electrodes (placed by their 10-20
-# names: 44 pairs for eegmat's 19 channels), the setting that made
-# pretraining pay off on the :doc:`/benchmark` page. It is a transform-time
-# setting: the same fitted encoders, no pretraining again. Synthetic windows
-# have no electrode names, so the fallback skips it.
-if shared is not None:
-    for name, est in [("pretrained", seqclr), ("untrained", untrained)]:
-        est.set_params(feature_channels="original+neighbours")
-        features[f"{name}, +neighbours"] = (est.transform(X_train), est.transform(X_test))
-        est.set_params(feature_channels="original")
-    print(f"{seqclr.n_features_out_} features on the recorded channels, "
-          f"{features['pretrained, +neighbours'][0].shape[1]} with the neighbours")
-
-# %%
 # Linear evaluation with few labels
 # ---------------------------------
 # The probe (:class:`~skseqclr.evaluation.LinearProbe`: standardisation +
@@ -178,7 +159,7 @@ for name, s in scores.items():
     print(f"{name:<24}" + "".join(f"{m:>10.3f} ± {d:.3f}" for m, d in zip(s.mean(1), s.std(1))))
 
 fig, ax = plt.subplots(figsize=(5.5, 3.5), layout="constrained")
-for (name, s), color in zip(scores.items(), ["C0", "0.5", "C2", "C4", "0.3", "C1", "0.7"]):
+for (name, s), color in zip(scores.items(), ["C0", "0.5", "C2", "C1", "0.7"]):
     ax.errorbar(np.array(fractions) * 100, s.mean(1), yerr=s.std(1), marker="o", capsize=3, color=color,
                 label=name)
 ax.set_xscale("log")
