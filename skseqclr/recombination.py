@@ -222,9 +222,9 @@ def neighbour_pairs(ch_names) -> list[tuple[int, int]]:
     electrodes on the scalp (:func:`mne.channels.find_ch_adjacency`), with
     the positions of the standard 10-05 system (MNE's ``"colin27_1005"``,
     formerly ``"standard_1005"``, which also knows the old names T3, T4, T5,
-    T6). For the 19 channels of the
-    10-20 system this gives 44 pairs: the longitudinal ("double banana") and
-    transverse bipolar chains, plus diagonals such as F3-Cz.
+    T6). For the 19 channels of the 10-20 system this gives 44 pairs: the
+    longitudinal ("double banana") and transverse bipolar chains, plus
+    diagonals such as F3-Cz.
 
     Parameters
     ----------
@@ -250,8 +250,9 @@ def _neighbour_pairs(ch_names):
     standard = {name.lower() for name in montage.ch_names}
     unknown = [name for name in ch_names if name.lower() not in standard]
     if unknown:
+        more = f" (and {len(unknown) - 8} more)" if len(unknown) > 8 else ""
         raise ValueError(f'The "neighbours" feature channels place electrodes by their 10-05 system names, and do '
-                         f"not know {', '.join(map(repr, unknown))}. Rename the channels (e.g. with MNE's "
+                         f"not know {', '.join(map(repr, unknown[:8]))}{more}. Rename the channels (e.g. with MNE's "
                          "rename_channels) or pass the (channel, channel) pairs to read.")
     if len(set(name.lower() for name in ch_names)) < len(ch_names):
         raise ValueError(f'The "neighbours" feature channels need distinct channel names, got {list(ch_names)}.')

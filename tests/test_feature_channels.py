@@ -85,6 +85,7 @@ def test_neighbour_sets_of_feature_channels():
 @pytest.mark.parametrize("ch_names, message", [
     (["Fz", "EEG Cz"], "do not know 'EEG Cz'"),
     (["ch0", "ch1", "ch2"], "do not know 'ch0', 'ch1', 'ch2'"),
+    ([f"ch{i}" for i in range(10)], "'ch7' \\(and 2 more\\)"),
     (["Cz"], "at least 2 channels"),
     (["Cz", "CZ", "Pz"], "distinct channel names"),
 ])
