@@ -65,10 +65,14 @@ def encode_windows(encoder, windows_uv: torch.Tensor, settings: EncodingSettings
     torch.Tensor of shape (n_windows, n_channels or k, 4, n_times)
     """
     channels = windows_uv if channels is None else channels
-    n_windows, n_channels = channels.shape[:2]
-    with autocast(windows_uv.device, settings.precision):
-        h = encoder(scaled_channels(windows_uv, settings, channels))
-    return h.float().reshape(n_windows, n_channels, h.shape[-2], h.shape[-1])
+    return _encode_scaled(encoder, scaled_channels(windows_uv, settings, channels), channels.shape[:2], settings)
+
+
+def _encode_scaled(encoder, scaled: torch.Tensor, window_shape, settings: EncodingSettings) -> torch.Tensor:
+    """Encoder output ``(*window_shape, 4, T)`` of single channels already scaled (``(w * C, T)``)."""
+    with autocast(scaled.device, settings.precision):
+        h = encoder(scaled)
+    return h.float().reshape(*window_shape, h.shape[-2], h.shape[-1])
 
 
 def pooled_features(h: torch.Tensor, scaled: torch.Tensor | None, statistics, log_power: bool,
@@ -115,8 +119,8 @@ def compute_features(encoder, source, *, to_microvolts, resample, settings, devi
                                                    windows_per_batch=windows_per_batch,
                                                    num_workers=num_workers):
             channels = windows_uv if pairs is None else recombine(windows_uv, first, second)
-            h = encode_windows(encoder, windows_uv, settings, channels)
-            scaled = scaled_channels(windows_uv, settings, channels) if log_power else None
+            scaled = scaled_channels(windows_uv, settings, channels)  # once: the encoder's input and the log power's
+            h = _encode_scaled(encoder, scaled, channels.shape[:2], settings)
             features = pooled_features(h, scaled, statistics, log_power, sfreq).cpu().numpy()
             if out is None:
                 out = np.empty((source.n_windows, *features.shape[1:]), dtype=np.float32)
