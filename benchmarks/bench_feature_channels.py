@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from skseqclr import SeqCLRTransformer
+from skseqclr.datasets import EEGMAT_CHANNELS
 from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe, summarize
 from skseqclr.recombination import feature_channel_pairs
 
@@ -46,8 +47,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_rows  # noqa: E402
 from bench_label_efficiency import DEFAULT_DATA, load_eegmat, load_windows, stored_features  # noqa: E402
 
-EEGMAT_CHANNELS = ["Fp1", "Fp2", "F3", "F4", "F7", "F8", "T3", "T4", "C3", "C4", "T5", "T6", "P3", "P4", "O1", "O2",
-                   "Fz", "Cz", "Pz"]
 #: Neighbouring electrodes of the 10-20 system: the longitudinal bipolar montage (18 pairs) and transverse
 #: chains across the frontal, central and parietal rows (12 pairs).
 NEIGHBOUR_PAIRS = [
@@ -58,6 +57,11 @@ NEIGHBOUR_PAIRS = [
     ("C4", "T4"), ("T5", "P3"), ("P3", "Pz"), ("Pz", "P4"), ("P4", "T6"),
 ]
 SETS = ("original", "differences", "all", "montage", "original+montage", "neighbours", "original+neighbours")
+#: Transform-time readouts of the stored default pooling (4 encoder outputs x mean, std, log-mean-square,
+#: feature-major): all of it or its log-mean-square alone (``pooling="logms"``), with or without each read
+#: channel's log mean square (``log_power=True``).
+READOUTS = ("pooled", "pooled+log-power", "logms", "logms+log-power")
+LOGMS_COLUMNS = [2, 5, 8, 11]
 
 
 def channel_sets(ch_names):
@@ -70,6 +74,14 @@ def channel_sets(ch_names):
     return {"original": list(range(n)), "differences": list(range(n, len(names))), "all": list(range(len(names))),
             "montage": montage, "original+montage": list(range(n)) + montage, "neighbours": neighbours,
             "original+neighbours": list(range(n)) + neighbours}
+
+
+def readout_features(pooled, readout, log_mean_square):
+    """``(n_windows, n_channels, k)`` features of one ``READOUTS`` entry, from the stored default pooling."""
+    columns = pooled[:, :, LOGMS_COLUMNS] if readout.startswith("logms") else pooled
+    if readout.endswith("+log-power"):
+        columns = np.concatenate([columns, log_mean_square[:, :, None]], axis=-1)
+    return columns
 
 
 def encode_all(path, seed, X_train, X_test, cache):
@@ -108,6 +120,8 @@ def main(argv=None):
     parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.1, 0.01])
     parser.add_argument("--label-draws", type=int, default=1)
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    parser.add_argument("--readouts", nargs="+", choices=READOUTS, default=["pooled"],
+                        help="SeqCLR readouts of each set (default: the default pooling, as transform gives it)")
     parser.add_argument("--normalization", nargs="+", default=["none", "group"], choices=["none", "group"])
     parser.add_argument("--probe-selection", choices=["best", "one_se"], default="best",
                         help="how the probe chooses C (skseqclr.evaluation.LinearProbe's selection)")
@@ -126,11 +140,15 @@ def main(argv=None):
         load_windows(args.windows, args.sfreq) if args.windows else load_eegmat(args.data_dir, args.sfreq, 4.0))
     if X_train.shape[1] != len(EEGMAT_CHANNELS):
         raise SystemExit(f"expected EEGMAT's {len(EEGMAT_CHANNELS)} channels, got {X_train.shape[1]}")
-    sets = channel_sets(EEGMAT_CHANNELS)
-    first, second, _ = feature_channel_pairs("all", EEGMAT_CHANNELS)
+    sets = channel_sets(list(EEGMAT_CHANNELS))
+    first, second, _ = feature_channel_pairs("all", list(EEGMAT_CHANNELS))
     windows = np.concatenate([X_train, X_test])
-    log_power = np.stack([np.log((windows[:, i] - (windows[:, j] if i != j else 0.0)).astype(np.float64).var(axis=-1))
-                          for i, j in zip(first, second)], axis=1).astype(np.float32)
+    channels = [(windows[:, i] - (windows[:, j] if i != j else 0.0)).astype(np.float64) for i, j in zip(first, second)]
+    log_power = np.stack([np.log(c.var(axis=-1)) for c in channels], axis=1).astype(np.float32)
+    # what log_power=True appends: the log mean square (not variance) of the channel, up to the constant
+    # log of the global input scale, which the probe's StandardScaler removes
+    log_mean_square = np.stack([np.log(np.square(c).mean(axis=-1)) for c in channels], axis=1).astype(np.float32)
+    del channels
     n_train = len(X_train)
     rows = []
     for seed in args.seeds:
@@ -138,9 +156,10 @@ def main(argv=None):
         extractors = {}
         for set_name in args.sets:
             index = sets[set_name]
-            for name, values in (("SeqCLR pretrained", features["pretrained"]),
-                                 ("SeqCLR untrained", features["untrained"]),
-                                 ("log-power", log_power[:, :, None])):
+            readouts = [(f"SeqCLR {state}" + ("" if readout == "pooled" else f", {readout}"),
+                         readout_features(features[state], readout, log_mean_square))
+                        for readout in args.readouts for state in ("pretrained", "untrained")]
+            for name, values in readouts + [("log-power", log_power[:, :, None])]:
                 flat = values[:, index].reshape(len(values), -1)
                 extractors[f"{name} [{set_name}]"] = stored_features(flat[:n_train], flat[n_train:], X_train, X_test)
         rows += evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, fractions=args.fractions,

@@ -93,7 +93,7 @@ from skseqclr.baselines import (FIVE_BANDS, LogPower, LogVarianceBandPower, make
                                 reference_to_channel_mean)
 from skseqclr.cli import _param as key_value
 from skseqclr.cli import _probe_c
-from skseqclr.datasets import fetch_eegmat
+from skseqclr.datasets import EEGMAT_CHANNELS, fetch_eegmat
 from skseqclr.evaluation import (_method_label, evaluate_label_efficiency, format_table, make_linear_probe,
                                  snapshot_versions, subsample_labels, summarize)
 from skseqclr.model_selection import length_by_cv_rows
@@ -336,7 +336,11 @@ def main(argv=None):
     print(f"EEGMAT: train {len(y_train)} windows (subjects 00-23), test {len(y_test)} (24-35), "
           f"{X_train.shape[1]} channels x {X_train.shape[2]} samples at {args.sfreq:g} Hz", flush=True)
 
-    params = dict(sfreq=args.sfreq, n_epochs=10_000, max_steps=args.steps, device=args.device, units="uV")
+    # the windows are numpy arrays: name their channels, as MNE and braindecode input would be, so that the
+    # default feature_channels="auto" reads what it reads for EEGMAT's users (tests pass smaller windows)
+    ch_names = list(EEGMAT_CHANNELS) if X_train.shape[1] == len(EEGMAT_CHANNELS) else None
+    params = dict(sfreq=args.sfreq, ch_names=ch_names, n_epochs=10_000, max_steps=args.steps, device=args.device,
+                  units="uV")
     params.update(args.param)
     if args.snapshot_steps:
         if args.load_dir or args.load_features:
@@ -365,6 +369,9 @@ def main(argv=None):
             if args.load_dir:
                 pretrained = SeqCLRTransformer.load(args.load_dir / f"seed{seed}.safetensors", device=args.device)
                 pretrained.set_params(**_transform_time_params(args.param))
+                if pretrained.ch_names is None and ch_names:  # saved before ch_names existed: fitted unnamed
+                    pretrained.set_params(ch_names=ch_names)
+                    pretrained.ch_names_ = ch_names
                 params = pretrained.get_params()
             else:
                 unlabelled, unlabelled_groups = (X_train, groups_train) if args.pretrain_on == "train" else (

@@ -84,9 +84,9 @@ class SubjectAdversarialPretrainer(Pretrainer):
         self._pending_batches = [indices for _, indices in plan]
         return plan
 
-    def _train_step(self, windows_uv):
+    def _train_step(self, windows_uv, source_index=0):
         indices = np.asarray(self._pending_batches.pop(0))
-        view_a, view_b = self.views(windows_uv, self.generator)
+        view_a, view_b = self.views(windows_uv, self.generator, source_index)
         # the views' channels come window by window, channels_per_window from each (ContrastiveViews)
         subjects = torch.as_tensor(self.window_subjects[indices], device=self.device)
         subjects = subjects.repeat_interleave(self.views.channels_per_window)[: view_a.shape[0]].repeat(2)

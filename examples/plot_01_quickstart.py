@@ -85,7 +85,10 @@ print(f"balanced accuracy, untrained encoder:  {control_score:.3f}")
 # ``transform`` returns, for each channel, statistics over time of the
 # encoder's 4 output channels (mean, standard deviation and log mean square by
 # default): 8 channels x 12 = 96 features, named by
-# ``get_feature_names_out``.
+# ``get_feature_names_out``. (These synthetic channels have no names; for
+# electrodes with 10-05 names, from MNE or braindecode or given as
+# ``ch_names``, the default ``feature_channels="auto"`` also reads the
+# differences of neighbouring electrodes: :doc:`/user_guide/recombination`.)
 print(fitted.transform(X_test[:2]).shape, fitted.get_feature_names_out()[:3])
 
 fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")

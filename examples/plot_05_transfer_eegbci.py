@@ -65,8 +65,13 @@ print(f"pretrained for {seqclr.n_steps_} steps on {seqclr.n_channels_fit_[0]}-ch
 # -----------------------------
 # ``transform`` refuses windows whose channel count it was not fitted on,
 # since the layout of its feature vector would change. ``encode`` returns the
-# pooled features **per channel** for any montage: here 64 channels x 12
-# statistics per trial, which we flatten for the probe.
+# pooled features **per channel read** for any montage, which we flatten for
+# the probe. eegbci's 64 electrodes have 10-10 names, so the default
+# ``feature_channels="auto"`` reads them and the 176 differences of
+# neighbouring electrodes (240 channels x 12 statistics per trial); on motor
+# imagery the neighbours lifted pretrained and untrained encoders alike
+# (:ref:`benchmark-motor-imagery`). The synthetic fallback, unnamed, is read on
+# its 64 channels.
 motor_features = seqclr.encode(motor)
 print("encode:", motor_features.shape, "(trials, channels, features per channel)")
 features = {

@@ -817,6 +817,7 @@ def _features(args) -> int:
     data = _load(args.dataset, args, args.quiet)
     X, y = data.part(args.split)
     from .inputs import as_window_source
+    from .recombination import feature_channel_pairs
 
     source = as_window_source(X)
     same_layout = source.n_channels in transformer.n_channels_fit_ and source.ch_names == transformer.ch_names_
@@ -827,7 +828,8 @@ def _features(args) -> int:
     else:
         per_channel = transformer.encode(X)
         features = per_channel.reshape(per_channel.shape[0], -1)
-        names = [f"{ch}_f{j}" for ch in source.ch_names for j in range(per_channel.shape[2])]
+        read = feature_channel_pairs(transformer.feature_channels, list(source.ch_names))[2]
+        names = [f"{ch}_f{j}" for ch in read for j in range(per_channel.shape[2])]
     elapsed = time.perf_counter() - started
     metadata = _window_metadata(data, args.split, y)
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -407,7 +407,8 @@ def as_window_source(X, sfreq=None, ch_names=None) -> WindowSource:
         Sampling frequency in Hz for numpy input; for MNE and braindecode input
         it must agree with the data's own, if given.
     ch_names : list of str or None
-        Channel names for numpy input.
+        Channel names for numpy input; for MNE and braindecode input they
+        must be the data's own, if given.
 
     Returns
     -------
@@ -433,6 +434,12 @@ def as_window_source(X, sfreq=None, ch_names=None) -> WindowSource:
             f"sfreq={sfreq} Hz disagrees with the data's own sampling frequency "
             f"({source.sfreq} Hz); leave sfreq=None for MNE and braindecode input."
         )
+    if ch_names is not None and [str(c) for c in ch_names] != list(source.ch_names):
+        raise ValueError(
+            f"ch_names ({', '.join(map(str, list(ch_names)[:4]))}, ...: {len(ch_names)}) disagree with the data's "
+            f"own channel names ({', '.join(list(source.ch_names)[:4])}, ...: {len(source.ch_names)}); leave "
+            "ch_names=None for MNE and braindecode input."
+        )
     return source
 
 
@@ -449,7 +456,7 @@ def _is_collection_of_datasets(X) -> bool:
 def as_window_sources(X, sfreq=None, ch_names=None) -> list[WindowSource]:
     """Wrap one input, or a list of inputs (multi-dataset pretraining), in sources."""
     if _is_collection_of_datasets(X):
-        return [as_window_source(x, sfreq=sfreq) for x in X]
+        return [as_window_source(x, sfreq=sfreq, ch_names=ch_names) for x in X]
     return [as_window_source(X, sfreq=sfreq, ch_names=ch_names)]
 
 

@@ -29,10 +29,12 @@ import numpy as np
 import torch
 
 __all__ = ["FEATURE_CHANNELS", "all_channel_pairs", "check_feature_channels", "feature_channel_pairs",
-           "n_recombined_channels", "neighbour_pairs", "recombine", "sample_channel_pairs"]
+           "has_standard_positions", "n_recombined_channels", "neighbour_pairs", "recombine",
+           "resolve_feature_channels", "sample_channel_pairs"]
 
-#: The named sets of channels that features can be read on (``SeqCLRTransformer(feature_channels=...)``).
-FEATURE_CHANNELS = ("original", "differences", "all", "neighbours", "original+neighbours")
+#: The named sets of channels that features can be read on (``SeqCLRTransformer(feature_channels=...)``);
+#: ``"auto"`` picks one of them from the channel names (:func:`resolve_feature_channels`).
+FEATURE_CHANNELS = ("auto", "original", "differences", "all", "neighbours", "original+neighbours")
 
 
 def n_recombined_channels(n_channels: int) -> int:
@@ -78,6 +80,7 @@ def sample_channel_pairs(
     recombination: bool = True,
     generator: torch.Generator | None = None,
     device=None,
+    candidates: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw channels of the recombined set, uniformly, for each window of a batch.
 
@@ -96,6 +99,10 @@ def sample_channel_pairs(
         Source of randomness; must live on ``device``.
     device : torch.device or str or None
         Device of the returned indices.
+    candidates : (first, second) of 1-D torch.Tensor, or None
+        If given, draw uniformly from these channel pairs instead (e.g. those
+        of :func:`feature_channel_pairs`; ``recombination`` is then unused).
+        On ``device``.
 
     Returns
     -------
@@ -115,6 +122,10 @@ def sample_channel_pairs(
         raise ValueError(f"channels_per_window must be at least 1, got {channels_per_window}.")
     if n_channels < 1:
         raise ValueError(f"Windows need at least one channel, got {n_channels}.")
+    if candidates is not None:
+        drawn = torch.randint(len(candidates[0]), (n_windows, channels_per_window), generator=generator,
+                              device=device)
+        return candidates[0][drawn], candidates[1][drawn]
     population = n_recombined_channels(n_channels) if recombination else n_channels
     flat = torch.randint(
         population, (n_windows, channels_per_window), generator=generator, device=device
@@ -172,6 +183,8 @@ def feature_channel_pairs(feature_channels, ch_names) -> tuple[list[int], list[i
     Parameters
     ----------
     feature_channels : str or sequence of pairs
+        ``"auto"``: ``"original+neighbours"`` when every channel has a
+        10-05 system name, else ``"original"`` (:func:`resolve_feature_channels`).
         ``"original"``: each channel as recorded (the paper's features).
         ``"differences"``: ``x_i - x_j`` for every ``i < j``, ``n * (n - 1) / 2``
         channels (one sign of each ordered pair of §2.1).
@@ -194,7 +207,7 @@ def feature_channel_pairs(feature_channels, ch_names) -> tuple[list[int], list[i
     names : list of str
         ``"a"`` for an original channel, ``"a-b"`` for a difference.
     """
-    check_feature_channels(feature_channels)
+    feature_channels = resolve_feature_channels(feature_channels, ch_names)
     n_channels = len(ch_names)
     if isinstance(feature_channels, str):
         pairs = []
@@ -213,6 +226,69 @@ def feature_channel_pairs(feature_channels, ch_names) -> tuple[list[int], list[i
     first, second = (list(indices) for indices in zip(*pairs))
     names = [ch_names[i] if i == j else f"{ch_names[i]}-{ch_names[j]}" for i, j in pairs]
     return first, second, names
+
+
+def resolve_feature_channels(feature_channels, ch_names):
+    """The set ``feature_channels`` stands for on windows with channels ``ch_names``.
+
+    ``"auto"`` reads the recorded channels and the differences of
+    neighbouring electrodes (``"original+neighbours"``) when the electrodes
+    can be placed, that is when there are at least two channels, all with
+    distinct 10-05 system names (:func:`has_standard_positions`); otherwise
+    (e.g. numpy windows without ``ch_names``, bipolar or intracranial
+    channels) the recorded channels (``"original"``). Every other value is
+    returned as it is, after :func:`check_feature_channels`.
+
+    Why the neighbours: recombination (§2.1) pretrains the encoder mostly on
+    differences of channels, and on EEGMAT reading it on neighbouring
+    electrodes' differences as well as the recorded channels gave the best
+    features and the gain from pretraining (+0.036 balanced accuracy over
+    the untrained encoder at 10% of the labels, against +0.005 on the
+    recorded channels alone; see the documentation's benchmark page).
+
+    Parameters
+    ----------
+    feature_channels : str or sequence of pairs
+    ch_names : sequence of str
+
+    Returns
+    -------
+    str or sequence of pairs
+    """
+    check_feature_channels(feature_channels)
+    if isinstance(feature_channels, str) and feature_channels == "auto":
+        return "original+neighbours" if has_standard_positions(ch_names) else "original"
+    return feature_channels
+
+
+def has_standard_positions(ch_names) -> bool:
+    """Whether :func:`neighbour_pairs` can place these channels: at least two, with distinct 10-05 names.
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Channel names (case does not matter).
+
+    Returns
+    -------
+    bool
+    """
+    names = [str(name).lower() for name in ch_names]
+    return len(names) >= 2 and len(set(names)) == len(names) and set(names) <= _standard_names()
+
+
+@lru_cache(maxsize=1)
+def _standard_montage():
+    import mne  # deferred: importing MNE takes about a second, and only the neighbours need it
+
+    # MNE 1.13 renamed "standard_1005" (the same positions) to "colin27_1005"
+    return mne.channels.make_standard_montage(
+        "colin27_1005" if "colin27_1005" in mne.channels.get_builtin_montages() else "standard_1005")
+
+
+@lru_cache(maxsize=1)
+def _standard_names() -> frozenset:
+    return frozenset(name.lower() for name in _standard_montage().ch_names)
 
 
 def neighbour_pairs(ch_names) -> list[tuple[int, int]]:
@@ -242,13 +318,10 @@ def neighbour_pairs(ch_names) -> list[tuple[int, int]]:
 
 @lru_cache(maxsize=16)
 def _neighbour_pairs(ch_names):
-    import mne  # deferred: importing MNE takes about a second, and only this set needs it
+    import mne
 
-    # MNE 1.13 renamed "standard_1005" (the same positions) to "colin27_1005"
-    montage = mne.channels.make_standard_montage(
-        "colin27_1005" if "colin27_1005" in mne.channels.get_builtin_montages() else "standard_1005")
-    standard = {name.lower() for name in montage.ch_names}
-    unknown = [name for name in ch_names if name.lower() not in standard]
+    montage = _standard_montage()
+    unknown = [name for name in ch_names if name.lower() not in _standard_names()]
     if unknown:
         more = f" (and {len(unknown) - 8} more)" if len(unknown) > 8 else ""
         raise ValueError(f'The "neighbours" feature channels place electrodes by their 10-05 system names, and do '

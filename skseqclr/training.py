@@ -120,6 +120,11 @@ class ContrastiveViews:
         channel, each view and channel from its own uniformly drawn start, so
         the two views of a channel are two (possibly overlapping) stretches of
         it; ``None`` augments the whole channel twice (the paper).
+    candidates : list of (torch.Tensor, torch.Tensor), or None
+        Per source (in the order of the pretrainer's sources), the channel
+        pairs to draw from instead of ``recombination``'s set
+        (:func:`skseqclr.recombination.sample_channel_pairs`), on the
+        training device.
     """
 
     batch_size: int
@@ -129,15 +134,18 @@ class ContrastiveViews:
     scaling: str
     input_scale: float = 1.0
     crop_length: int | None = None
+    candidates: list | None = None
 
     @property
     def windows_per_batch(self) -> int:
         return max(1, math.ceil(self.batch_size / self.channels_per_window))
 
-    def __call__(self, windows_uv: torch.Tensor, generator: torch.Generator):
+    def __call__(self, windows_uv: torch.Tensor, generator: torch.Generator, source_index: int = 0):
+        candidates = None if self.candidates is None else self.candidates[source_index]
         first, second = sample_channel_pairs(
             windows_uv.shape[0], windows_uv.shape[1], self.channels_per_window,
             recombination=self.recombination, generator=generator, device=windows_uv.device,
+            candidates=candidates,
         )
         recombined = recombine(windows_uv, first, second)
         channels = recombined.flatten(0, 1)[: self.batch_size]
@@ -318,8 +326,8 @@ class Pretrainer:
             self._saved_step = self.step
 
     # -- the loop ------------------------------------------------------------
-    def _train_step(self, windows_uv):
-        view_a, view_b = self.views(windows_uv, self.generator)
+    def _train_step(self, windows_uv, source_index=0):
+        view_a, view_b = self.views(windows_uv, self.generator, source_index)
         with autocast(self.device, self.precision):
             projections = self._project(torch.cat([view_a, view_b], dim=0))
         z_a, z_b = projections.float().chunk(2, dim=0)
@@ -359,7 +367,7 @@ class Pretrainer:
                                                                  pin_memory=pin):
                         windows_uv = to_device_microvolts(windows, self.device, self.to_microvolts[source_index],
                                                           self.resample[source_index])
-                        loss = self._train_step(windows_uv)
+                        loss = self._train_step(windows_uv, source_index)
                         self.epoch_loss, interval_loss = self.epoch_loss + loss, interval_loss + loss
                         self.epoch_steps, interval_steps = self.epoch_steps + 1, interval_steps + 1
                         self.epoch_time = time.perf_counter() - started

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -98,8 +99,13 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         view (``augmentations_per_view=1``); composing two gave better
         features on the EEGMAT benchmark, with the same pretraining time
         (:doc:`/benchmark`).
-    recombination : bool, default=True
-        Draw training channels from the n² recombined set (§2.1).
+    recombination : bool or "feature_channels", default=True
+        Draw training channels from the n² recombined set (§2.1); ``False``
+        draws the recorded channels only; ``"feature_channels"`` draws
+        uniformly from the channels ``feature_channels`` reads at fit time
+        (with ``"auto"`` and 10-05 names: the recorded channels and the
+        differences of neighbouring electrodes), so the encoder is pretrained
+        on what ``transform`` reads (not in the paper).
     crop_length : int, float or None, default=None
         If set, the two views of a channel are two random stretches of this
         many samples of it (each from its own uniformly drawn start, then
@@ -140,6 +146,11 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         Units of the input (see :mod:`skseqclr.inputs`); augmentations work in µV.
     sfreq : float or None
         Sampling frequency in Hz of numpy input (MNE and braindecode input carry it).
+    ch_names : list of str or None
+        Channel names of numpy input, in order (MNE and braindecode input
+        carry theirs; given with them, they must agree). Without names, numpy
+        channels are ``ch0``, ``ch1``, ..., which ``feature_channels="auto"``
+        cannot place on the scalp.
     resample_to : float or None
         If set, windows at other rates are resampled to it on the device
         (torchaudio's windowed-sinc resampler), in ``fit`` and ``transform``.
@@ -185,9 +196,14 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     log_power : bool, default=False
         Append each input channel's log mean square (after scaling) as one
         more feature per channel.
-    feature_channels : str or sequence of pairs, default="original"
+    feature_channels : str or sequence of pairs, default="auto"
         The single channels ``transform`` and ``encode`` read features on
-        (:func:`skseqclr.recombination.feature_channel_pairs`): each channel
+        (:func:`skseqclr.recombination.feature_channel_pairs`). ``"auto"``
+        reads ``"original+neighbours"`` when every channel has a distinct
+        10-05 system name (MNE Epochs and braindecode datasets of scalp EEG
+        usually do; numpy input with ``ch_names``), and ``"original"``
+        otherwise (:func:`skseqclr.recombination.resolve_feature_channels`;
+        ``get_feature_names_out`` lists what is read). ``"original"``: each channel
         as recorded (the paper's features); ``"differences"``, every
         difference ``x_i - x_j`` with ``i < j`` (``n * (n - 1) / 2`` bipolar
         channels, the kind recombination pretrains on most, §2.1);
@@ -200,7 +216,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         pretraining. Can be changed on a fitted transformer without
         pretraining again. On EEGMAT ``"original+neighbours"`` gave the best
         features, and pretraining gained most over the untrained encoder on
-        neighbours (:ref:`benchmark-feature-channels`).
+        neighbours (:ref:`benchmark-feature-channels`); it costs ``transform``
+        about 3.3 times the time of ``"original"`` there (63 channels read
+        instead of 19).
     device : str, default="auto"
         ``"auto"`` uses CUDA when available (each rank's own GPU under torchrun).
     precision : {"auto", "fp32", "bf16"}, default="auto"
@@ -281,6 +299,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         scaling="global",
         units="auto",
         sfreq=None,
+        ch_names=None,
         resample_to=None,
         temperature=0.1,
         n_epochs=10,
@@ -292,7 +311,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         lr_schedule="cosine",
         pooling=("mean", "std", "logms"),
         log_power=False,
-        feature_channels="original",
+        feature_channels="auto",
         device="auto",
         precision="auto",
         compile=False,
@@ -323,6 +342,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.scaling = scaling
         self.units = units
         self.sfreq = sfreq
+        self.ch_names = ch_names
         self.resample_to = resample_to
         self.temperature = temperature
         self.n_epochs = n_epochs
@@ -382,6 +402,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}.")
+        if not (isinstance(self.recombination, (bool, np.bool_)) or (
+                isinstance(self.recombination, str) and self.recombination == "feature_channels")):
+            raise ValueError(f"recombination must be True, False or 'feature_channels', got {self.recombination!r}.")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay!r}.")
         if self.lr_schedule not in ("cosine", "constant"):
@@ -400,6 +423,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                              f"pooling={self.pooling!r} are for transform only: use the 'lstm' projector.")
         make_augmentations(sfreq=None, **self._augmentation_ranges())
         check_feature_channels(self.feature_channels)
+        if self.ch_names is not None and (isinstance(self.ch_names, str) or not hasattr(self.ch_names, "__len__")
+                                          or not all(isinstance(name, str) for name in self.ch_names)):
+            raise ValueError(f"ch_names must be a list of channel names (str) or None, got {self.ch_names!r}.")
 
     def _augmentation_ranges(self):
         return {name: getattr(self, name) for name in AUGMENTATION_NAMES}
@@ -526,7 +552,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self : SeqCLRTransformer
         """
         self._check_params()
-        sources = as_window_sources(X, sfreq=self.sfreq)
+        sources = as_window_sources(X, sfreq=self.sfreq, ch_names=self.ch_names)
         for source in sources:
             feature_channel_pairs(self.feature_channels, list(source.ch_names))
         training = self.n_epochs > 0 and self.max_steps != 0
@@ -564,8 +590,13 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.interrupted_ = False
         self.snapshots_ = {}  # and stays empty for the untrained control (n_epochs=0): one parameter away
         if training:
-            views = ContrastiveViews(self.batch_size, self.channels_per_window, self.recombination, augmenter,
-                                     self.scaling, input_scale, crop_samples)
+            on_feature_channels = isinstance(self.recombination, str)  # "feature_channels"
+            candidates = [tuple(torch.as_tensor(indices, device=device) for indices in
+                                feature_channel_pairs(self.feature_channels, list(s.ch_names))[:2])
+                          for s in sources] if on_feature_channels else None
+            views = ContrastiveViews(self.batch_size, self.channels_per_window,
+                                     not on_feature_channels and bool(self.recombination), augmenter, self.scaling,
+                                     input_scale, crop_samples, candidates)
             trainer = Pretrainer(
                 network=network, sources=sources, to_microvolts=factors, resample=resample, views=views,
                 device=device, n_epochs=self.n_epochs, max_steps=self.max_steps, lr=self.lr,
@@ -687,7 +718,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             makes of the windows' (their own by default).
         """
         check_is_fitted(self, "encoder_")
-        source = as_window_source(X, sfreq=self.sfreq)
+        source = as_window_source(X, sfreq=self.sfreq, ch_names=self.ch_names)
         pairs, names = self._feature_channels(source.ch_names)
         if self.sfreq_ is not None and source.sfreq is not None and self.resample_to is None \
                 and not np.isclose(source.sfreq, self.sfreq_):
@@ -734,7 +765,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             power, if ``log_power``), channel after channel.
         """
         check_is_fitted(self, "encoder_")
-        source = as_window_source(X, sfreq=self.sfreq)
+        source = as_window_source(X, sfreq=self.sfreq, ch_names=self.ch_names)
         if source.n_channels not in self.n_channels_fit_:
             raise ValueError(
                 f"X has {source.n_channels} channels but SeqCLRTransformer was fitted on windows with "
@@ -743,8 +774,25 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                 "a downstream estimator was trained on. Use encode(X) for per-channel features of any "
                 "channel count, or refit on windows with these channels."
             )
+        self._check_read_channels(source)
         features = self.encode(source)
         return features.reshape(features.shape[0], -1)
+
+    def _check_read_channels(self, source: WindowSource):
+        """Refuse windows with the fitted channel count whose names make ``feature_channels`` read another number
+        of channels (e.g. ``"auto"`` on numpy windows without names, after fitting on named Epochs)."""
+        if source.n_channels != len(self.ch_names_):
+            return
+        fitted = self._feature_channels(self.ch_names_)[1]
+        read = self._feature_channels(source.ch_names)[1]
+        if len(read) != len(fitted):
+            raise ValueError(
+                f"feature_channels={self.feature_channels!r} reads {len(read)} channels of X but read "
+                f"{len(fitted)} of the windows seen in fit, because X's channel names "
+                f"({', '.join(list(source.ch_names)[:4])}, ...) differ from those seen in fit "
+                f"({', '.join(self.ch_names_[:4])}, ...); the feature vector would change layout. Give numpy "
+                "windows their names (ch_names=...), or set feature_channels explicitly."
+            )
 
     def get_feature_names_out(self, input_features=None):
         """Feature names ``<channel>_h<k>_<statistic>`` (and ``<channel>_logpower``); a difference's channel is

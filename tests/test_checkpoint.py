@@ -61,9 +61,9 @@ def count_steps(monkeypatch):
     counter = {"steps": 0}
     original = Pretrainer._train_step
 
-    def train_step(self, windows_uv):
+    def train_step(self, *batch):
         counter["steps"] += 1
-        return original(self, windows_uv)
+        return original(self, *batch)
 
     monkeypatch.setattr(Pretrainer, "_train_step", train_step)
     return counter
@@ -163,11 +163,11 @@ def _ctrl_c_during_step(monkeypatch, step, times=1):
     """Send this process SIGINT ``times`` times during optimisation step ``step`` (0-based)."""
     original = Pretrainer._train_step
 
-    def train_step(self, windows_uv):
+    def train_step(self, *batch):
         if self.step == step:
             for _ in range(times):
                 os.kill(os.getpid(), signal.SIGINT)
-        return original(self, windows_uv)
+        return original(self, *batch)
 
     monkeypatch.setattr(Pretrainer, "_train_step", train_step)
 

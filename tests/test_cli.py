@@ -367,6 +367,8 @@ def test_pretrain_on_two_datasets_and_features_of_another_montage(tmp_path):
     assert main(["features", "--weights", str(out), "--dataset", "eegbci", "--data-dir", str(path), "--runs", "4",
                  "--window-s", "2", "--output", str(npy), "--quiet"]) == EXIT_OK
     assert np.load(npy).shape[0] == 15 and np.isfinite(np.load(npy)).all()
+    # eegbci's 64 named electrodes: the default feature_channels="auto" reads them and their 176 neighbour pairs
+    assert np.load(npy).shape[1] == (64 + 176) * 12
 
 
 def test_pretrain_on_eegbci_whole_runs(tmp_path, monkeypatch, capsys):

@@ -128,10 +128,10 @@ def _interrupt_on_rank_1_at_step(step):
 
     original = Pretrainer._train_step
 
-    def train_step(self, windows_uv):
+    def train_step(self, *batch):
         if self.rank == 1 and self.step == step:
             os.kill(os.getpid(), signal.SIGINT)
-        return original(self, windows_uv)
+        return original(self, *batch)
 
     Pretrainer._train_step = train_step
     return lambda: setattr(Pretrainer, "_train_step", original)

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from skseqclr import SeqCLRTransformer
-from skseqclr.recombination import feature_channel_pairs, neighbour_pairs
+from skseqclr.recombination import (feature_channel_pairs, has_standard_positions, neighbour_pairs,
+                                    resolve_feature_channels, sample_channel_pairs)
 from skseqclr.scaling import window_scale
 
 NAMES = ["Fz", "Cz", "Pz", "O1"]
@@ -179,3 +180,108 @@ def test_feature_channels_survive_save_and_load(tiny, windows, tmp_path):
     loaded = SeqCLRTransformer.load(est.save(tmp_path / "model.safetensors"))
     np.testing.assert_allclose(loaded.transform(windows), est.transform(windows), rtol=1e-5, atol=1e-5)
     assert loaded.n_features_out_ == est.n_features_out_
+
+
+@pytest.mark.parametrize("ch_names, expected", [
+    (NAMES, "original+neighbours"),
+    (["fz", "CZ"], "original+neighbours"),  # names match in any case
+    (["ch0", "ch1", "ch2", "ch3"], "original"),  # numpy windows without names
+    (["Fz", "Cz", "EOG"], "original"),  # one channel the 10-05 system does not place
+    (["Fz", "fz"], "original"),  # duplicates
+    (["Cz"], "original"),  # nothing to pair
+])
+def test_auto_reads_neighbours_only_where_every_electrode_can_be_placed(ch_names, expected):
+    assert has_standard_positions(ch_names) == (expected == "original+neighbours")
+    assert resolve_feature_channels("auto", ch_names) == expected
+    assert feature_channel_pairs("auto", ch_names) == feature_channel_pairs(expected, ch_names)
+    assert resolve_feature_channels([(0, 0)], ch_names) == [(0, 0)]  # anything else as it is
+
+
+def test_auto_is_the_default_and_follows_the_windows_names(tiny, windows):
+    est = fitted(tiny, windows)
+    assert est.feature_channels == "auto"
+    assert est.n_features_out_ == 4 * 12  # numpy windows named ch0 ... ch3: the recorded channels
+    np.testing.assert_array_equal(est.transform(windows), est.set_params(feature_channels="original").transform(windows))
+    info = mne.create_info(NAMES, 100.0, "eeg")
+    epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
+    on_epochs = fitted(tiny, epochs)
+    n_read = 4 + len(neighbour_pairs(NAMES))
+    assert on_epochs.n_features_out_ == n_read * 12 and on_epochs.transform(epochs).shape == (12, n_read * 12)
+    assert on_epochs.get_feature_names_out()[4 * 12] == f"{NAMES[0]}-{NAMES[1]}_h0_mean"
+    assert on_epochs.encode(windows).shape[1] == 4  # encode reads any windows on their own names
+
+
+def test_ch_names_name_numpy_windows(tiny, windows, tmp_path):
+    named = fitted(tiny, windows, ch_names=NAMES)
+    info = mne.create_info(NAMES, 100.0, "eeg")
+    epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
+    on_epochs = fitted(tiny, epochs, sfreq=None)
+    np.testing.assert_allclose(named.transform(windows), on_epochs.transform(epochs), rtol=1e-5, atol=1e-5)
+    assert list(named.get_feature_names_out()) == list(on_epochs.get_feature_names_out())
+    assert named.ch_names_ == NAMES
+    loaded = SeqCLRTransformer.load(named.save(tmp_path / "named.safetensors"))
+    np.testing.assert_allclose(loaded.transform(windows), named.transform(windows), rtol=1e-5, atol=1e-5)
+
+
+def test_transform_refuses_windows_whose_names_change_the_layout(tiny, windows):
+    info = mne.create_info(NAMES, 100.0, "eeg")
+    epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
+    est = fitted(tiny, epochs, sfreq=None)
+    with pytest.raises(ValueError, match=r"reads 4 channels of X but read \d+ of the windows seen in fit"):
+        est.transform(windows)  # numpy windows: no names, so "auto" would read the recorded channels only
+    assert est.set_params(ch_names=NAMES).transform(windows).shape == (12, est.n_features_out_)
+
+
+@pytest.mark.parametrize("ch_names, message", [
+    (["Fz", "Cz"], "Got 2 channel names for windows with 4 channels"),
+    ("Fz", "ch_names must be a list of channel names"),
+    ([1, 2, 3, 4], "ch_names must be a list of channel names"),
+])
+def test_bad_ch_names_are_refused(tiny, windows, ch_names, message):
+    with pytest.raises(ValueError, match=message):
+        fitted(tiny, windows, ch_names=ch_names)
+
+
+def test_ch_names_must_agree_with_named_windows(tiny, windows):
+    info = mne.create_info(NAMES, 100.0, "eeg")
+    epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
+    with pytest.raises(ValueError, match="disagree with the data's own channel names"):
+        fitted(tiny, epochs, sfreq=None, ch_names=["O1", "Pz", "Cz", "Fz"])
+
+
+def test_channel_draws_from_candidate_pairs():
+    candidates = (torch.tensor([0, 1, 2, 0]), torch.tensor([0, 1, 2, 3]))
+    generator = torch.Generator().manual_seed(0)
+    first, second = sample_channel_pairs(500, 4, 3, generator=generator, candidates=candidates)
+    assert first.shape == second.shape == (500, 3)
+    drawn = set(zip(first.flatten().tolist(), second.flatten().tolist()))
+    assert drawn == {(0, 0), (1, 1), (2, 2), (0, 3)}
+
+
+def test_pretraining_on_the_feature_channels(tiny, windows, monkeypatch):
+    import skseqclr.training as training
+
+    drawn = []
+
+    def recording(*args, **kwargs):
+        pairs = sample_channel_pairs(*args, **kwargs)
+        drawn.extend(zip(pairs[0].flatten().tolist(), pairs[1].flatten().tolist()))
+        return pairs
+
+    monkeypatch.setattr(training, "sample_channel_pairs", recording)
+    info = mne.create_info(NAMES, 100.0, "eeg")
+    epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
+    fitted(tiny, epochs, sfreq=None, recombination="feature_channels", channels_per_window=8)
+    read = set(zip(*feature_channel_pairs("original+neighbours", NAMES)[:2]))
+    assert set(drawn) <= read and len(set(drawn)) > len(read) // 2
+    drawn.clear()
+    fitted(tiny, windows, recombination="feature_channels", feature_channels=[(0, 1)])
+    assert set(drawn) == {(0, 1)}
+    drawn.clear()
+    fitted(tiny, epochs, sfreq=None)  # the paper's n**2 set: any ordered pair
+    assert any(i > j for i, j in drawn)
+
+
+def test_recombination_must_be_a_known_choice(tiny, windows):
+    with pytest.raises(ValueError, match="recombination must be True, False or 'feature_channels'"):
+        fitted(tiny, windows, recombination="neighbours")

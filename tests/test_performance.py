@@ -68,8 +68,8 @@ def test_watcher_sees_a_per_step_item(tiny, monkeypatch):
 
     original = training.Pretrainer._train_step
 
-    def reading_step(self, windows_uv):
-        loss = original(self, windows_uv)
+    def reading_step(self, *batch):
+        loss = original(self, *batch)
         float(loss)
         return loss
 
