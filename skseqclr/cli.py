@@ -667,6 +667,7 @@ def _benchmark(args) -> int:
         rows += chosen
     wall = time.perf_counter() - started
     print(format_table(rows))
+    read = _channels_read(X_train, params) if {"seqclr", "untrained"} & set(methods) else None
     steps = sorted({r.get("n_steps") for r in rows if r["method"] == METHODS["seqclr"] and "n_steps" in r})
     probe_cs = sorted({r["probe_C"] for r in rows if "probe_C" in r})
     c_text = (f"C={args.probe_c:g}" if args.probe_c != "auto" else
@@ -677,19 +678,38 @@ def _benchmark(args) -> int:
                f"(class_weight='balanced', {c_text}); per-group z-score: features standardised per "
                f"{group_word} with its own windows; SeqCLR: {args.encoder} encoder, model_size={args.model_size}"
                + (f", {'/'.join(map(str, steps))} pretraining steps" if steps else "")
+               + (f", read on {read['n_channels']} channels (feature_channels={read['setting']!r}"
+                  + (f": {read['resolved']}" if read["resolved"] != read["setting"] else "") + ")" if read else "")
                + f"; time: seconds per seed (fit + features + probes). Total wall time {wall:.0f} s.")
     if args.output is not None:
         report = {
             "command": "skseqclr benchmark", "argv": sys.argv[1:] if args.argv is None else args.argv,
             "dataset": name, "data": data.description, "synthetic_fallback": notice is not None,
             "n_train": int(len(y_train)), "n_test": int(len(y_test)),
-            "seqclr_params": _jsonable(params), "input_normalization": args.input_normalization,
+            "seqclr_params": _jsonable(params), "seqclr_channels_read": read,
+            "input_normalization": args.input_normalization,
             "fractions": args.fractions, "seeds": args.seeds, "label_draws": args.label_draws,
             "rows": rows, "summary": summarize(rows), "wall_time_s": wall, "versions": _versions(),
         }
         _write_json(args.output, report)
         _say(args, f"Results written to {args.output}")
     return EXIT_OK
+
+
+def _channels_read(X, params) -> dict:
+    """The channels the SeqCLR rows read on windows ``X``: the setting, what it resolved to, and their names."""
+    from .inputs import as_window_source
+    from .recombination import feature_channel_pairs, resolve_feature_channels
+
+    ch_names = list(as_window_source(X, ch_names=params.get("ch_names")).ch_names)
+    setting = params.get("feature_channels", "auto")
+    resolved = resolve_feature_channels(setting, ch_names)
+    names = feature_channel_pairs(setting, ch_names)[2]
+
+    def named(value):
+        return value if isinstance(value, str) else "given pairs"
+
+    return {"setting": named(setting), "resolved": named(resolved), "n_channels": len(names), "names": names}
 
 
 def _c_range(chosen):

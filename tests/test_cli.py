@@ -242,9 +242,29 @@ def test_benchmark_falls_back_to_synthetic_and_says_so_first(tmp_path, capsys):
     untrained = [r for r in report["rows"] if r["method"] == "SeqCLR untrained"]
     assert {r["n_steps"] for r in pretrained} == {1} and {r["n_steps"] for r in untrained} == {0}
     assert report["seqclr_params"]["encoder_kwargs"]["n_residual"] == 1
+    # synthetic channels have no 10-05 names: "auto" reads the recorded channels
+    assert report["seqclr_channels_read"] == {"setting": "auto", "resolved": "original", "n_channels": 8,
+                                              "names": [f"ch{i}" for i in range(8)]}
     # frequency-resolved band power separates the synthetic 10 Hz / 20 Hz classes
     bands = [r for r in report["rows"] if r["method"] == "log-variance bands" and r["fraction"] == 1.0]
     assert bands[0]["balanced_accuracy"] > 0.8
+
+
+def test_benchmark_says_which_channels_the_seqclr_rows_read(capsys):
+    assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--fractions", "1", "--methods", "untrained", "logpower",
+                 "--normalization", "none", "--param", 'feature_channels="all"']) == EXIT_OK
+    assert "read on 36 channels (feature_channels='all')" in capsys.readouterr().out  # 8 + 8 * 7 / 2
+    assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "--methods", "logpower", "--normalization", "none"]) \
+        == EXIT_OK
+    assert "read on" not in capsys.readouterr().out  # no SeqCLR row
+
+
+def test_channels_read_by_auto_on_10_20_names():
+    names = ["Fp1", "Fp2", "F3", "F4", "F7", "F8", "T3", "T4", "C3", "C4", "T5", "T6", "P3", "P4", "O1", "O2",
+             "Fz", "Cz", "Pz"]
+    read = cli._channels_read(np.zeros((2, 19, 64), dtype=np.float32), {"ch_names": names})
+    assert read["setting"] == "auto" and read["resolved"] == "original+neighbours"
+    assert read["n_channels"] == 63 and read["names"][:19] == names and "Cz-Pz" in read["names"]
 
 
 def test_benchmark_eegmat_splits_by_subject(tmp_path, capsys):
