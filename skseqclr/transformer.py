@@ -554,8 +554,8 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         """
         self._check_params()
         sources = as_window_sources(X, sfreq=self.sfreq, ch_names=self.ch_names)
-        for source in sources:
-            feature_channel_pairs(self.feature_channels, list(source.ch_names))
+        # also validates feature_channels against every source's channels, before any pretraining
+        read_pairs = [feature_channel_pairs(self.feature_channels, list(source.ch_names))[:2] for source in sources]
         training = self.n_epochs > 0 and self.max_steps != 0
         # the untrained control (n_epochs=0) needs no groups: it draws no batches
         source_groups = self._split_groups(groups, sources) if self.group_batches and training else None
@@ -592,9 +592,8 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.snapshots_ = {}  # and stays empty for the untrained control (n_epochs=0): one parameter away
         if training:
             on_feature_channels = isinstance(self.recombination, str)  # "feature_channels"
-            candidates = [tuple(torch.as_tensor(indices, device=device) for indices in
-                                feature_channel_pairs(self.feature_channels, list(s.ch_names))[:2])
-                          for s in sources] if on_feature_channels else None
+            candidates = [tuple(torch.as_tensor(indices, device=device) for indices in pairs)
+                          for pairs in read_pairs] if on_feature_channels else None
             views = ContrastiveViews(self.batch_size, self.channels_per_window,
                                      not on_feature_channels and bool(self.recombination), augmenter, self.scaling,
                                      input_scale, crop_samples, candidates)
