@@ -1,83 +1,107 @@
 #!/usr/bin/env bash
-# Issue 8 on a GPU: does longer or paper-size SeqCLR pretraining pay off on EEGMAT? The GPU pretrains and
-# encodes; the probe scoring (CPU work) runs afterwards on any machine, from the saved features.
+# Issue 8 on a GPU: the package's true defaults (the paper-size encoder, n_epochs=10, feature_channels="auto")
+# pretrained, encoded and scored on EEGMAT, seed after seed. The GPU pretrains and encodes; the probes (CPU
+# work) run on the GPU machine's own cores as soon as a seed's features exist.
 #
 # 1. Where MNE and ../shared/data/eegmat are (the development machine):
 #      python benchmarks/bench_label_efficiency.py --export-windows .gpu/eegmat.npz
-# 2. On the GPU machine (needs torch, scikit-learn, safetensors, tqdm; not MNE or braindecode):
-#      WINDOWS=.gpu/eegmat.npz OUT=dir bash benchmarks/gpu_label_efficiency.sh
-#    Each seed's features come back as OUT/<run>.seed<k>.tar (<run>/features_seed<k>.npz, at most 16 MB);
-#    every step's log is appended to OUT/steps.log and its status to OUT/summary.txt (few files: a lent GPU
-#    machine returns 8).
-#    Each seed is its own process, all seeds of a phase at once on the one GPU (the small encoder's
-#    recurrent projector leaves most of it idle). GPU_BUDGET_S (default 540): total seconds; each phase's
-#    limit is cut to what is left, a phase that would get under 20 s is skipped; a run cut short keeps
-#    the seeds that finished.
-# 3. Back here, per run: cat <run>.seed*.tar | tar -xif - -C /tmp/gpu && python benchmarks/bench_label_efficiency.py \
-#      --windows .gpu/eegmat.npz --load-features /tmp/gpu/<run> --seeds 0 1 2 --label-draws 10
+#    feature_channels="auto" places the electrodes with MNE's standard montage; the GPU image has no MNE, so
+#    its wheels travel too, fetched where pip reaches PyPI (for the GPU image's Python 3.12):
+#      python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#          -d .whl mne==1.13.2 decorator==5.3.1 pooch==1.9.0 platformdirs==4.14.9
+# 2. On the GPU machine (torch, scikit-learn, safetensors, tqdm are there; WHEELS adds MNE):
+#      WINDOWS=.gpu/eegmat.npz WHEELS=.whl OUT=dir bash benchmarks/gpu_label_efficiency.sh
+#    Seeds take the GPU one after another (bench_label_efficiency.py --save-features: pretrain and encode); each
+#    seed's probes then run in parallel on the CPU cores while the next seed trains (best C and one-SE
+#    inductively, and for the defaults best C per subject; 100% and 10% of the labels, ten labelled subsets).
+#    What comes back (a lent GPU machine returns 8 files at most):
+#      OUT/summary.txt   every step's status;  OUT/steps.log  every step's whole log
+#      OUT/scores.tar    the probes' JSON reports (<run>_seed<k>_<probe>.json)
+#      OUT/<run>_seed<k>.npz  the seed's features in float16 (about 6 MB), to score again here if a probe
+#                        did not finish: bench_label_efficiency.py --load-features (after renaming it
+#                        features_seed<k>.npz in a folder of its own)
+#    GPU_BUDGET_S (default 520): total seconds; every process is cut at the budget's end.
+#    DRY_RUN=1: a rehearsal on any machine (DEVICE=cpu): seed 0 of each run, the small encoder for 2 steps,
+#    one labelled subset (with WINDOWS a few subjects' windows, it takes a few minutes on two cores).
+# 3. Back here: python benchmarks/bench_label_efficiency.py --combine <the JSON reports>
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG="${OUT:-benchmarks/gpu_logs}"
 WORK="${WORK:-/tmp/skseqclr_gpu}"
 WINDOWS="${WINDOWS:-.gpu/eegmat.npz}"
-BUDGET="${GPU_BUDGET_S:-540}"
+BUDGET="${GPU_BUDGET_S:-520}"
 PYTHON="${PYTHON:-python3}"
 DEVICE="${DEVICE:-cuda}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-TAIL_LINES=8
+if [ -n "${WHEELS:-}" ]; then
+    "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+        "$WHEELS"/*.whl && export PYTHONPATH="$PYTHONPATH:/tmp/site"
+fi
+TAIL_LINES=12
 . benchmarks/_gpu_steps.sh
 gpu_steps_init
+mkdir -p "$WORK/scores"
 
-PHASE_LIMIT="" PHASE_START=0 JOBS=()
-phase() {  # phase CAP: the following launches share this limit
-    PHASE_LIMIT=$(limit_for "$1") PHASE_START=$SECONDS JOBS=()
-    [ -z "$PHASE_LIMIT" ] && echo "phase: skipped (budget spent at ${SECONDS}s)" | tee -a "$SUMMARY"
-}
+step environment 60 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; $PYTHON -c \
+'import torch, sklearn, mne; print(\"torch\", torch.__version__, \"CUDA\", torch.version.cuda, torch.cuda.is_available(), \
+torch.cuda.get_device_name(0)); print(\"sklearn\", sklearn.__version__, \"mne\", mne.__version__); \
+from skseqclr.recombination import neighbour_pairs; print(len(neighbour_pairs([\"Fp1\",\"Fp2\",\"F3\",\"F4\",\"Cz\"])), \"pairs\")'"
 
-launch() {  # launch RUN SEED BENCH_ARGS...: one seed of one run, in the background
+# label:arguments; each its own process (per subject only for the default, the figures issue 8 asks for first)
+PROBES=("best:best --normalization none" "one_se:one_se --normalization none")
+DEFAULT_PROBES=("${PROBES[@]}" "per_subject:best --normalization group")
+DRAWS=10 REHEARSAL=() DEFAULT_SEEDS="2 3" SHORT_SEEDS="2"
+[ -n "${DRY_RUN:-}" ] && DRAWS=1 REHEARSAL=(--param model_size='"small"' --param max_steps=2) DEFAULT_SEEDS=0 SHORT_SEEDS=0
+
+pretrain_encode() {  # pretrain_encode RUN SEED BENCH_ARGS...: one seed pretrained and encoded, alone on the GPU
     local run=$1 seed=$2; shift 2
-    [ -z "$PHASE_LIMIT" ] && return
-    local command=("$PYTHON" benchmarks/bench_label_efficiency.py --windows "$WINDOWS" --device "$DEVICE"
-                   --save-features "$WORK/$run" --seeds "$seed" "$@")
-    echo "== $run seed $seed (limit ${PHASE_LIMIT}s): ${command[*]}"
-    ( timeout --kill-after=5 "$PHASE_LIMIT" "${command[@]}" > "$WORK/$run.seed$seed.log" 2>&1; rc=$?
-      [ -f "$WORK/$run/features_seed$seed.npz" ] && tar -cf "$LOG/$run.seed$seed.tar" -C "$WORK" "$run/features_seed$seed.npz"
-      exit $rc ) &
-    JOBS+=("$!:$run.seed$seed:${command[*]}")
+    local name="${run}_seed$seed" left=$((BUDGET - SECONDS)) start=$SECONDS
+    [ "$left" -lt 20 ] && { echo "$name: skipped (budget spent at ${SECONDS}s)" | tee -a "$SUMMARY"; return 1; }
+    timeout --kill-after=5 "$left" env OMP_NUM_THREADS=4 MKL_NUM_THREADS=4 "$PYTHON" benchmarks/bench_label_efficiency.py \
+        --windows "$WINDOWS" --device "$DEVICE" --threads 4 --save-features "$WORK/$name" --seeds "$seed" "$@" \
+        ${REHEARSAL[@]+"${REHEARSAL[@]}"} > "$WORK/$name.log" 2>&1
+    report "$name" $? $((SECONDS - start)) "$left" "pretrain+encode: $*"
+    [ -f "$WORK/$name/features_seed$seed.npz" ] || return 1
+    # float16 copies come back (about 6 MB each; 8 files at most, so at most 5 runs)
+    "$PYTHON" -c "
+import numpy as np, sys
+data = dict(np.load(sys.argv[1]))
+np.savez_compressed(sys.argv[2], **{k: v.astype(np.float16) if v.dtype == np.float32 and v.ndim == 2 else v
+                                    for k, v in data.items()})" "$WORK/$name/features_seed$seed.npz" "$LOG/$name.npz"
 }
 
-finish_phase() {  # wait for the phase's processes (each tars its seed's features) and report each
-    local job pid name command
-    for job in ${JOBS[@]+"${JOBS[@]}"}; do
-        pid=${job%%:*} name=${job#*:} command=${name#*:} name=${name%%:*}
-        wait "$pid"
-        report "$name" $? $((SECONDS - PHASE_START)) "$PHASE_LIMIT" "$command"
+score() {  # score RUN SEED: every probe of one seed's features, each its own single-threaded process
+    local run=$1 seed=$2 probe label pids=() probes=("${PROBES[@]}")
+    local name="${run}_seed$seed"
+    [ "$run" = paper_default ] && probes=("${DEFAULT_PROBES[@]}")
+    for probe in "${probes[@]}"; do
+        label=${probe%%:*} probe=${probe#*:}
+        ( left=$((BUDGET - SECONDS)); start=$SECONDS
+          timeout --kill-after=5 "$left" env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+              "$PYTHON" benchmarks/bench_label_efficiency.py --windows "$WINDOWS" --threads 1 \
+              --load-features "$WORK/$name" --seeds "$seed" --methods probe --fractions 1.0 0.1 --label-draws $DRAWS \
+              --probe-selection $probe --output "$WORK/scores/${name}_$label.json" \
+              > "$WORK/${name}_$label.log" 2>&1
+          report "${name}_$label" $? $((SECONDS - start)) "$left" "probe $probe" ) &
+        pids+=($!)
     done
+    wait "${pids[@]}"
 }
 
-step environment 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; $PYTHON -c \
-'import torch, sklearn; print(\"torch\", torch.__version__, \"CUDA\", torch.version.cuda, torch.cuda.is_available(), \
-torch.cuda.get_device_name(0)); print(\"sklearn\", sklearn.__version__)'"
+# One paper-size run saturates the H200 (0.32 s per step of 256 single channels in fp32, alone or six at
+# once: measured 2026-12-04, benchmark page "On a GPU"), so runs take the GPU one after another; each
+# seed's probes run meanwhile on the CPU cores.
+run_seed() {  # run_seed RUN SEED BENCH_ARGS...: pretrain and encode now, score in the background
+    if pretrain_encode "$@"; then score "$1" "$2" & fi
+}
 
-# Measured in the first GPU session (docs, benchmark page "On a GPU"): the paper-size defaults (seed 0), the
-# small encoder for 100 and 2000 steps (seeds 0-2). Next, in order of need:
-phase 300
-# The default configuration, seeds 1 and 2: the paper-size encoder, n_epochs=10 (220 steps on EEGMAT's 1439
-# windows; fp32, precision="auto" on CUDA).
-for seed in 1 2; do launch paper_default $seed --param n_epochs=10 --param max_steps=null; done
-# (The small encoder's cosine runs between 400 and 2000 steps, once planned here, were measured on the CPU:
-# 600 and 800 steps, 3 seeds, benchmark page "600 and 800 steps"; the GPU is kept for the paper-size encoder.)
-finish_phase
+# The package's defaults: model_size="paper", n_epochs=10 (220 steps on the 1439 training windows),
+# feature_channels="auto" (63 channels on EEGMAT), fp32 (precision="auto" on CUDA). Seeds 0 and 1 were
+# measured on 2026-12-04; next, seeds 2 and 3, then the 100-step run's seed 2.
+for seed in $DEFAULT_SEEDS; do run_seed paper_default $seed --param n_epochs=10 --param max_steps=null; done
+for seed in $SHORT_SEEDS; do run_seed paper_100 $seed --steps 100; done
+wait
 
-# The tests that need CUDA (bf16 autocast, CUDA against CPU features, no syncs per step), and where any sync is.
-step cuda_tests 60 "$PYTHON" -m pytest -q -rs -p no:cacheprovider -k cuda tests/test_performance.py \
-    tests/test_precision.py tests/test_augmentations.py
-step check_sync 40 "$PYTHON" benchmarks/check_sync.py --device cuda --where --precision auto
-
-phase 300
-# The paper-size encoder for 1000 steps.
-launch paper_1000 0 --steps 1000
-finish_phase
-
+tar -cf "$LOG/scores.tar" -C "$WORK" scores
 echo "== done in ${SECONDS}s; logs in $LOG"
 cat "$SUMMARY"
