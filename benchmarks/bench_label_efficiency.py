@@ -47,6 +47,9 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
 * ``--pretrain-extra eegbci``: another dataset's unlabelled windows join the pretraining pool
   (eegmmidb subject 1's runs 3-14, 64 channels, band-passed 0.5-45 Hz like EEGMAT; ``fit`` gets a
   list); the untrained control and every probe are unchanged.
+* ``log-power, read like SeqCLR``: with ``--methods baselines``, whenever SeqCLR reads other channels than
+  the recorded ones (``feature_channels``) or references its features (``feature_reference``), the
+  log-power of the channels it reads, referenced the same way: the classic control with SeqCLR's readout.
 * Label fractions 100%, 10%, 1% (stratified, seeded, the same subset for every
   method; ``--label-draws K``: K subsets per seed, their scores averaged);
   balanced accuracy on all test windows; mean ± std over seeds.
@@ -98,6 +101,8 @@ from skseqclr.evaluation import (_method_label, evaluate_label_efficiency, forma
                                  snapshot_versions, subsample_labels, summarize)
 from skseqclr.model_selection import length_by_cv_rows
 from skseqclr.normalization import GroupChannelScaler
+from skseqclr.recombination import feature_channel_pairs
+from skseqclr.referencing import channel_kinds, reference_within_kinds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import eegbci_continuous_windows, windows_in_microvolts, write_rows  # noqa: E402
@@ -107,7 +112,7 @@ EEGBCI_GROUP = 1000  # the subject label given to eegbci's windows in the pretra
 
 
 #: Parameters that change the features of a pretrained encoder without pretraining it again.
-TRANSFORM_TIME_PARAMS = ("pooling", "log_power", "feature_channels", "batch_size", "precision", "num_workers")
+TRANSFORM_TIME_PARAMS = ("pooling", "log_power", "feature_channels", "feature_reference", "batch_size", "precision", "num_workers")
 
 
 def _transform_time_params(key_values):
@@ -164,7 +169,7 @@ def _prefix(name):
 
 def channel_referenced(extractor, n_channels):
     """``extractor`` followed by, in each window, each feature minus its mean over the channels
-    (:func:`skseqclr.baselines.reference_to_channel_mean`)."""
+    (:func:`skseqclr.referencing.reference_to_channel_mean`)."""
     return make_pipeline(extractor, FunctionTransformer(reference_to_channel_mean,
                                                         kw_args={"n_channels": n_channels}))
 
@@ -193,6 +198,21 @@ def load_features(path, X_train, X_test):
     metadata = {"params": json.loads(str(data["params"])), "pretrain_wall_s": float(data["pretrain_wall_s"]),
                 "final_loss": float(data["final_loss"])}
     return extractors, n_steps, metadata
+
+
+def log_power_read_like_seqclr(params, ch_names):
+    """Per-channel log-power of the channels SeqCLR reads (``feature_channels``), referenced like its features
+    (``feature_reference``): the classic control with SeqCLR's readout, fitted (stateless)."""
+    first, second, _ = feature_channel_pairs(params.get("feature_channels", "auto"), list(ch_names))
+    kinds = channel_kinds(first, second)
+
+    def transform(X):
+        log_power = LogPower(units="uV").fit(X[:, first] - X[:, second]).transform(X[:, first] - X[:, second])
+        if params.get("feature_reference", False):
+            log_power = reference_within_kinds(log_power[:, :, None], kinds)[:, :, 0]
+        return log_power
+
+    return FunctionTransformer(transform).fit(np.zeros((1, 1)))
 
 
 def encoded_once(extractor):
@@ -400,6 +420,10 @@ def main(argv=None):
                 continue
             features = {name: encoded_once(encoder) for name, encoder in encoders.items()}
         if args.feature_reference:
+            if SeqCLRTransformer(**params).feature_reference and {"probe", "joined"} & set(args.methods):
+                raise SystemExit("--feature-reference references the recorded channels' features as they were before "
+                                 "feature_reference existed; these are already referenced (feature_reference=True): "
+                                 "add --param feature_reference=false")
             features = {name: channel_referenced(extractor, X_train.shape[1]) for name, extractor in features.items()}
         pretrained_features, untrained_features = features["SeqCLR pretrained"], features["SeqCLR untrained"]
         seed_rows = []
@@ -438,6 +462,10 @@ def main(argv=None):
                      "log-variance 5 bands": LogVarianceBandPower(bands=FIVE_BANDS, sfreq=args.sfreq)}
         if pyriemann_available():
             baselines["Riemannian tangent space"] = make_tangent_space()
+        seqclr_params = SeqCLRTransformer(**params).get_params()  # the defaults too
+        if ch_names and (seqclr_params["feature_reference"]
+                         or feature_channel_pairs(seqclr_params["feature_channels"], ch_names)[2] != ch_names):
+            baselines["log-power, read like SeqCLR"] = log_power_read_like_seqclr(seqclr_params, ch_names)
         if args.feature_reference:
             # fitted here: a pipeline ending in a stateless FunctionTransformer looks fitted to sklearn, so
             # evaluate_label_efficiency would not fit it

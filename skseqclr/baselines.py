@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._validation import check_positive_int
 from .inputs import as_window_source, resolve_units
 from .pooling import POOLING_BANDS
+from .referencing import reference_to_channel_mean
 
 __all__ = ["LogPower", "LogVarianceBandPower", "WindowsToArray", "reference_to_channel_mean", "make_tangent_space",
            "make_riemannian_pipeline", "pyriemann_available", "DEFAULT_BANDS", "FIVE_BANDS"]
@@ -79,29 +80,6 @@ class _WindowFeatures(TransformerMixin, BaseEstimator):
 def _check_reference(reference):
     if not isinstance(reference, (bool, np.bool_)):
         raise ValueError(f"reference must be True or False, got {reference!r}.")
-
-
-def reference_to_channel_mean(features, n_channels):
-    """In each window, each per-channel feature minus its mean over the channels.
-
-    An average reference applied to features, as EEG's common average
-    reference is to signals: a window's overall gain moves every channel's
-    log power by the same amount and cancels; the topography stays.
-
-    Parameters
-    ----------
-    features : np.ndarray of shape (n_windows, n_channels * n_features_per_channel)
-        Laid out channel by channel, as :class:`LogPower`,
-        :class:`LogVarianceBandPower` and :class:`~skseqclr.SeqCLRTransformer`
-        give them.
-    n_channels : int
-
-    Returns
-    -------
-    np.ndarray of the same shape
-    """
-    by_channel = np.asarray(features).reshape(len(features), n_channels, -1)
-    return (by_channel - by_channel.mean(axis=1, keepdims=True)).reshape(len(features), -1)
 
 
 class LogPower(_WindowFeatures):

@@ -680,6 +680,8 @@ def _benchmark(args) -> int:
                + (f", {'/'.join(map(str, steps))} pretraining steps" if steps else "")
                + (f", read on {read['n_channels']} channels (feature_channels={read['setting']!r}"
                   + (f": {read['resolved']}" if read["resolved"] != read["setting"] else "") + ")" if read else "")
+               + (", referenced within each kind of channel (feature_reference=True)"
+                  if read and read["feature_reference"] else "")
                + f"; time: seconds per seed (fit + features + probes). Total wall time {wall:.0f} s.")
     if args.output is not None:
         report = {
@@ -709,7 +711,11 @@ def _channels_read(X, params) -> dict:
     def named(value):
         return value if isinstance(value, str) else "given pairs"
 
-    return {"setting": named(setting), "resolved": named(resolved), "n_channels": len(names), "names": names}
+    from .transformer import SeqCLRTransformer
+
+    reference = params.get("feature_reference", SeqCLRTransformer().feature_reference)
+    return {"setting": named(setting), "resolved": named(resolved), "n_channels": len(names), "names": names,
+            "feature_reference": bool(reference)}
 
 
 def _c_range(chosen):

@@ -25,6 +25,10 @@ from .heads import HEAD_SIZES, check_projector, make_projector
 from .inputs import WindowSource, as_window_source, as_window_sources, resolve_units
 from .pooling import POOLING_BANDS, check_band_resolution, check_pooling
 from .recombination import check_feature_channels, feature_channel_pairs
+from .referencing import channel_kinds, reference_within_kinds, referenced_kinds
+
+#: How ``get_feature_names_out`` names the mean of each kind of channel (``feature_reference``).
+KIND_NAMES = ("original", "difference")
 from .scaling import SCALING_MODES, estimate_input_scale
 from .training import ContrastiveViews, Pretrainer, SeqCLRNetwork, resolve_precision, set_seed_for_init
 
@@ -189,14 +193,17 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         AdamW weight decay.
     lr_schedule : {"cosine", "constant"}, default="cosine"
         Learning-rate schedule over all steps.
-    pooling : str or tuple of str, default=("mean", "std", "logms")
+    pooling : str or tuple of str, default=("std", "logms")
         Statistics over time of each encoder output channel
         (:data:`skseqclr.pooling.POOLING_STATISTICS`), and log powers in
         frequency bands (:data:`skseqclr.pooling.POOLING_BANDS`: ``"delta"``
         1-4 Hz ... ``"gamma"`` 30-45 Hz; ``"bands"`` for all five; they need
-        the sampling frequency). On EEGMAT ``pooling="bands"`` gave the
-        untrained encoder's features the best scores of any SeqCLR setting,
-        and pretraining made them worse (:doc:`/benchmark`).
+        the sampling frequency). The default, 8 features per channel, scored
+        better than ``("mean", "std", "logms")`` with 10% of the labels on
+        EEGMAT once referenced (``feature_reference``,
+        :ref:`benchmark-feature-reference-auto`). ``pooling="bands"`` gave the
+        untrained encoder's features the best scores of any SeqCLR setting
+        there, and pretraining made them worse (:doc:`/benchmark`).
     log_power : bool, default=False
         Append each input channel's log mean square (after scaling) as one
         more feature per channel.
@@ -223,6 +230,23 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         neighbours (:ref:`benchmark-feature-channels`); it costs ``transform``
         about 3.3 times the time of ``"original"`` there (63 channels read
         instead of 19).
+    feature_reference : bool, default=True
+        In each window, each channel's features minus their mean over the
+        window's channels of the same kind (the recorded channels among
+        themselves, the differences of ``feature_channels`` among
+        themselves), then each kind's mean as features of its own, named
+        ``original-mean`` and ``difference-mean``
+        (:func:`skseqclr.referencing.reference_within_kinds`; a kind read on
+        one channel only is left as it is and adds nothing). An average
+        reference of the features, as EEG's common average reference is of the
+        signals, that loses nothing: what moves every channel together (a
+        subject's or amplifier's overall gain, a global change of power) is
+        in the mean's features, each channel relative to the others in its
+        own, and nothing but the window itself is used. Not in the paper. On EEGMAT, with 10%
+        of the labels and subjects unseen, it (with the default ``pooling``)
+        lifted the pretrained encoder's features more than the untrained
+        one's (:ref:`benchmark-feature-reference-auto`). Acts in ``transform``
+        and ``encode`` only: it can be changed on a fitted transformer.
     device : str, default="auto"
         ``"auto"`` uses CUDA when available (each rank's own GPU under torchrun).
     precision : {"auto", "fp32", "bf16"}, default="auto"
@@ -313,9 +337,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         lr=1e-3,
         weight_decay=1e-6,
         lr_schedule="cosine",
-        pooling=("mean", "std", "logms"),
+        pooling=("std", "logms"),
         log_power=False,
         feature_channels="auto",
+        feature_reference=True,
         device="auto",
         precision="auto",
         compile=False,
@@ -359,6 +384,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.pooling = pooling
         self.log_power = log_power
         self.feature_channels = feature_channels
+        self.feature_reference = feature_reference
         self.device = device
         self.precision = precision
         self.compile = compile
@@ -419,8 +445,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, numbers.Real) or not value > 0):
                 raise ValueError(f"{name} must be None or a positive number of Hz, got {value!r}.")
-        if not isinstance(self.group_batches, (bool, np.bool_)):
-            raise ValueError(f"group_batches must be True or False, got {self.group_batches!r}.")
+        for name in ("group_batches", "log_power", "feature_reference"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
         self._pooling = check_pooling(self.pooling)
         if self.projector == "pooled" and any(name in POOLING_BANDS for name in self._pooling):
             raise ValueError('projector="pooled" projects statistics over time; the band statistics of '
@@ -704,7 +731,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     def n_features_out_(self):
         """Features per window: channels read (``feature_channels``, on the fitted channels) x features each."""
         check_is_fitted(self, "encoder_")
-        return len(self._feature_channels(self.ch_names_)[1]) * self._n_features_per_channel()
+        return len(self._read_rows(self.ch_names_)) * self._n_features_per_channel()
 
     # ------------------------------------------------------------- transform
     def encode(self, X) -> np.ndarray:
@@ -716,11 +743,16 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        np.ndarray of shape (n_windows, n_read_channels, n_features_per_channel), float32
-            ``n_read_channels`` is the number of channels ``feature_channels``
-            makes of the windows' (their own by default).
+        np.ndarray of shape (n_windows, n_rows, n_features_per_channel), float32
+            One row per channel ``feature_channels`` makes of the windows'
+            (their own by default); with ``feature_reference`` (default) each
+            minus the mean of its kind's channels in the same window, then
+            one row per kind with that mean (``get_feature_names_out`` names
+            the rows).
         """
         check_is_fitted(self, "encoder_")
+        if not isinstance(self.feature_reference, (bool, np.bool_)):
+            raise ValueError(f"feature_reference must be True or False, got {self.feature_reference!r}.")
         source = as_window_source(X, sfreq=self.sfreq, ch_names=self.ch_names)
         pairs, names = self._feature_channels(source.ch_names)
         if self.sfreq_ is not None and source.sfreq is not None and self.resample_to is None \
@@ -734,7 +766,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         encoder = self.encoder_.to(device)
         try:
             windows_per_batch = max(1, self.batch_size // len(names))
-            return compute_features(
+            features = compute_features(
                 encoder, source, to_microvolts=self._to_microvolts(source), resample=self._resample_pair(source),
                 settings=self._settings(device), device=device, windows_per_batch=windows_per_batch,
                 statistics=check_pooling(self.pooling), log_power=self.log_power, num_workers=self.num_workers,
@@ -742,6 +774,22 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             )
         finally:
             self.encoder_.cpu()
+        if self.feature_reference:
+            features = reference_within_kinds(features, self._channel_kinds(pairs, len(names)))
+        return features
+
+    @staticmethod
+    def _channel_kinds(pairs, n_read):
+        return np.zeros(n_read, dtype=int) if pairs is None else channel_kinds(*pairs)
+
+    def _read_rows(self, ch_names):
+        """Names of the rows of ``encode``'s output for windows with channels ``ch_names``: the channels read,
+        then (``feature_reference``) each referenced kind's mean."""
+        pairs, names = self._feature_channels(ch_names)
+        if not self.feature_reference:
+            return list(names)
+        kinds = self._channel_kinds(pairs, len(names))
+        return list(names) + [f"{KIND_NAMES[kinds[members[0]]]}-mean" for members in referenced_kinds(kinds)]
 
     def _settings(self, device):
         # Resolved for the device in use now: a model fitted in bf16 on a GPU and unpickled on a
@@ -762,9 +810,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        np.ndarray of shape (n_windows, n_read_channels * n_features_per_channel), float32
+        np.ndarray of shape (n_windows, n_rows * n_features_per_channel), float32
             For each channel read (``feature_channels``; the windows' own by
-            default): its 4 encoder outputs' pooling statistics (then its log
+            default), then with ``feature_reference`` (default) for each kind's
+            mean (:meth:`encode`): its 4 encoder outputs' pooling statistics (then its log
             power, if ``log_power``), channel after channel.
         """
         check_is_fitted(self, "encoder_")
@@ -799,10 +848,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         """Feature names ``<channel>_h<k>_<statistic>`` (and ``<channel>_logpower``); a difference's channel is
-        ``<a>-<b>``."""
+        ``<a>-<b>``, the means of ``feature_reference`` ``original-mean`` and ``difference-mean``."""
         check_is_fitted(self, "encoder_")
         names = []
-        for ch in self._feature_channels(self.ch_names_)[1]:
+        for ch in self._read_rows(self.ch_names_):
             for k in range(self.encoder_.n_outputs):
                 names.extend(f"{ch}_h{k}_{stat}" for stat in check_pooling(self.pooling))
             if self.log_power:
@@ -858,6 +907,8 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         metadata, _ = _read_weights(path)
         saved = json.loads(metadata["params"])
         saved = {k: _tuples(v) for k, v in saved.items()}
+        # files written before these parameters existed hold features read without them
+        saved.setdefault("feature_reference", False)
         saved.update(params)
         estimator = cls(**saved)
         estimator._check_params()

@@ -123,3 +123,26 @@ def test_feature_reference_adds_referenced_baselines(bench, tmp_path):
     rows = {row["method"]: row for row in json.loads((tmp_path / "rows.json").read_text())["rows"]}
     assert rows["log-power, channel-referenced"]["n_features"] == rows["log-power"]["n_features"] == 3
     assert rows["log-variance 5 bands, channel-referenced"]["n_features"] == 15
+
+
+def test_log_power_read_like_seqclr_reads_its_channels_and_references_them_like_it(bench):
+    from skseqclr.baselines import LogPower
+    from skseqclr.datasets import EEGMAT_CHANNELS
+    from skseqclr.recombination import feature_channel_pairs
+
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((4, 19, 128)) * rng.uniform(1, 5, (1, 19, 1))).astype(np.float32)
+    names = list(EEGMAT_CHANNELS)
+    first, second, read = feature_channel_pairs("auto", names)
+    assert len(read) == 63
+    recombined = X[:, first] - X[:, second]
+    raw = LogPower(units="uV").fit(recombined).transform(recombined)
+    referenced = bench.log_power_read_like_seqclr({"feature_channels": "auto", "feature_reference": True}, names)
+    out = referenced.transform(X)
+    originals, neighbours = raw[:, :19], raw[:, 19:]
+    expected = np.concatenate([originals - originals.mean(1, keepdims=True),
+                               neighbours - neighbours.mean(1, keepdims=True),
+                               originals.mean(1, keepdims=True), neighbours.mean(1, keepdims=True)], axis=1)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    plain = bench.log_power_read_like_seqclr({"feature_channels": "original", "feature_reference": False}, names)
+    np.testing.assert_allclose(plain.transform(X), raw[:, :19], rtol=1e-5, atol=1e-5)
