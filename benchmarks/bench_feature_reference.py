@@ -3,21 +3,21 @@ r"""How to read out SeqCLR's pooled features for few labels on EEGMAT: which sta
 Scores transform-time readouts (``pooling`` and ``feature_reference`` of
 :class:`skseqclr.SeqCLRTransformer`) of stored features, with issue 8's protocol (the split, the grouped-CV
 linear probe, the labelled subsets of ``bench_label_efficiency.py``). The stored features must be the
-unreferenced mean / std / log-mean-square statistics of every channel read (the defaults before
-``feature_reference``), so that every readout is a slice of them, recomputed the way ``transform`` does:
+unreferenced mean / std / log-mean-square statistics of every channel read (the defaults), so that every
+readout is a slice of them, recomputed the way ``transform`` does:
 
-* statistics: ``mean+std+logms`` (the old default), ``std+logms`` (today's), ``mean+logms``, ``mean+std``, ``std``;
+* statistics: ``mean+std+logms`` (the default), ``std+logms``, ``mean+logms``, ``mean+std``, ``std``;
 * reference: ``none``; ``kinds`` (in each window each feature minus its mean over the channels of the same kind,
   the recorded channels and the differences apart: :func:`skseqclr.referencing.reference_within_kinds` without
-  the means); ``kinds+means`` (the same, then each kind's mean as features of its own: today's
+  the means); ``kinds+means`` (the same, then each kind's mean as features of its own:
   ``feature_reference=True``, bit for bit); ``all`` and ``all+mean`` (one reference over every channel read).
 
 Both encoders of each seed (pretrained, and untrained with the same initial weights) get every readout, on the
 same labelled subsets. Run from the repository root::
 
     python benchmarks/bench_label_efficiency.py --windows eegmat.npz --seeds S --steps 100 \
-        --param model_size='"small"' --param feature_reference=false --param pooling='["mean", "std", "logms"]' \
-        --threads 1 --save-features feat/ --methods probe --fractions 1.0 --normalization none
+        --param model_size='"small"' --threads 1 --save-features feat/ --methods probe --fractions 1.0 \
+        --normalization none
     python benchmarks/bench_feature_reference.py --windows eegmat.npz --load-features feat/ --seeds S \
         --label-draws 10 --probe-selection one_se --output reference_seedS.json
     python benchmarks/bench_feature_reference.py --combine reference_seed*.json

@@ -102,21 +102,17 @@ plt.show()
 #
 # Features of the test subjects, in two dimensions
 # ------------------------------------------------
-# ``transform`` gives one vector per window: 8 pooled statistics (the
-# standard deviation and log mean square of each of the 4 encoder outputs)
-# for each channel read. eegmat's electrodes have 10-20 names, so the default
+# ``transform`` gives one vector per window: 12 pooled statistics for each
+# channel read. eegmat's electrodes have 10-20 names, so the default
 # ``feature_channels="auto"`` reads the 19 recorded channels and the 44
 # differences of neighbouring electrodes (:doc:`/user_guide/recombination`;
-# the synthetic windows, unnamed, are read on their 19 channels). By default
-# (``feature_reference=True``) each channel's statistics are taken relative
-# to the mean of its kind's channels in the window, and those means follow
-# as two more rows (:doc:`/user_guide/features`). A PCA of the
+# the synthetic windows, unnamed, are read on their 19 channels). A PCA of the
 # standardised features of the *test* windows, coloured by condition, shows
 # how much of the condition the features carry without any label having been
 # used.
 read = list(dict.fromkeys(name.split("_h")[0] for name in seqclr.get_feature_names_out()))
-print(f"{seqclr.n_features_out_} features per window: {len(read)} rows ({', '.join(read[:3])}, ..., "
-      f"{', '.join(read[-3:])}) x {seqclr.n_features_out_ // len(read)}")
+print(f"{seqclr.n_features_out_} features per window: {len(read)} channels read ({', '.join(read[:3])}, ..., "
+      f"{read[-1]}) x 12")
 features = {name: (est.transform(X_train), est.transform(X_test))
             for name, est in [("pretrained", seqclr), ("untrained", untrained)]}
 log_power = LogPower().fit(X_train)

@@ -9,8 +9,8 @@ window's others) stays. Nothing but the window itself is used, so the
 reference is inductive: a new subject needs no batch of its own windows
 (compare :mod:`skseqclr.normalization`).
 
-:class:`~skseqclr.SeqCLRTransformer` references its features this way by
-default (``feature_reference=True``), the recorded channels among themselves
+:class:`~skseqclr.SeqCLRTransformer` references its features this way with
+``feature_reference=True``, the recorded channels among themselves
 and the differences of channels it reads among themselves, keeping each kind's
 mean as features of their own (:func:`reference_within_kinds`); the classic
 baselines with ``reference=True``

@@ -193,15 +193,14 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         AdamW weight decay.
     lr_schedule : {"cosine", "constant"}, default="cosine"
         Learning-rate schedule over all steps.
-    pooling : str or tuple of str, default=("std", "logms")
+    pooling : str or tuple of str, default=("mean", "std", "logms")
         Statistics over time of each encoder output channel
         (:data:`skseqclr.pooling.POOLING_STATISTICS`), and log powers in
         frequency bands (:data:`skseqclr.pooling.POOLING_BANDS`: ``"delta"``
         1-4 Hz ... ``"gamma"`` 30-45 Hz; ``"bands"`` for all five; they need
-        the sampling frequency). The default, 8 features per channel, scored
-        better than ``("mean", "std", "logms")`` with 10% of the labels on
-        EEGMAT once referenced (``feature_reference``,
-        :ref:`benchmark-feature-reference-auto`). ``pooling="bands"`` gave the
+        the sampling frequency). With ``feature_reference=True``,
+        ``("std", "logms")`` scored as well on EEGMAT with a third fewer
+        features (:ref:`benchmark-feature-reference-auto`). ``pooling="bands"`` gave the
         untrained encoder's features the best scores of any SeqCLR setting
         there, and pretraining made them worse (:doc:`/benchmark`).
     log_power : bool, default=False
@@ -230,7 +229,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         neighbours (:ref:`benchmark-feature-channels`); it costs ``transform``
         about 3.3 times the time of ``"original"`` there (63 channels read
         instead of 19).
-    feature_reference : bool, default=True
+    feature_reference : bool, default=False
         In each window, each channel's features minus their mean over the
         window's channels of the same kind (the recorded channels among
         themselves, the differences of ``feature_channels`` among
@@ -242,11 +241,15 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         signals, that loses nothing: what moves every channel together (a
         subject's or amplifier's overall gain, a global change of power) is
         in the mean's features, each channel relative to the others in its
-        own, and nothing but the window itself is used. Not in the paper. On EEGMAT, with 10%
-        of the labels and subjects unseen, it (with the default ``pooling``)
-        lifted the pretrained encoder's features more than the untrained
-        one's (:ref:`benchmark-feature-reference-auto`). Acts in ``transform``
-        and ``encode`` only: it can be changed on a fitted transformer.
+        own, and nothing but the window itself is used. Not in the paper. For
+        new subjects predicted one window at a time: on EEGMAT (cross-subject,
+        no batch of the test subjects' windows) it lifted the pretrained
+        features with 10% of the labels from .704 to .729 (with
+        ``pooling=("std", "logms")``); but it cost 0.03 when the features are
+        standardised per subject, and the pretrained features 0.02-0.05 on
+        one subject's motor imagery (:ref:`benchmark-feature-reference-auto`),
+        hence off by default. Acts in ``transform`` and ``encode`` only: it
+        can be changed on a fitted transformer.
     device : str, default="auto"
         ``"auto"`` uses CUDA when available (each rank's own GPU under torchrun).
     precision : {"auto", "fp32", "bf16"}, default="auto"
@@ -337,10 +340,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         lr=1e-3,
         weight_decay=1e-6,
         lr_schedule="cosine",
-        pooling=("std", "logms"),
+        pooling=("mean", "std", "logms"),
         log_power=False,
         feature_channels="auto",
-        feature_reference=True,
+        feature_reference=False,
         device="auto",
         precision="auto",
         compile=False,
@@ -745,7 +748,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         -------
         np.ndarray of shape (n_windows, n_rows, n_features_per_channel), float32
             One row per channel ``feature_channels`` makes of the windows'
-            (their own by default); with ``feature_reference`` (default) each
+            (their own by default); with ``feature_reference`` each
             minus the mean of its kind's channels in the same window, then
             one row per kind with that mean (``get_feature_names_out`` names
             the rows).
@@ -812,7 +815,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         -------
         np.ndarray of shape (n_windows, n_rows * n_features_per_channel), float32
             For each channel read (``feature_channels``; the windows' own by
-            default), then with ``feature_reference`` (default) for each kind's
+            default), then with ``feature_reference`` for each kind's
             mean (:meth:`encode`): its 4 encoder outputs' pooling statistics (then its log
             power, if ``log_power``), channel after channel.
         """

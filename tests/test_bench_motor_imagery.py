@@ -73,7 +73,7 @@ def test_encoder_outputs_are_what_transform_pools(bench, tiny, rng):
 
     X = (rng.standard_normal((6, 3, 256)) * 20).astype(np.float32)
     transformer = SeqCLRTransformer(**tiny, n_epochs=0, pooling="mean", units="uV", sfreq=128.0,
-                                    feature_reference=False, random_state=0).fit(X)
+                                    random_state=0).fit(X)
     outputs = bench.encoder_outputs(transformer, X, windows_per_batch=4)
     assert outputs.shape[:3] == (6, 3, 4)
     np.testing.assert_allclose(outputs.mean(axis=-1).reshape(6, -1), transformer.transform(X), rtol=1e-4, atol=1e-5)

@@ -244,7 +244,7 @@ def test_benchmark_falls_back_to_synthetic_and_says_so_first(tmp_path, capsys):
     assert report["seqclr_params"]["encoder_kwargs"]["n_residual"] == 1
     # synthetic channels have no 10-05 names: "auto" reads the recorded channels
     assert report["seqclr_channels_read"] == {"setting": "auto", "resolved": "original", "n_channels": 8,
-                                              "names": [f"ch{i}" for i in range(8)], "feature_reference": True}
+                                              "names": [f"ch{i}" for i in range(8)], "feature_reference": False}
     # frequency-resolved band power separates the synthetic 10 Hz / 20 Hz classes
     bands = [r for r in report["rows"] if r["method"] == "log-variance bands" and r["fraction"] == 1.0]
     assert bands[0]["balanced_accuracy"] > 0.8
@@ -310,9 +310,8 @@ def test_pretrain_then_features_npy_and_parquet(tmp_path, capsys):
                  "--output", str(parquet), "--quiet"]) == EXIT_OK
     table = pd.read_parquet(parquet)
     assert len(table) == 12 and table["dataset"].eq("synthetic").all()
-    assert "ch0_h0_std" in table.columns and "original-mean_h0_std" in table.columns
-    np.testing.assert_allclose(table.drop(columns=["dataset", "target"]).to_numpy(), expected[24:], rtol=1e-5,
-                               atol=1e-5)
+    assert "ch0_h0_mean" in table.columns
+    np.testing.assert_allclose(table.filter(like="ch").to_numpy(), expected[24:], rtol=1e-5, atol=1e-5)
 
 
 def test_pretrain_snapshot_steps_writes_each_length_for_features(tmp_path):
@@ -389,7 +388,7 @@ def test_pretrain_on_two_datasets_and_features_of_another_montage(tmp_path):
                  "--window-s", "2", "--output", str(npy), "--quiet"]) == EXIT_OK
     assert np.load(npy).shape[0] == 15 and np.isfinite(np.load(npy)).all()
     # eegbci's 64 named electrodes: the default feature_channels="auto" reads them and their 176 neighbour pairs
-    assert np.load(npy).shape[1] == (64 + 176 + 2) * 8  # and the mean of each kind (feature_reference)
+    assert np.load(npy).shape[1] == (64 + 176) * 12
 
 
 def test_pretrain_on_eegbci_whole_runs(tmp_path, monkeypatch, capsys):

@@ -111,7 +111,7 @@ def differences(windows):
 
 
 def test_differences_are_encoded_like_bipolar_windows_under_global_scaling(tiny, windows):
-    est = fitted(tiny, windows, log_power=True, feature_reference=False)  # the channels as encoded
+    est = fitted(tiny, windows, log_power=True)
     originals = est.encode(windows)
     read = est.set_params(feature_channels="differences").encode(windows)
     assert read.shape == (12, 6, originals.shape[-1])
@@ -124,7 +124,7 @@ def test_differences_are_encoded_like_bipolar_windows_under_global_scaling(tiny,
 def test_differences_share_their_windows_scale(tiny, windows):
     """Under scaling="window" a difference is divided by its window's constant, as in pretraining, not by a
     constant of the differences."""
-    est = fitted(tiny, windows, scaling="window", feature_channels="differences", feature_reference=False)
+    est = fitted(tiny, windows, scaling="window", feature_channels="differences")
     read = est.encode(windows)
     scale = window_scale(torch.from_numpy(windows)).numpy()[:, :, None]
     unscaled = est.set_params(scaling="none", feature_channels="original").encode(differences(windows) / scale)
@@ -136,14 +136,12 @@ def test_differences_share_their_windows_scale(tiny, windows):
 def test_transform_layout_and_names_follow_feature_channels(tiny, windows):
     est = fitted(tiny, windows, feature_channels=[(0, 1), (2, 2)])
     features = est.transform(windows)
-    per_channel = 4 * 2  # encoder outputs x (std, logms)
-    # one channel of each kind: nothing to reference, no mean rows
+    per_channel = 4 * 3  # encoder outputs x (mean, std, logms)
     assert features.shape == (12, 2 * per_channel) == (12, est.n_features_out_)
     names = est.get_feature_names_out()
-    assert len(names) == features.shape[1] and names[0] == "ch0-ch1_h0_std" and names[per_channel] == "ch2_h0_std"
+    assert len(names) == features.shape[1] and names[0] == "ch0-ch1_h0_mean" and names[per_channel] == "ch2_h0_mean"
     est.set_params(feature_channels="original")  # a transform-time setting: no pretraining again
-    assert est.transform(windows).shape == (12, (4 + 1) * per_channel) == (12, est.n_features_out_)
-    assert est.get_feature_names_out()[4 * per_channel] == "original-mean_h0_std"
+    assert est.transform(windows).shape == (12, 4 * per_channel) == (12, est.n_features_out_)
 
 
 def test_named_pairs_on_mne_epochs(tiny, windows):
@@ -153,7 +151,7 @@ def test_named_pairs_on_mne_epochs(tiny, windows):
     expected = est.set_params(feature_channels=[(0, 2), (1, 3)]).transform(epochs)
     np.testing.assert_allclose(est.set_params(feature_channels=[("Fz", "Pz"), ("Cz", "O1")]).transform(epochs),
                                expected)
-    assert list(est.get_feature_names_out()[::8]) == ["Fz-Pz_h0_std", "Cz-O1_h0_std", "difference-mean_h0_std"]
+    assert list(est.get_feature_names_out()[::12]) == ["Fz-Pz_h0_mean", "Cz-O1_h0_mean"]
 
 
 def test_neighbours_on_mne_epochs(tiny, windows):
@@ -164,7 +162,7 @@ def test_neighbours_on_mne_epochs(tiny, windows):
     explicit = [(i, i) for i in range(4)] + pairs
     np.testing.assert_allclose(est.transform(epochs), est.set_params(feature_channels=explicit).transform(epochs),
                                rtol=1e-5, atol=1e-5)
-    assert est.n_features_out_ == (4 + len(pairs) + 2) * 8  # and the mean of each kind
+    assert est.n_features_out_ == (4 + len(pairs)) * 12
 
 
 def test_fit_refuses_pairs_the_windows_do_not_have_before_pretraining(tiny, windows):
@@ -202,15 +200,15 @@ def test_auto_reads_neighbours_only_where_every_electrode_can_be_placed(ch_names
 def test_auto_is_the_default_and_follows_the_windows_names(tiny, windows):
     est = fitted(tiny, windows)
     assert est.feature_channels == "auto"
-    assert est.n_features_out_ == (4 + 1) * 8  # numpy windows named ch0 ... ch3: the recorded channels, their mean
+    assert est.n_features_out_ == 4 * 12  # numpy windows named ch0 ... ch3: the recorded channels
     np.testing.assert_array_equal(est.transform(windows), est.set_params(feature_channels="original").transform(windows))
     info = mne.create_info(NAMES, 100.0, "eeg")
     epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
     on_epochs = fitted(tiny, epochs)
-    n_rows = 4 + len(neighbour_pairs(NAMES)) + 2
-    assert on_epochs.n_features_out_ == n_rows * 8 and on_epochs.transform(epochs).shape == (12, n_rows * 8)
-    assert on_epochs.get_feature_names_out()[4 * 8] == f"{NAMES[0]}-{NAMES[1]}_h0_std"
-    assert on_epochs.encode(windows).shape[1] == 4 + 1  # encode reads any windows on their own names
+    n_read = 4 + len(neighbour_pairs(NAMES))
+    assert on_epochs.n_features_out_ == n_read * 12 and on_epochs.transform(epochs).shape == (12, n_read * 12)
+    assert on_epochs.get_feature_names_out()[4 * 12] == f"{NAMES[0]}-{NAMES[1]}_h0_mean"
+    assert on_epochs.encode(windows).shape[1] == 4  # encode reads any windows on their own names
 
 
 def test_ch_names_name_numpy_windows(tiny, windows, tmp_path):

@@ -48,19 +48,16 @@ def test_pretrain_on_3_and_8_channel_datasets_of_different_lengths():
     assert seqclr.n_channels_fit_ == (3, 8)
     per_channel = seqclr._n_features_per_channel()
     features_three, features_eight = seqclr.transform(three), seqclr.transform(eight)
-    # each dataset's channels, then their mean (feature_reference)
-    assert features_three.shape == (16, (3 + 1) * per_channel)
-    assert features_eight.shape == (16, (8 + 1) * per_channel)
+    assert features_three.shape == (16, 3 * per_channel)
+    assert features_eight.shape == (16, 8 * per_channel)
     assert np.isfinite(features_three).all() and np.isfinite(features_eight).all()
-    # unreferenced, the same channel gives the same features whichever dataset it sits in
-    seqclr.set_params(feature_reference=False)
+    # the same channel gives the same features whichever dataset it sits in
     np.testing.assert_allclose(seqclr.encode(eight[:, :3, :])[:, 0], seqclr.encode(eight)[:, 0], rtol=1e-5,
                                atol=1e-5)
-    seqclr.set_params(feature_reference=True)
 
     with pytest.raises(ValueError, match="fitted on windows with 3 or 8 channels"):
         seqclr.transform(eeg(4, 5, 64, seed=2))
-    assert seqclr.encode(eeg(4, 5, 64, seed=2)).shape == (4, 5 + 1, per_channel)
+    assert seqclr.encode(eeg(4, 5, 64, seed=2)).shape == (4, 5, per_channel)
 
 
 def test_each_batch_comes_from_one_dataset_and_all_are_used():

@@ -98,7 +98,7 @@ def test_seqclr_pipeline_with_groups_routed_as_in_the_user_guide(tiny):
     X, y = make_synthetic_eeg(n_windows=48, n_channels=3, n_times=128, sfreq=64, random_state=0)
     groups = np.repeat(np.arange(6), 8)
     seqclr = SeqCLRTransformer(**tiny, sfreq=64, n_epochs=1, batch_size=16, zero_mask=(0, 16), time_shift=(-8, 8),
-                              feature_reference=False, pooling=("mean", "std", "logms"), random_state=0)
+                              random_state=0)
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = make_pipeline(
             seqclr,

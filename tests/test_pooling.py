@@ -67,7 +67,7 @@ def test_band_resolution_errors_name_the_problem():
 def test_transformer_with_band_pooling_gives_the_band_powers_of_its_encoder_outputs(rng):
     windows = (20 * rng.standard_normal((10, 3, 256))).astype(np.float32)
     seqclr = SeqCLRTransformer(**TINY, sfreq=128, units="uV", n_epochs=1, batch_size=16, pooling=("mean", "bands"),
-                               feature_reference=False, random_state=0).fit(windows)
+                               random_state=0).fit(windows)
     features = seqclr.transform(windows)
     assert features.shape == (10, 3 * 4 * 6) and np.isfinite(features).all()
     names = seqclr.get_feature_names_out()

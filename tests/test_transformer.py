@@ -32,10 +32,9 @@ def test_fit_transform_shapes_names_and_history(tiny, windows):
     est = make(tiny, n_epochs=2).fit(windows)
     features = est.transform(windows)
     assert features.dtype == np.float32 and features.shape == (24, est.n_features_out_)
-    # (channels and their mean, feature_reference) x encoder outputs x (std, logms)
-    assert est.n_features_out_ == (3 + 1) * 4 * 2
+    assert est.n_features_out_ == 3 * 4 * 3  # channels x encoder outputs x (mean, std, logms)
     names = est.get_feature_names_out()
-    assert len(names) == features.shape[1] and names[0] == "ch0_h0_std" and names[-1] == "original-mean_h3_logms"
+    assert len(names) == features.shape[1] and names[0] == "ch0_h0_mean" and names[-1] == "ch2_h3_logms"
     assert [h["epoch"] for h in est.history_] == [0, 1]
     assert all(np.isfinite(h["loss"]) and h["time_s"] > 0 and h["steps"] > 0 for h in est.history_)
     assert est.n_steps_ == sum(h["steps"] for h in est.history_)
@@ -88,7 +87,7 @@ def test_other_channel_counts_are_refused_by_transform_but_encoded_by_encode(tin
     with pytest.raises(ValueError, match="X has 5 channels but SeqCLRTransformer was fitted on windows with 3"):
         est.transform(five)
     per_channel = est.encode(five)
-    assert per_channel.shape == (4, 5 + 1, 8)  # 5 channels and their mean (feature_reference) x (std, logms) x 4
+    assert per_channel.shape == (4, 5, 12)
     np.testing.assert_allclose(est.encode(windows).reshape(24, -1), est.transform(windows), rtol=1e-6)
 
 
@@ -100,7 +99,7 @@ def test_windows_too_short_for_the_encoder(tiny, rng):
 
 def test_pooling_and_log_power(tiny, windows):
     est = make(tiny, pooling="mean", log_power=True).fit(windows)
-    assert est.transform(windows).shape == (24, (3 + 1) * (4 + 1))  # and the channels' mean (feature_reference)
+    assert est.transform(windows).shape == (24, 3 * (4 + 1))
     assert est.get_feature_names_out()[4] == "ch0_logpower"
     with pytest.raises(ValueError, match="Unknown pooling"):
         make(tiny, pooling=("median",)).fit(windows)
