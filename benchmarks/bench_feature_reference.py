@@ -102,7 +102,7 @@ def main(argv=None):
                     train, test = (readout(stored[f"{encoder}_{part}"], kinds, STATISTICS[statistics], reference)
                                    for part in ("train", "test"))
                     extractors[f"SeqCLR {encoder}, {statistics}, reference {reference}"] = stored_features(
-                        train, test, X_train, X_test).fit(X_train[:1])
+                        train, test, X_train, X_test)
         rows += evaluate_label_efficiency(
             extractors, X_train, y_train, X_test, y_test, fractions=args.fractions, seeds=(seed,),
             probe=make_linear_probe(selection=args.probe_selection), groups_train=groups_train,

@@ -207,7 +207,7 @@ def log_power_read_like_seqclr(params, ch_names):
     kinds = channel_kinds(first, second)
 
     def transform(X):
-        log_power = LogPower(units="uV").fit(X[:, first] - X[:, second]).transform(X[:, first] - X[:, second])
+        log_power = LogPower(units="uV").fit_transform(X[:, first] - X[:, second])
         if params.get("feature_reference", False):
             log_power = reference_within_kinds(log_power[:, :, None], kinds)[:, :, 0]
         return log_power

@@ -36,6 +36,13 @@ def check_non_negative_int(name, value) -> int:
     return int(value)
 
 
+def check_flag(name, value) -> bool:
+    """``value`` as a bool if it is one (numpy's included), or a ``ValueError`` naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
 def check_groups_shape(groups, n_rows, name="groups", row="window"):
     """``groups`` as a 1-D array with one entry per row, or a ``ValueError`` naming ``name``."""
     groups = np.asarray(groups)

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_positive_int
+from ._validation import check_flag, check_positive_int
 from .inputs import as_window_source, resolve_units
 from .pooling import POOLING_BANDS
 from .referencing import reference_to_channel_mean
@@ -75,11 +75,6 @@ class _WindowFeatures(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _check_reference(reference):
-    if not isinstance(reference, (bool, np.bool_)):
-        raise ValueError(f"reference must be True or False, got {reference!r}.")
 
 
 class LogPower(_WindowFeatures):
@@ -140,7 +135,7 @@ class LogPower(_WindowFeatures):
         -------
         self
         """
-        _check_reference(self.reference)
+        check_flag("reference", self.reference)
         self._fit_source(X)
         return self
 
@@ -249,7 +244,7 @@ class LogVarianceBandPower(_WindowFeatures):
         """
         from scipy.signal import butter
 
-        _check_reference(self.reference)
+        check_flag("reference", self.reference)
         source = self._fit_source(X)
         if source.sfreq is None:
             raise ValueError("LogVarianceBandPower needs the sampling frequency: pass sfreq=<Hz> for numpy input.")

@@ -47,7 +47,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from torch import nn
 
 from . import distributed as D
-from ._validation import check_positive_int
+from ._validation import check_flag, check_positive_int
 from .features import EncodingSettings, encode_windows, iterate_encoded
 from .heads import ClassifierHead
 from .inputs import as_window_source, extract_targets, is_sequence_of_windows, resolve_units
@@ -472,8 +472,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
 
     def _check_params(self):
         _check_common_params(self)
-        if not isinstance(self.finetune, (bool, np.bool_)):
-            raise ValueError(f"finetune must be True or False, got {self.finetune!r}.")
+        check_flag("finetune", self.finetune)
         if not isinstance(self.encoder_lr, numbers.Real) or not self.encoder_lr > 0:
             raise ValueError(f"encoder_lr must be a positive number, got {self.encoder_lr!r}.")
         if len(tuple(self.lstm_sizes)) != 3:

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["reference_to_channel_mean", "reference_within_kinds", "referenced_kinds", "channel_kinds"]
+__all__ = ["reference_to_channel_mean", "reference_within_kinds", "referenced_kinds", "channel_kinds", "KIND_NAMES"]
+
+#: The name of each label of :func:`channel_kinds` (``SeqCLRTransformer`` names the kinds' mean rows after them).
+KIND_NAMES = ("original", "difference")
 
 
 def reference_to_channel_mean(features, n_channels):

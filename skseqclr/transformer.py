@@ -15,8 +15,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import distributed as D
-from ._validation import (check_groups_shape, check_non_negative_int, check_positive_int, is_non_negative_int,
-                          is_positive_int)
+from ._validation import (check_flag, check_groups_shape, check_non_negative_int, check_positive_int,
+                          is_non_negative_int, is_positive_int)
 from ._version import __version__
 from .augmentations import AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations
 from .encoders import encoder_config, make_encoder
@@ -25,10 +25,7 @@ from .heads import HEAD_SIZES, check_projector, make_projector
 from .inputs import WindowSource, as_window_source, as_window_sources, resolve_units
 from .pooling import POOLING_BANDS, check_band_resolution, check_pooling
 from .recombination import check_feature_channels, feature_channel_pairs
-from .referencing import channel_kinds, reference_within_kinds, referenced_kinds
-
-#: How ``get_feature_names_out`` names the mean of each kind of channel (``feature_reference``).
-KIND_NAMES = ("original", "difference")
+from .referencing import KIND_NAMES, channel_kinds, reference_within_kinds, referenced_kinds
 from .scaling import SCALING_MODES, estimate_input_scale
 from .training import ContrastiveViews, Pretrainer, SeqCLRNetwork, resolve_precision, set_seed_for_init
 
@@ -449,8 +446,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             if value is not None and (not isinstance(value, numbers.Real) or not value > 0):
                 raise ValueError(f"{name} must be None or a positive number of Hz, got {value!r}.")
         for name in ("group_batches", "log_power", "feature_reference"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
+            check_flag(name, getattr(self, name))
         self._pooling = check_pooling(self.pooling)
         if self.projector == "pooled" and any(name in POOLING_BANDS for name in self._pooling):
             raise ValueError('projector="pooled" projects statistics over time; the band statistics of '
@@ -754,8 +750,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             the rows).
         """
         check_is_fitted(self, "encoder_")
-        if not isinstance(self.feature_reference, (bool, np.bool_)):
-            raise ValueError(f"feature_reference must be True or False, got {self.feature_reference!r}.")
+        check_flag("feature_reference", self.feature_reference)  # transform-time: set_params skips fit's checks
         source = as_window_source(X, sfreq=self.sfreq, ch_names=self.ch_names)
         pairs, names = self._feature_channels(source.ch_names)
         if self.sfreq_ is not None and source.sfreq is not None and self.resample_to is None \
@@ -910,7 +905,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         metadata, _ = _read_weights(path)
         saved = json.loads(metadata["params"])
         saved = {k: _tuples(v) for k, v in saved.items()}
-        # files written before these parameters existed hold features read without them
+        # files written before feature_reference existed hold features read without it
         saved.setdefault("feature_reference", False)
         saved.update(params)
         estimator = cls(**saved)
