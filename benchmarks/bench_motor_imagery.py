@@ -25,7 +25,9 @@ hemisphere's mu/beta rhythm desynchronises) and within one subject, across runs:
   balanced accuracy on the test repetition, averaged over the three folds; mean ± std over seeds.
 * Variants: ``--readout POOLING`` also scores both encoders read out with another pooling (e.g.
   ``"bands"``; transform-time, the same encoders); ``--feature-channels SET`` reads them on other channels
-  (e.g. ``original+neighbours``: the recorded channels and every difference of neighbouring electrodes); ``--spatial-readout`` reads them out across channels
+  (e.g. ``original+neighbours``: the recorded channels and every difference of neighbouring electrodes);
+  ``--reference-readout`` also scores every SeqCLR feature set referenced within each kind of channel
+  (``feature_reference=True``); ``--spatial-readout`` reads them out across channels
   instead (each encoder output's 8-30 Hz covariance between channels, in the tangent space); ``--seqclr-band 8 30`` band-passes what SeqCLR
   pretrains on and encodes to the band the classics get; ``--pretrain-on runs+eegmat`` adds EEGMAT's
   2134 windows (36 other subjects, 19 channels) to the unlabelled pretraining windows, ``eegmat``
@@ -65,6 +67,7 @@ from skseqclr.datasets import load_eegbci
 from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe
 from skseqclr.inputs import as_window_source
 from skseqclr.recombination import FEATURE_CHANNELS, feature_channel_pairs
+from skseqclr.referencing import channel_kinds, reference_within_kinds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import eegbci_continuous_windows, eegbci_folder, windows_in_microvolts, write_rows  # noqa: E402
@@ -130,6 +133,39 @@ def make_output_tangent_space(n_outputs):
 
     return make_union(*[make_pipeline(FunctionTransformer(lambda H, k=k: H[:, :, k].astype(np.float64)),
                                       Covariances(estimator="oas"), TangentSpace()) for k in range(n_outputs)])
+
+
+def seqclr_feature_sets(encoders, X, channel_sets=(), poolings=(), reference=False):
+    """Every SeqCLR readout the run scores, from the same fitted encoders: ``{label: (features, kinds)}``.
+
+    Each encoder is read on its recorded channels with its own pooling, then (transform-time only) on each of
+    ``channel_sets`` (placed by :data:`CHANNEL_NAMES`: the encoders saw unnamed arrays) and out with each of
+    ``poolings``, on every channel set; with ``reference``, every one of those again referenced within each kind
+    of channel, as ``SeqCLRTransformer(feature_reference=True)`` returns them. ``features`` is the
+    ``(trials, channels read, features)`` array of :meth:`~skseqclr.SeqCLRTransformer.encode` (encode, not
+    transform: with ``--pretrain-on eegmat`` the encoders were fitted on 19 channels), ``kinds`` each channel's
+    kind (:func:`skseqclr.referencing.channel_kinds`)."""
+    recorded = np.zeros(X.shape[1], dtype=int)
+    readouts = [(None, None, recorded)] + [
+        (channel_set, list(zip(first, second)), channel_kinds(first, second))
+        for channel_set in channel_sets for first, second, _ in [feature_channel_pairs(channel_set, CHANNEL_NAMES)]]
+    encoded = {}
+    for pooling in [None, *poolings]:
+        for channel_set, pairs, kinds in readouts:
+            for name, encoder in encoders.items():
+                label, fitted_pooling = f"SeqCLR {name}", encoder.pooling
+                if channel_set is not None:
+                    encoder.set_params(feature_channels=pairs)
+                    label += f", feature_channels={channel_set}"
+                if pooling is not None:
+                    encoder.set_params(pooling=pooling)
+                    label += f", pooling={pooling if isinstance(pooling, str) else '+'.join(pooling)}"
+                encoded[label] = (encoder.encode(X), kinds)
+                encoder.set_params(feature_channels="original", pooling=fitted_pooling)
+    if reference:
+        encoded.update({f"{label}, referenced": (reference_within_kinds(H, kinds), kinds)
+                        for label, (H, kinds) in list(encoded.items())})
+    return encoded
 
 
 def on_trials(X, extractor=None):
@@ -211,6 +247,9 @@ def main(argv=None):
     parser.add_argument("--feature-channels", action="append", default=[], choices=FEATURE_CHANNELS[1:],
                         help="also score both encoders read on these channels (SeqCLRTransformer(feature_channels=...)"
                              ", placed by the recording's channel names)")
+    parser.add_argument("--reference-readout", action="store_true",
+                        help="also score every SeqCLR feature set referenced within each kind of channel (what "
+                             "feature_reference=True returns; transform-time, the same encoders)")
     parser.add_argument("--spatial-readout", action="store_true",
                         help="also score both encoders read out spatially: each of the encoder's 4 outputs "
                              "band-passed to 8-30 Hz, its covariance across channels mapped to the Riemannian "
@@ -278,23 +317,9 @@ def main(argv=None):
                   f"{pretrained.history_[-1]['loss']:.3f}, CPU time {pretrain_cpu:.0f} s", flush=True)
             for task, (X, y, run) in seqclr_trials.items():
                 start = time.perf_counter()
-                # encode, not transform: with --pretrain-on eegmat the encoders were fitted on 19 channels
-                features = {"SeqCLR pretrained": on_trials(pretrained.encode(X).reshape(len(X), -1)),
-                            "SeqCLR untrained": on_trials(untrained.encode(X).reshape(len(X), -1))}
-                for channel_set in args.feature_channels:  # transform-time too; the encoders saw unnamed arrays
-                    first, second, _ = feature_channel_pairs(channel_set, CHANNEL_NAMES)
-                    for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
-                        encoder.set_params(feature_channels=list(zip(first, second)))
-                        features[f"SeqCLR {name}, feature_channels={channel_set}"] = on_trials(
-                            encoder.encode(X).reshape(len(X), -1))
-                        encoder.set_params(feature_channels="original")
-                for pooling in args.readout:  # transform-time only: the same encoders read out another way
-                    for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
-                        default = encoder.pooling
-                        label = pooling if isinstance(pooling, str) else "+".join(pooling)
-                        features[f"SeqCLR {name}, pooling={label}"] = on_trials(
-                            encoder.set_params(pooling=pooling).encode(X).reshape(len(X), -1))
-                        encoder.set_params(pooling=default)
+                encoded = seqclr_feature_sets({"pretrained": pretrained, "untrained": untrained}, X,
+                                              args.feature_channels, args.readout, args.reference_readout)
+                features = {label: on_trials(H.reshape(len(X), -1)) for label, (H, _) in encoded.items()}
                 if args.spatial_readout:
                     for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
                         H = encoder_outputs(encoder, X)
@@ -309,7 +334,7 @@ def main(argv=None):
                         row.update(fit_time_s=pretrain_cpu, n_steps=int(pretrained.n_steps_),
                                    final_loss=float(pretrained.history_[-1]["loss"]))
                 rows += task_rows
-                print(f"  {task}: encoded {len(y)} trials twice in {encode_s:.0f} s; "
+                print(f"  {task}: encoded {len(y)} trials {len(features)} ways in {encode_s:.0f} s; "
                       + ", ".join(f"{r['method']} {100 * r['fraction']:g}%: {r['balanced_accuracy']:.3f}"
                                   for r in task_rows), flush=True)
 

@@ -84,3 +84,27 @@ def test_output_tangent_space_reads_each_output_across_channels(bench, rng):
     outputs = rng.standard_normal((10, 5, 4, 200))
     features = bench.make_output_tangent_space(4).fit_transform(outputs)
     assert features.shape == (10, 4 * 5 * 6 // 2) and np.isfinite(features).all()
+
+
+def test_feature_sets_are_what_the_transformer_returns_and_leave_it_as_fitted(bench, tiny, rng, monkeypatch):
+    from skseqclr import SeqCLRTransformer
+    from skseqclr.recombination import feature_channel_pairs
+
+    names = ["C3", "Cz", "C4"]
+    monkeypatch.setattr(bench, "CHANNEL_NAMES", names)
+    X = (rng.standard_normal((5, 3, 256)) * 20).astype(np.float32)
+    transformer = SeqCLRTransformer(**tiny, n_epochs=0, units="uV", sfreq=128.0, random_state=0).fit(X)
+    encoded = bench.seqclr_feature_sets({"encoder": transformer}, X, ["all"], [["std", "logms"]], reference=True)
+    assert list(encoded) == [f"SeqCLR encoder{variant}{referenced}" for referenced in ("", ", referenced")
+                             for variant in ("", ", feature_channels=all", ", pooling=std+logms",
+                                             ", feature_channels=all, pooling=std+logms")]
+    assert transformer.pooling == ("mean", "std", "logms") and transformer.feature_channels == "original"
+
+    first, second, _ = feature_channel_pairs("all", names)
+    features, kinds = encoded["SeqCLR encoder, feature_channels=all, pooling=std+logms, referenced"]
+    assert kinds.tolist() == [0] * 3 + [1] * 3  # C3, Cz, C4 and their three differences
+    package = transformer.set_params(feature_channels=list(zip(first, second)), pooling=("std", "logms"),
+                                     feature_reference=True).transform(X)
+    np.testing.assert_allclose(features.reshape(len(X), -1), package, rtol=1e-5, atol=1e-6)
+    unreferenced, _ = encoded["SeqCLR encoder, feature_channels=all, pooling=std+logms"]
+    assert unreferenced.shape[1] == 6 and features.shape[1] == 8  # the two kinds' mean rows added
