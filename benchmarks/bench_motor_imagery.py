@@ -153,15 +153,16 @@ def seqclr_feature_sets(encoders, X, channel_sets=(), poolings=(), reference=Fal
     for pooling in [None, *poolings]:
         for channel_set, pairs, kinds in readouts:
             for name, encoder in encoders.items():
-                label, fitted_pooling = f"SeqCLR {name}", encoder.pooling
+                label, readout = f"SeqCLR {name}", {}
                 if channel_set is not None:
-                    encoder.set_params(feature_channels=pairs)
+                    readout["feature_channels"] = pairs
                     label += f", feature_channels={channel_set}"
                 if pooling is not None:
-                    encoder.set_params(pooling=pooling)
+                    readout["pooling"] = pooling
                     label += f", pooling={pooling if isinstance(pooling, str) else '+'.join(pooling)}"
-                encoded[label] = (encoder.encode(X), kinds)
-                encoder.set_params(feature_channels="original", pooling=fitted_pooling)
+                fitted = {key: getattr(encoder, key) for key in readout}
+                encoded[label] = (encoder.set_params(**readout).encode(X), kinds)
+                encoder.set_params(**fitted)  # the next task's default readout is the fitted one again
     if reference:
         encoded.update({f"{label}, referenced": (reference_within_kinds(H, kinds), kinds)
                         for label, (H, kinds) in list(encoded.items())})

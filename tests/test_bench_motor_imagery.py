@@ -98,7 +98,7 @@ def test_feature_sets_are_what_the_transformer_returns_and_leave_it_as_fitted(be
     assert list(encoded) == [f"SeqCLR encoder{variant}{referenced}" for referenced in ("", ", referenced")
                              for variant in ("", ", feature_channels=all", ", pooling=std+logms",
                                              ", feature_channels=all, pooling=std+logms")]
-    assert transformer.pooling == ("mean", "std", "logms") and transformer.feature_channels == "original"
+    assert transformer.pooling == ("mean", "std", "logms") and transformer.feature_channels == "auto"  # as fitted
 
     first, second, _ = feature_channel_pairs("all", names)
     features, kinds = encoded["SeqCLR encoder, feature_channels=all, pooling=std+logms, referenced"]
