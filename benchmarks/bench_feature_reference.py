@@ -21,6 +21,9 @@ same labelled subsets. Run from the repository root::
     python benchmarks/bench_feature_reference.py --windows eegmat.npz --load-features feat/ --seeds S \
         --label-draws 10 --probe-selection one_se --output reference_seedS.json
     python benchmarks/bench_feature_reference.py --combine reference_seed*.json
+
+``--normalization none group`` scores every readout a second time standardised per subject
+(:func:`skseqclr.normalization.standardize_per_group`), as ``bench_label_efficiency.py`` does.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ def main(argv=None):
     parser.add_argument("--probe-selection", default="best", choices=PROBE_SELECTIONS)
     parser.add_argument("--statistics", nargs="+", default=list(STATISTICS), choices=list(STATISTICS))
     parser.add_argument("--references", nargs="+", default=list(REFERENCES), choices=list(REFERENCES))
+    parser.add_argument("--normalization", nargs="+", default=["none"], choices=["none", "group"],
+                        help="'group' also scores each readout standardised per subject (as bench_label_efficiency)")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="JSON")
     args = parser.parse_args(argv)
@@ -106,7 +111,7 @@ def main(argv=None):
         rows += evaluate_label_efficiency(
             extractors, X_train, y_train, X_test, y_test, fractions=args.fractions, seeds=(seed,),
             probe=make_linear_probe(selection=args.probe_selection), groups_train=groups_train,
-            groups_test=groups_test, label_draws=args.label_draws)
+            groups_test=groups_test, normalizations=args.normalization, label_draws=args.label_draws)
         print(f"seed {seed}: {len(extractors)} readouts scored, {time.time() - started:.0f} s", flush=True)
     print()
     print(format_table(summarize(rows)))

@@ -195,9 +195,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         (:data:`skseqclr.pooling.POOLING_STATISTICS`), and log powers in
         frequency bands (:data:`skseqclr.pooling.POOLING_BANDS`: ``"delta"``
         1-4 Hz ... ``"gamma"`` 30-45 Hz; ``"bands"`` for all five; they need
-        the sampling frequency). With ``feature_reference=True``,
-        ``("std", "logms")`` scored as well on EEGMAT with a third fewer
-        features (:ref:`benchmark-feature-reference-auto`). ``pooling="bands"`` gave the
+        the sampling frequency). Keep ``"mean"``: without it, on one
+        subject's motor imagery, the pretrained features lost 0.01-0.07
+        (:ref:`benchmark-feature-reference-auto`). ``pooling="bands"`` gave the
         untrained encoder's features the best scores of any SeqCLR setting
         there, and pretraining made them worse (:doc:`/benchmark`).
     log_power : bool, default=False
@@ -241,12 +241,13 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         own, and nothing but the window itself is used. Not in the paper. For
         new subjects predicted one window at a time: on EEGMAT (cross-subject,
         no batch of the test subjects' windows) it lifted the pretrained
-        features with 10% of the labels from .704 to .729 (with
-        ``pooling=("std", "logms")``); but it cost 0.03 when the features are
-        standardised per subject, and the pretrained features 0.02-0.05 on
-        one subject's motor imagery (:ref:`benchmark-feature-reference-auto`),
-        hence off by default. Acts in ``transform`` and ``encode`` only: it
-        can be changed on a fitted transformer.
+        features with 10% of the labels from .704 to .726 (one-SE probe, six
+        seeds; best C: .690 to .699); but it cost 0.009 / 0.017 with 100% /
+        10% of the labels when the features are standardised per subject,
+        and was level with the unreferenced features within one subject's
+        motor imagery (:ref:`benchmark-feature-reference-auto`), hence off
+        by default. Acts in ``transform`` and ``encode`` only: it can be
+        changed on a fitted transformer.
     device : str, default="auto"
         ``"auto"`` uses CUDA when available (each rank's own GPU under torchrun).
     precision : {"auto", "fp32", "bf16"}, default="auto"
