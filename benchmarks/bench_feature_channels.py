@@ -40,7 +40,8 @@ import torch
 
 from skseqclr import SeqCLRTransformer
 from skseqclr.datasets import EEGMAT_CHANNELS
-from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe, summarize
+from skseqclr.evaluation import (NORMALIZATIONS, PROBE_SELECTIONS, evaluate_label_efficiency, format_table,
+                                 make_linear_probe, summarize)
 from skseqclr.recombination import feature_channel_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -122,8 +123,8 @@ def main(argv=None):
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--readouts", nargs="+", choices=READOUTS, default=["pooled"],
                         help="SeqCLR readouts of each set (default: the default pooling, as transform gives it)")
-    parser.add_argument("--normalization", nargs="+", default=["none", "group"], choices=["none", "group"])
-    parser.add_argument("--probe-selection", choices=["best", "one_se"], default="best",
+    parser.add_argument("--normalization", nargs="+", default=list(NORMALIZATIONS), choices=NORMALIZATIONS)
+    parser.add_argument("--probe-selection", choices=PROBE_SELECTIONS, default="best",
                         help="how the probe chooses C (skseqclr.evaluation.LinearProbe's selection)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--output", type=Path, default=None)

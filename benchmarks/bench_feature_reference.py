@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from skseqclr.datasets import EEGMAT_CHANNELS
-from skseqclr.evaluation import PROBE_SELECTIONS, evaluate_label_efficiency, format_table, make_linear_probe, summarize
+from skseqclr.evaluation import (NORMALIZATIONS, PROBE_SELECTIONS, evaluate_label_efficiency, format_table,
+                                 make_linear_probe, summarize)
 from skseqclr.recombination import feature_channel_pairs
 from skseqclr.referencing import channel_kinds, reference_within_kinds
 
@@ -76,7 +77,7 @@ def main(argv=None):
     parser.add_argument("--probe-selection", default="best", choices=PROBE_SELECTIONS)
     parser.add_argument("--statistics", nargs="+", default=list(STATISTICS), choices=list(STATISTICS))
     parser.add_argument("--references", nargs="+", default=list(REFERENCES), choices=list(REFERENCES))
-    parser.add_argument("--normalization", nargs="+", default=["none"], choices=["none", "group"],
+    parser.add_argument("--normalization", nargs="+", default=["none"], choices=NORMALIZATIONS,
                         help="'group' also scores each readout standardised per subject (as bench_label_efficiency)")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="JSON")

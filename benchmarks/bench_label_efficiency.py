@@ -97,8 +97,8 @@ from skseqclr.baselines import (FIVE_BANDS, LogPower, LogVarianceBandPower, make
 from skseqclr.cli import _param as key_value
 from skseqclr.cli import _probe_c
 from skseqclr.datasets import EEGMAT_CHANNELS, fetch_eegmat
-from skseqclr.evaluation import (_method_label, evaluate_label_efficiency, format_table, make_linear_probe,
-                                 snapshot_versions, subsample_labels, summarize)
+from skseqclr.evaluation import (NORMALIZATIONS, PROBE_SELECTIONS, _method_label, evaluate_label_efficiency,
+                                 format_table, make_linear_probe, snapshot_versions, subsample_labels, summarize)
 from skseqclr.model_selection import length_by_cv_rows
 from skseqclr.normalization import GroupChannelScaler
 from skseqclr.recombination import feature_channel_pairs
@@ -298,14 +298,14 @@ def main(argv=None):
     parser.add_argument("--probe-c", type=_probe_c, default="auto",
                         help="C of the linear probe: a number, or 'auto' (default: chosen by cross-validation "
                              "grouped by subject on the labelled training windows)")
-    parser.add_argument("--probe-selection", default="best", choices=["best", "one_se"],
+    parser.add_argument("--probe-selection", default="best", choices=PROBE_SELECTIONS,
                         help="how C='auto' is chosen: the best cross-validated score, or 'one_se': the smallest "
                              "C within one standard error of it (LinearProbe's selection)")
     parser.add_argument("--input-normalization", default="none", choices=["none", "group"],
                         help="'group': rescale each subject's channels to a common amplitude with that subject's "
                              "own windows (GroupChannelScaler) before pretraining and before every feature "
                              "extractor; transductive for test subjects, labels unused")
-    parser.add_argument("--normalization", nargs="+", default=["none", "group"], choices=["none", "group"],
+    parser.add_argument("--normalization", nargs="+", default=list(NORMALIZATIONS), choices=NORMALIZATIONS,
                         help="feature normalisations to score: 'none', and 'group' (each subject's features "
                              "standardised with that subject's own windows; transductive for test subjects)")
     parser.add_argument("--pretrain-on", choices=["train", "all"], default="train",
