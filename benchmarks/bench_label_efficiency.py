@@ -91,7 +91,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer
 
-from skseqclr import SeqCLRTransformer
+from skseqclr import MultiDataset, SeqCLRTransformer
 from skseqclr.baselines import (FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available,
                                 reference_to_channel_mean)
 from skseqclr.cli import _param as key_value
@@ -396,8 +396,8 @@ def main(argv=None):
             else:
                 unlabelled, unlabelled_groups = (X_train, groups_train) if args.pretrain_on == "train" else (
                     np.concatenate([X_train, X_test]), np.concatenate([groups_train, groups_test]))
-                if extra is not None:  # another dataset, another montage: fit pools a list
-                    unlabelled = [unlabelled, extra]
+                if extra is not None:  # another dataset, another montage: fit pools a MultiDataset
+                    unlabelled = MultiDataset([unlabelled, extra])
                     unlabelled_groups = np.concatenate([unlabelled_groups, np.full(len(extra), EEGBCI_GROUP)])
                 pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled, groups=unlabelled_groups)
             pretrain_cpu = time.process_time() - cpu

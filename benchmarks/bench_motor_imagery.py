@@ -60,7 +60,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skseqclr import SeqCLRTransformer
+from skseqclr import MultiDataset, SeqCLRTransformer
 from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
 from skseqclr.cli import _param as key_value
 from skseqclr.datasets import load_eegbci
@@ -306,8 +306,9 @@ def main(argv=None):
         else:
             unlabelled = continuous[repetition(continuous_run) != fold]
             if args.pretrain_on == "runs+eegmat":
-                unlabelled = [unlabelled, eegmat]
-        n_unlabelled = sum(map(len, unlabelled)) if isinstance(unlabelled, list) else len(unlabelled)
+                unlabelled = MultiDataset([unlabelled, eegmat])
+        n_unlabelled = (sum(map(len, unlabelled.datasets)) if isinstance(unlabelled, MultiDataset)
+                        else len(unlabelled))
         for seed in args.seeds:
             cpu = time.process_time()
             pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled)

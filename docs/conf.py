@@ -19,6 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout's package, also without `pip install -e`
+sys.path.insert(0, str(HERE))  # render_results.py: the Results page's tables, from docs/results/*.json
 
 import skseqclr  # noqa: E402
 
@@ -65,6 +66,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "render_results",
 ]
 
 templates_path = ["_templates"]

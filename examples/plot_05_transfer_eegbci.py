@@ -111,7 +111,7 @@ plt.show()
 # With one subject, a few dozen trials and a few dozen pretraining steps on a
 # different task, expect scores near chance and a wide spread; the point here
 # is the route. The same encoder can also be pretrained on both datasets at
-# once, without labels, by passing a list to ``fit``
-# (``seqclr.fit([pretraining_windows, motor])``, see
+# once, without labels, by pooling them in a :class:`~skseqclr.MultiDataset`
+# (``seqclr.fit(MultiDataset([pretraining_windows, motor]))``, see
 # :doc:`/user_guide/multidataset`), or fine-tuned on the target task with
 # :class:`~skseqclr.classifier.SeqCLRClassifier` (:doc:`/user_guide/classifier`).

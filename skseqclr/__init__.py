@@ -7,8 +7,10 @@ Representation Learning for Electroencephalogram Classification" (ML4H 2020).
 from ._version import __version__
 from . import datasets
 from .augmentations import PAPER_RANGES
+from .inputs import MultiDataset
 from .plotting import plot_augmentations
 from .transformer import SeqCLRTransformer
 from .classifier import LogSoftmaxClassifier, SeqCLRClassifier
 
-__all__ = ["__version__", "PAPER_RANGES", "SeqCLRTransformer", "SeqCLRClassifier", "LogSoftmaxClassifier", "plot_augmentations"]
+__all__ = ["__version__", "PAPER_RANGES", "SeqCLRTransformer", "SeqCLRClassifier", "LogSoftmaxClassifier",
+           "MultiDataset", "plot_augmentations"]

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_flag, check_positive_int
-from .inputs import as_window_source, resolve_units
+from .inputs import as_window_source, fit_units, resolve_units, transform_units
 from .pooling import POOLING_BANDS
 from .referencing import reference_to_channel_mean
 
@@ -39,6 +39,13 @@ FIVE_BANDS = tuple(POOLING_BANDS.values())
 _EPS_UV2 = 1e-12  # µV², keeps log finite on flat channels
 
 
+def _to_microvolts(estimator, source):
+    """The factor to µV decided at fit (the same for every window of a call)."""
+    fitted = getattr(estimator, "to_microvolts_", None)  # fitted before it was kept: the input's own
+    return resolve_units(estimator.units, source) if fitted is None else transform_units(estimator.units, source,
+                                                                                         fitted)
+
+
 def _check_batch_size(batch_size):
     check_positive_int("batch_size", batch_size)
 
@@ -49,7 +56,7 @@ class _WindowFeatures(TransformerMixin, BaseEstimator):
     def _fit_source(self, X):
         _check_batch_size(self.batch_size)
         source = as_window_source(X, sfreq=self.sfreq)
-        resolve_units(self.units, source)  # validate units early
+        _, self.to_microvolts_ = fit_units(self.units, [source])  # "auto" decided here, once
         self.n_channels_ = source.n_channels
         self.n_features_in_ = source.n_channels
         self.ch_names_ = list(source.ch_names)
@@ -66,7 +73,7 @@ class _WindowFeatures(TransformerMixin, BaseEstimator):
 
     def _batches(self, source):
         """Windows in µV, float64, ``batch_size`` at a time: ``(start, stop, data)``."""
-        factor = resolve_units(self.units, source)
+        factor = _to_microvolts(self, source)
         for start in range(0, source.n_windows, self.batch_size):
             stop = min(start + self.batch_size, source.n_windows)
             yield start, stop, source.read(np.arange(start, stop)).astype(np.float64) * factor
@@ -315,7 +322,7 @@ class WindowsToArray(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         source = as_window_source(X)
-        resolve_units(self.units, source)
+        _, self.to_microvolts_ = fit_units(self.units, [source])  # "auto" decided here, once
         self.n_features_in_ = source.n_channels
         return self
 
@@ -323,7 +330,7 @@ class WindowsToArray(TransformerMixin, BaseEstimator):
         """Windows as ``(n_windows, n_channels, n_times)`` float64 in µV."""
         check_is_fitted(self, "n_features_in_")
         source = as_window_source(X)
-        return source.read(np.arange(source.n_windows)).astype(np.float64) * resolve_units(self.units, source)
+        return source.read(np.arange(source.n_windows)).astype(np.float64) * _to_microvolts(self, source)
 
 
 def pyriemann_available() -> bool:

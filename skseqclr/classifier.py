@@ -30,6 +30,7 @@ import contextlib
 import copy
 import math
 import numbers
+import os
 import time
 import warnings
 from pathlib import Path
@@ -47,12 +48,14 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from torch import nn
 
 from . import distributed as D
-from ._validation import check_flag, check_positive_int
-from .features import EncodingSettings, encode_windows, iterate_encoded
-from .heads import ClassifierHead
-from .inputs import as_window_source, extract_targets, is_sequence_of_windows, resolve_units
+from ._validation import (DEVICE, HERTZ, NON_NEGATIVE_REAL, POSITIVE_REAL, RANDOM_STATE, VERBOSE, Flag, InstanceOf,
+                          Interval, Options, Satisfies, check_device, is_positive_int, validate_parameter_constraints)
+from .features import EncodingSettings, check_finite_outputs, encode_windows, iterate_encoded
+from .heads import HEAD_SIZE_CONSTRAINTS, ClassifierHead
+from .inputs import (MultiDataset, as_window_source, extract_targets, fit_units, is_sequence_of_windows,
+                     refuse_multidataset, transform_units)
 from .loading import to_device_microvolts
-from .training import autocast, resolve_precision
+from .training import TrainingDivergedError, autocast, nonfinite_tensors, resolve_precision
 from .transformer import SeqCLRTransformer
 
 __all__ = ["SeqCLRClassifier", "LogSoftmaxClassifier", "StandardizedHead"]
@@ -66,22 +69,34 @@ _STATISTICS_WINDOWS = 256
 
 
 # --------------------------------------------------------------------------- shared parts
+#: What the parameters both classifiers share (their training loop's) may be.
+_COMMON_CONSTRAINTS: dict = {
+    "n_epochs": [Interval(numbers.Integral, 1)],
+    "batch_size": [Interval(numbers.Integral, 1)],
+    "patience": [Interval(numbers.Integral, 1)],
+    "lr": [POSITIVE_REAL],
+    "weight_decay": [NON_NEGATIVE_REAL],
+    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
+    "class_weight": [None, Options("balanced"), InstanceOf(dict, "a dict {label: weight}")],
+    "device": DEVICE,
+    "random_state": RANDOM_STATE,
+    "verbose": VERBOSE,
+}
+
+
 def _check_common_params(est):
-    check_positive_int("n_epochs", est.n_epochs)
-    check_positive_int("batch_size", est.batch_size)
-    check_positive_int("patience", est.patience)
-    if isinstance(est.lr, bool) or not isinstance(est.lr, numbers.Real) or not est.lr > 0:
-        raise ValueError(f"lr must be a positive number, got {est.lr!r}.")
-    if not isinstance(est.weight_decay, numbers.Real) or est.weight_decay < 0:
-        raise ValueError(f"weight_decay must be a non-negative number, got {est.weight_decay!r}.")
-    if not isinstance(est.dropout, numbers.Real) or not 0 <= est.dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {est.dropout!r}.")
-    fraction = est.validation_fraction
-    if fraction is not None and (not isinstance(fraction, numbers.Real) or not 0 < fraction < 1):
-        raise ValueError(f"validation_fraction must be None or in (0, 1), got {fraction!r}.")
-    cw = est.class_weight
-    if cw is not None and cw != "balanced" and not isinstance(cw, dict):
-        raise ValueError(f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got {cw!r}.")
+    """Every parameter of ``est`` by name (its class's ``_parameter_constraints``), then what the table cannot
+    say: the weights of a ``class_weight`` dict, and whether the device exists here."""
+    validate_parameter_constraints(type(est)._parameter_constraints, est.get_params(deep=False),
+                                   caller=type(est).__name__)
+    if isinstance(est.class_weight, dict):
+        bad = {label: weight for label, weight in est.class_weight.items()
+               if not (isinstance(weight, numbers.Real) and not isinstance(weight, bool)
+                       and math.isfinite(weight) and weight >= 0)}
+        if bad:
+            raise ValueError(f"class_weight must map labels to finite weights >= 0, got {bad!r}.")
+    check_device(est.device)
 
 
 def _encode_labels(estimator, y):
@@ -150,6 +165,10 @@ def _fit_loop(*, estimator, train_modules, parameters, log_probs_of, y, train_id
     those windows on ``device``. ``train_modules`` are put in training mode for
     the training pass, in evaluation mode for validation, and their best state
     (lowest validation loss) is restored at the end.
+
+    A loss or weights that stop being finite raise :class:`TrainingDivergedError`:
+    on the CPU the loss is checked at every step, before the update; on CUDA
+    at the end of each epoch, where the loss is read anyway, with the weights.
     """
     from tqdm.auto import tqdm
 
@@ -157,6 +176,8 @@ def _fit_loop(*, estimator, train_modules, parameters, log_probs_of, y, train_id
     y_device = torch.as_tensor(y, device=device)
     history, best = [], (math.inf, None, None)
     epochs_without_improvement = 0
+    each_step = device.type != "cuda"  # reading the loss on CUDA would synchronise every step
+    n_steps = 0
     progress = tqdm(range(estimator.n_epochs), desc=desc, unit="epoch", disable=not estimator.verbose)
     for epoch in progress:
         started = time.perf_counter()
@@ -168,11 +189,24 @@ def _fit_loop(*, estimator, train_modules, parameters, log_probs_of, y, train_id
             batch = np.sort(order[start:start + estimator.batch_size])
             target = y_device[torch.as_tensor(batch, device=device)]
             loss = F.nll_loss(log_probs_of(batch, True), target, weight=weight)
+            n_steps += 1
+            if each_step and not bool(torch.isfinite(loss)):
+                progress.close()
+                raise _diverged(estimator, f"the training loss was not finite (NaN or inf) at step {n_steps} "
+                                           f"(epoch {epoch})", n_steps)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total, seen = total + loss.detach() * len(batch), seen + len(batch)
         record = {"epoch": epoch, "train_loss": float(total) / max(seen, 1)}
+        bad = [f"{type(module).__name__}.{name}" for module in train_modules
+               for name in nonfinite_tensors(module.state_dict().items())]
+        if not math.isfinite(record["train_loss"]) or bad:
+            progress.close()
+            what = (f"the weights are not finite after epoch {epoch} ({', '.join(bad[:3])}"
+                    f"{' and more' if len(bad) > 3 else ''})" if bad
+                    else f"the training loss of epoch {epoch} was not finite (NaN or inf)")
+            raise _diverged(estimator, what, n_steps)
         if valid_idx is not None:
             for module in train_modules:
                 module.eval()
@@ -181,6 +215,10 @@ def _fit_loop(*, estimator, train_modules, parameters, log_probs_of, y, train_id
                                        for s in range(0, len(valid_idx), estimator.batch_size)])
             target = y_device[torch.as_tensor(valid_idx, device=device)]
             record["valid_loss"] = float(F.nll_loss(log_probs, target, weight=weight))
+            if not math.isfinite(record["valid_loss"]):
+                progress.close()
+                raise _diverged(estimator, f"the validation loss of epoch {epoch} was not finite (NaN or inf)",
+                                n_steps)
             record["valid_accuracy"] = float((log_probs.argmax(1) == target).float().mean())
         record["time_s"] = time.perf_counter() - started
         history.append(record)
@@ -202,6 +240,17 @@ def _fit_loop(*, estimator, train_modules, parameters, log_probs_of, y, train_id
             module.load_state_dict(state)
         return history, best[1]
     return history, len(history) - 1
+
+
+def _diverged(estimator, what, step) -> TrainingDivergedError:
+    """The error for a training loss or weights of ``estimator`` that stopped being finite."""
+    rates = f"lr={estimator.lr:g}"
+    if getattr(estimator, "finetune", False):
+        rates += f", encoder_lr={estimator.encoder_lr:g}"
+    return TrainingDivergedError(
+        f"{type(estimator).__name__} training diverged: {what}. Likely causes: a learning rate too large "
+        f"({rates}) or a weight decay too large (weight_decay={estimator.weight_decay:g}); otherwise inputs that "
+        "overflow float32. Training stopped.", step=step)
 
 
 def _normalised_log_proba(log_probs: torch.Tensor) -> np.ndarray:
@@ -361,6 +410,10 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
     transformer_ : SeqCLRTransformer
         The fitted transformer the encoder came from (its input scaling,
         units and sampling frequency are used for every window).
+    to_microvolts_ : float
+        Factor to µV of inputs that carry no units (arrays, tensors), decided
+        at ``fit`` from the training windows with the transformer's ``units``
+        (see :mod:`skseqclr.inputs`) and used by every prediction.
     encoder_ : torch.nn.Module
         The classifier's encoder (a copy; fine-tuned if ``finetune``), on the CPU.
     head_ : StandardizedHead
@@ -470,21 +523,27 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
             "training montage. Pick the same channels, or fit a classifier on these."
         )
 
+    #: What each parameter may be, checked by name at fit (as :class:`SeqCLRTransformer`'s).
+    _parameter_constraints: dict = {
+        **_COMMON_CONSTRAINTS,
+        "pretrained": [InstanceOf(SeqCLRTransformer, "a SeqCLRTransformer (fitted, or unfitted to pretrain in fit)"),
+                       Satisfies(lambda value: _is_frozen_estimator(value), "a FrozenEstimator of a fitted one"),
+                       InstanceOf((str, os.PathLike), "the path of weights saved by SeqCLRTransformer.save"), None],
+        "finetune": [Flag()],
+        "lstm_sizes": [HEAD_SIZE_CONSTRAINTS["lstm_sizes"][0]],
+        "hidden_size": [Interval(numbers.Integral, 1)],
+        "encoder_lr": [POSITIVE_REAL],
+        "cache_encoded": [Flag(), Options("auto")],
+        "sfreq": [None, HERTZ],
+        "precision": [Options("auto", "fp32", "bf16")],
+        "num_workers": [Interval(numbers.Integral, 0)],
+    }
+
     def _check_params(self):
         _check_common_params(self)
-        check_flag("finetune", self.finetune)
-        if not isinstance(self.encoder_lr, numbers.Real) or not self.encoder_lr > 0:
-            raise ValueError(f"encoder_lr must be a positive number, got {self.encoder_lr!r}.")
-        if len(tuple(self.lstm_sizes)) != 3:
-            raise ValueError(f"lstm_sizes needs 3 sizes (full, /2, /4 rate), got {self.lstm_sizes!r}.")
-        for size in (*self.lstm_sizes, self.hidden_size):
-            check_positive_int("lstm_sizes and hidden_size", size)
-        if self.cache_encoded not in (True, False, "auto"):
-            raise ValueError(f"cache_encoded must be True, False or 'auto', got {self.cache_encoded!r}.")
-        if self.sfreq is not None and (not isinstance(self.sfreq, numbers.Real) or not self.sfreq > 0):
-            raise ValueError(f"sfreq must be None or a positive number of Hz, got {self.sfreq!r}.")
 
     def _device(self):
+        check_device(self.device)  # also at predict: a classifier pickled on a GPU machine, used on a laptop
         return D.local_device(self.device)
 
     def _pretrained_transformer(self, X, X_unlabelled):
@@ -518,21 +577,25 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
                 "pretrained must be a SeqCLRTransformer (fitted, or unfitted to pretrain in fit), the path "
                 f"of weights saved by SeqCLRTransformer.save, or None; got {type(pretrained).__name__}."
             )
-        datasets = [] if X_unlabelled is None else (
-            list(X_unlabelled) if _is_list_of_datasets(X_unlabelled) else [X_unlabelled])
-        return transformer.fit(datasets + [X] if datasets else X)
+        # X_unlabelled is one dataset (a list: one sequence of windows) or a MultiDataset of several
+        return transformer.fit(X if X_unlabelled is None else MultiDataset([X_unlabelled, X]))
 
     def _source(self, X, transformer, reset):
         """Validate windows against the encoder and wrap them in a WindowSource."""
         if is_sequence_of_windows(X):
             source = as_window_source(X)
+            if source.sfreq is None and isinstance(X, (list, tuple)):  # a list of arrays: at numpy input's rate
+                sfreq = self.sfreq if self.sfreq is not None else transformer.sfreq_
+                source.sfreq = None if sfreq is None else float(sfreq)
             if reset:
                 self.n_features_in_ = source.n_channels
         else:
             if isinstance(X, torch.Tensor):
                 X = X.detach().cpu().numpy()
-            if not reset and np.ndim(X) == 3 and np.shape(X)[1] != self.n_channels_:
-                self._refuse_channels(np.shape(X)[1])
+            # np.asarray, not np.ndim(X): an array-like may refuse NumPy's functions (__array_function__)
+            shape = np.asarray(X).shape if not reset else ()
+            if len(shape) == 3 and shape[1] != self.n_channels_:
+                self._refuse_channels(shape[1])
             # scikit-learn's own checks and messages (NaN, sparse, complex, empty) and bookkeeping:
             # n_features_in_ (channels; time samples for a 2-D array, whose length is then fixed as for
             # any scikit-learn estimator) and DataFrame feature names.
@@ -571,12 +634,14 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         y : array-like of shape (n_windows,) or None
             Labels of any type (strings, integers). ``None`` takes the targets
             a braindecode dataset or ``mne.Epochs`` carry.
-        X_unlabelled : windows, a list of them, or None
-            Extra unlabelled windows for pretraining, used together with ``X``
+        X_unlabelled : windows, skseqclr.MultiDataset or None
+            Extra unlabelled windows for pretraining, pooled with ``X``
             (without its labels) when the encoder is pretrained here
-            (``pretrained`` unfitted or ``None``); a list pools datasets with
-            other channel counts and lengths. Ignored, with a warning, for an
-            encoder that is already pretrained.
+            (``pretrained`` unfitted or ``None``): one dataset (any input
+            ``X`` may be; a list is one sequence of windows) or a
+            :class:`~skseqclr.MultiDataset` of several, with any channel
+            counts and lengths. Ignored, with a warning, for an encoder that
+            is already pretrained.
 
         Returns
         -------
@@ -584,6 +649,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
             The fitted classifier.
         """
         self._check_params()
+        refuse_multidataset(X, "classified")  # before any pretraining
         # Labels first: a bad y fails at once, before any pretraining.
         y_encoded = _encode_labels(self, extract_targets(X) if y is None else y)
         transformer = self._pretrained_transformer(X, X_unlabelled)
@@ -596,7 +662,8 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         rng = np.random.default_rng(seed)
         train_idx, valid_idx = _split(y_encoded, self.validation_fraction, rng)
         settings = EncodingSettings(transformer.scaling, transformer.input_scale_, precision)
-        to_microvolts = resolve_units(transformer.units, source)
+        # units="auto" is decided here, on the training windows, and kept for predict
+        (to_microvolts,), kept_to_microvolts = fit_units(transformer.units, [source])
         resample = transformer._resample_pair(source)
 
         def read(indices):
@@ -631,6 +698,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
             )
         encoder.requires_grad_(True)
         self.transformer_ = transformer
+        self.to_microvolts_ = kept_to_microvolts
         self.encoder_ = encoder.cpu().eval()
         self.head_ = head.cpu().eval()
         self.n_iter_ = len(self.history_)
@@ -645,6 +713,8 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
             with torch.no_grad():
                 h = torch.cat([encode_windows(encoder, read(sample[i:i + self.batch_size]), settings).flatten(1, 2)
                                for i in range(0, len(sample), self.batch_size)])
+        if not bool(torch.isfinite(h).all()):  # a diverged or corrupted encoder: refuse before training a head on it
+            check_finite_outputs(h.cpu().numpy(), sample, modules={"encoder": encoder}, what="encoder outputs")
         head = ClassifierHead(encoder.n_outputs * source.n_channels, len(self.classes_), tuple(self.lstm_sizes),
                               self.hidden_size, self.dropout)
         return StandardizedHead(head, h)
@@ -696,16 +766,26 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         try:
             with torch.no_grad():
                 for indices, windows_uv in iterate_encoded(
-                        encoder, source, to_microvolts=resolve_units(transformer.units, source),
+                        encoder, source, to_microvolts=self._to_microvolts(source),
                         resample=transformer._resample_pair(source), settings=settings, device=device,
                         windows_per_batch=self.batch_size, num_workers=self.num_workers):
                     h = encode_windows(encoder, windows_uv, settings).flatten(1, 2)
                     with autocast(device, settings.precision):
-                        out[indices] = _normalised_log_proba(head(h).float())
+                        log_proba = _normalised_log_proba(head(h).float())
+                    # never NaN silently (argmax would read it as the first class)
+                    check_finite_outputs(log_proba, indices, modules={"encoder": encoder, "head": head},
+                                         windows_uv=windows_uv, what="class probabilities")
+                    out[indices] = log_proba
         finally:
             self.encoder_.cpu()
             self.head_.cpu()
         return out
+
+    def _to_microvolts(self, source):
+        """Factor to µV of ``source``: the same for every window of a call (decided at fit for "auto")."""
+        fitted = getattr(self, "to_microvolts_", None)  # classifiers pickled before it existed
+        return transform_units(self.transformer_.units, source,
+                               self.transformer_.to_microvolts_ if fitted is None else fitted)
 
     def score(self, X, y=None, sample_weight=None):
         """Accuracy on ``X`` (targets from the dataset when ``y`` is None).
@@ -770,10 +850,6 @@ def _is_frozen_estimator(obj) -> bool:
     except ImportError:  # scikit-learn < 1.6
         return False
     return isinstance(obj, FrozenEstimator) and isinstance(obj.estimator, SeqCLRTransformer)
-
-
-def _is_list_of_datasets(X) -> bool:
-    return isinstance(X, (list, tuple)) and len(X) > 0 and not all(np.ndim(x) <= 1 for x in X)
 
 
 # --------------------------------------------------------------------------- pooled-feature head
@@ -860,6 +936,13 @@ class LogSoftmaxClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEsti
     SeqCLRClassifier : the paper's full-sequence classifier, with fine-tuning.
     """
 
+    #: What each parameter may be, checked by name at fit.
+    _parameter_constraints: dict = {
+        **_COMMON_CONSTRAINTS,
+        "hidden_layer_sizes": [Satisfies(lambda value: isinstance(value, (tuple, list)) and all(
+            is_positive_int(size) for size in value), "a tuple of positive integers (() for a linear layer)")],
+    }
+
     def __init__(self, hidden_layer_sizes=(), dropout=0.0, n_epochs=100, batch_size=64, lr=1e-2,
                  weight_decay=1e-4, class_weight=None, validation_fraction=None, patience=10, device="cpu",
                  random_state=None, verbose=0):
@@ -892,8 +975,6 @@ class LogSoftmaxClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEsti
             The fitted classifier.
         """
         _check_common_params(self)
-        for size in self.hidden_layer_sizes:
-            check_positive_int("hidden_layer_sizes", size)
         X, y = validate_data(self, X, y, dtype=np.float32, ensure_min_samples=2)
         y_encoded = _encode_labels(self, y)
         self.mean_ = X.mean(axis=0, dtype=np.float64).astype(np.float32)
@@ -937,4 +1018,7 @@ class LogSoftmaxClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEsti
         check_is_fitted(self, "module_")
         X = validate_data(self, X, dtype=np.float32, reset=False)
         with torch.no_grad():
-            return _normalised_log_proba(self.module_(torch.as_tensor((X - self.mean_) / self.scale_)))
+            log_proba = _normalised_log_proba(self.module_(torch.as_tensor((X - self.mean_) / self.scale_)))
+        check_finite_outputs(log_proba, np.arange(len(log_proba)), modules={"module_": self.module_},
+                             what="class probabilities")
+        return log_proba

@@ -9,8 +9,11 @@ Subcommands
     the same encoder untrained (``n_epochs=0``, same seed, so the same initial
     weights), per-channel log power, log-variance band power (4-8, 8-13,
     13-30 Hz), and the Riemannian tangent space if pyriemann is installed.
-    Prints one line per method (balanced accuracy per fraction, mean ± std
-    over seeds, wall time) and can write every row to JSON.
+    Prints the SeqCLR rows and the strongest classic control (the one whose
+    probes cross-validate best on the training windows), each inductively
+    and per-subject z-scored: balanced accuracy per fraction, mean ± std
+    over seeds, wall time; ``--full`` prints every method, ``--output``
+    writes every row to JSON, ``--plot`` draws the label-efficiency figure.
 ``skseqclr pretrain``
     Pretrain on one or more datasets and save the encoder
     (``encoder.safetensors``, loadable with ``SeqCLRTransformer.load``) and
@@ -44,7 +47,10 @@ Speed
 -----
 On a CPU shared with other jobs, ``--threads 1`` can be several times faster
 than torch's default of one thread per core: the recurrent projector's many
-small steps make oversubscribed threads wait on each other.
+small steps make oversubscribed threads wait on each other. ``benchmark``
+then runs ``--jobs`` tasks at once (by default the CPUs divided by
+``--threads``): features and probes of fitted extractors while the next one
+fits.
 
 Exit status
 -----------
@@ -88,6 +94,11 @@ METHODS = {
     "bands5_ref": "log-variance 5 bands, channel-referenced",
     "riemann": "Riemannian tangent space",
 }
+SEQCLR_METHODS = ("seqclr", "untrained")
+SEQCLR_LABELS = tuple(METHODS[m] for m in SEQCLR_METHODS)  # with their snapshots' and length-by-CV rows
+#: The control of the compact table when no probe cross-validated (a fixed --probe-c).
+DEFAULT_CONTROL = "bands5_ref"
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 WEIGHTS_FILE, CONFIG_FILE = "encoder.safetensors", "config.json"
 DEFAULT_SFREQ = 128.0  # Hz: keeps EEG up to 64 Hz and makes 4-s windows 512 samples
 
@@ -291,7 +302,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "0 is the untrained encoder. Under the default cosine schedule a snapshot is a run "
                             "cut mid-decay; --param lr_schedule=constant makes the snapshots runs of those lengths")
     bench.add_argument("--output", "-o", type=Path, metavar="FILE.json",
-                       help="write configuration, every row and the summary as JSON")
+                       help="write configuration, every row (all methods) and the summary as JSON")
+    bench.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
+                       help="tasks run in parallel threads (features of an extractor on the training or the test "
+                            "windows, then its probes) while extractors fit one after another; default: the CPUs "
+                            "divided by --threads when --threads is given (so --threads 1 on 2 cores runs 2), "
+                            "else 1; 1 when SeqCLR runs on a GPU. The results do not depend on it")
+    bench.add_argument("--full", action="store_true",
+                       help="print every method's rows; by default the table shows the SeqCLR rows (pretrained, "
+                            "untrained) and the strongest classic control, chosen by the probe's cross-validated "
+                            "score on the training windows (never the test split)")
+    bench.add_argument("--plot", type=Path, metavar="FILE.png",
+                       help="write a label-efficiency figure (balanced accuracy against label fraction, one line "
+                            "per method of the printed table, one panel per normalisation); .png, .pdf or .svg")
     bench.set_defaults(func=_benchmark)
 
     pre = commands.add_parser(
@@ -313,14 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--checkpoint-dir", type=Path, metavar="DIR", help="write training checkpoints here")
     pre.add_argument("--checkpoint-every", type=_positive_int, metavar="STEPS",
                      help="steps between checkpoints")
-    pre.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
+    pre.add_argument("--resume", action="store_true",
+                     help="continue from the checkpoint in --checkpoint-dir (needs it), if there is one; only the "
+                          "run that wrote it continues: other options or data are refused with the differences")
     pre.add_argument("--snapshot-steps", type=_non_negative_int, nargs="+", metavar="N",
                      help="also write the encoder as it was after N steps of this run, to OUTPUT/step-N/ "
                           "(0 is the initial, untrained network); for 'skseqclr features --weights "
                           "OUTPUT/step-N' or SeqCLRTransformer.load, to compare lengths with a probe")
     pre.add_argument("--output", "-o", type=Path, required=True, metavar="DIR",
                      help="folder for encoder.safetensors and config.json")
-    pre.set_defaults(func=_pretrain)
+    pre.set_defaults(func=_pretrain, check_usage=lambda args: _check_pretrain_usage(pre, args))
 
     feat = commands.add_parser(
         "features", parents=[common, data],
@@ -335,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="windows to encode (default: all)")
     feat.add_argument("--device", default="auto", help="device for encoding (default: auto)")
     feat.add_argument("--batch-size", type=_positive_int, metavar="N",
-                      help="channels encoded at once (default: the saved value)")
+                      help="channels encoded at once (default: 256, SeqCLRTransformer's; a weights file "
+                           "carries the model, not the settings of the run that wrote it)")
     feat.add_argument("--output", "-o", type=Path, required=True, metavar="FILE",
                       help="FILE.npy or FILE.parquet")
     feat.set_defaults(func=_features)
@@ -597,6 +623,7 @@ def _benchmark(args) -> int:
     args.sfreq = args.sfreq or DEFAULT_SFREQ
     _check_data_dir(args.data_dir)
     _check_output_file(args.output, (".json",))
+    _check_output_file(args.plot, PLOT_SUFFIXES, option="--plot")
     name, notice = (args.dataset, None) if args.dataset else _auto_dataset(args)
     if notice:
         print(notice, flush=True)
@@ -652,11 +679,17 @@ def _benchmark(args) -> int:
         extractors[METHODS["riemann"]] = make_tangent_space()
 
     probe = make_linear_probe(C=args.probe_c, selection=args.probe_selection)
-    rows = evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, fractions=args.fractions,
-                                     seeds=args.seeds, probe=probe,
+    display = list(extractors)
+    # fitted in this order: the untrained encoder's features are computed while the pretrained one trains
+    fit_order = sorted(display, key=lambda label: label != METHODS["untrained"])
+    rows = evaluate_label_efficiency({label: extractors[label] for label in fit_order}, X_train, y_train, X_test,
+                                     y_test, fractions=args.fractions, seeds=args.seeds, probe=probe,
                                      groups_train=groups_train, groups_test=groups_test,
                                      normalizations=args.normalization, label_draws=args.label_draws,
-                                     snapshots=bool(args.snapshot_steps), verbose=not args.quiet)
+                                     snapshots=bool(args.snapshot_steps), verbose=not args.quiet,
+                                     n_jobs=_benchmark_jobs(args, methods))
+    rows.sort(key=lambda row: next(i for i, label in enumerate(display)  # snapshots ("... @N") after their run
+                                   if row["method"] == label or row["method"].startswith(label + " @")))
     if args.snapshot_steps:
         from .model_selection import length_by_cv_rows
 
@@ -665,8 +698,15 @@ def _benchmark(args) -> int:
             _say(args, f"seed {row['seed']}, {row['method']}, {row['normalization']}, "
                        f"{100 * row['fraction']:g}% of labels: steps chosen {row['chosen_steps']}")
         rows += chosen
+    control, control_reason = _strongest_control(rows, [METHODS[m] for m in methods if m not in SEQCLR_METHODS])
+    shown = rows if args.full else [r for r in rows if r["method"].startswith(SEQCLR_LABELS)
+                                    or r["method"] == control]
     wall = time.perf_counter() - started
-    print(format_table(rows))
+    print(format_table(shown))
+    n_methods, n_shown = len({r["method"] for r in rows}), len({r["method"] for r in shown})
+    if n_shown < n_methods:
+        _say(args, f"Shown: the SeqCLR rows and the strongest classic control, '{control}' ({control_reason}); "
+                   f"--full prints all {n_methods} methods.")
     read = _channels_read(X_train, params) if {"seqclr", "untrained"} & set(methods) else None
     steps = sorted({r.get("n_steps") for r in rows if r["method"] == METHODS["seqclr"] and "n_steps" in r})
     probe_cs = sorted({r["probe_C"] for r in rows if "probe_C" in r})
@@ -683,6 +723,11 @@ def _benchmark(args) -> int:
                + (", referenced within each kind of channel (feature_reference=True)"
                   if read and read["feature_reference"] else "")
                + f"; time: seconds per seed (fit + features + probes). Total wall time {wall:.0f} s.")
+    if args.plot is not None:
+        from .evaluation import plot_label_efficiency
+
+        plot_label_efficiency(shown).savefig(args.plot, dpi=150)
+        _say(args, f"Label-efficiency figure written to {args.plot}")
     if args.output is not None:
         report = {
             "command": "skseqclr benchmark", "argv": sys.argv[1:] if args.argv is None else args.argv,
@@ -691,11 +736,43 @@ def _benchmark(args) -> int:
             "seqclr_params": _jsonable(params), "seqclr_channels_read": read,
             "input_normalization": args.input_normalization,
             "fractions": args.fractions, "seeds": args.seeds, "label_draws": args.label_draws,
+            "strongest_control": {"method": control, "chosen_by": control_reason},
             "rows": rows, "summary": summarize(rows), "wall_time_s": wall, "versions": _versions(),
         }
         _write_json(args.output, report)
         _say(args, f"Results written to {args.output}")
     return EXIT_OK
+
+
+def _benchmark_jobs(args, methods):
+    """Parallel tasks of ``benchmark``: ``--jobs``, else the CPUs left by ``--threads`` torch threads each, else 1;
+    1 when a SeqCLR encoder runs on a GPU (its transform must not be called from several threads)."""
+    if set(SEQCLR_METHODS) & set(methods):
+        try:
+            if D.local_device(args.device).type != "cpu":
+                return 1
+        except RuntimeError:
+            return 1  # an unknown device: SeqCLRTransformer says so
+    if args.jobs is not None:
+        return args.jobs
+    if args.threads is None:
+        return 1  # torch's own threads use every core
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cpus // args.threads)
+
+
+def _strongest_control(rows, controls):
+    """The classic control the compact table shows, and how it was chosen (never from test scores)."""
+    from .evaluation import mean_probe_cv_score, strongest_by_probe_cv
+
+    if not controls:
+        return None, None
+    best = strongest_by_probe_cv(rows, controls)
+    if best is not None:
+        return best, (f"the best mean cross-validated score of its probes on the training windows, "
+                      f"{mean_probe_cv_score(rows, best):.3f}, of {len(controls)} controls")
+    fallback = METHODS[DEFAULT_CONTROL] if METHODS[DEFAULT_CONTROL] in controls else controls[0]
+    return fallback, "no probe chose its C by cross-validation, so the default control"
 
 
 def _channels_read(X, params) -> dict:
@@ -730,15 +807,15 @@ def _class_counts(y):
     return "/".join(f"{c}" for c in counts) + f" ({'/'.join(map(str, labels))})"
 
 
-def _check_output_file(path, suffixes):
+def _check_output_file(path, suffixes, option="--output"):
     if path is None:
         return
     if path.suffix.lower() not in suffixes:
-        raise UsageError(f"--output {path}: expected a file ending in {' or '.join(suffixes)}.")
+        raise UsageError(f"{option} {path}: expected a file ending in {' or '.join(suffixes)}.")
     if path.exists() and path.is_dir():
-        raise UsageError(f"--output {path} is a folder; give a file name.")
+        raise UsageError(f"{option} {path} is a folder; give a file name.")
     if not path.parent.exists():
-        raise UsageError(f"--output {path}: the folder {path.parent} does not exist.")
+        raise UsageError(f"{option} {path}: the folder {path.parent} does not exist.")
 
 
 def _write_json(path, payload):
@@ -750,7 +827,31 @@ def _write_json(path, payload):
 
 # ------------------------------------------------------------------ pretrain
 
+def _check_pretrain_usage(parser, args) -> None:
+    """``parser.error`` (exit 2) for ``pretrain`` options that need each other."""
+    if args.resume and args.checkpoint_dir is None:
+        parser.error("--resume needs --checkpoint-dir, the folder of the checkpoint to continue from.")
+    if args.checkpoint_every is not None and args.checkpoint_dir is None:
+        parser.error("--checkpoint-every needs --checkpoint-dir, the folder to write checkpoints to.")
+
+
+def _resumed_from_step(args):
+    """The step of the checkpoint ``--resume`` continues from (read safely), or None when it starts afresh."""
+    from .checkpoint import CHECKPOINT_NAME, load_checkpoint
+
+    path = None if not args.resume else args.checkpoint_dir / CHECKPOINT_NAME
+    if path is None or not path.is_file():
+        return None
+    try:
+        state = load_checkpoint(path)  # tensors and plain data only
+    except ValueError:
+        return None  # fit refuses it, on every process together
+    step = state.get("step") if isinstance(state, dict) else None
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
+
+
 def _pretrain(args) -> int:
+    from .inputs import MultiDataset
     from .transformer import SeqCLRTransformer
 
     import torch.distributed as dist
@@ -784,9 +885,12 @@ def _pretrain(args) -> int:
         if not D.is_main_process():
             params["verbose"] = 0
         transformer = SeqCLRTransformer(**params)
+        # with --resume, fit refuses a checkpoint of another run, so config.json describes the weights
+        resumed_from = _resumed_from_step(args) if D.is_main_process() else None
         started = time.perf_counter()
         # the subjects (runs, for one eegbci subject) are used only by --param group_batches=true
-        transformer.fit(windows if len(windows) > 1 else windows[0], groups=np.concatenate(groups))
+        # several --dataset: pooled for pretraining (their montages differ), each batch from one of them
+        transformer.fit(MultiDataset(windows) if len(windows) > 1 else windows[0], groups=np.concatenate(groups))
         elapsed = time.perf_counter() - started
         if D.is_main_process():
             args.output.mkdir(parents=True, exist_ok=True)
@@ -798,7 +902,8 @@ def _pretrain(args) -> int:
                 "command": "skseqclr pretrain", "argv": sys.argv[1:] if args.argv is None else args.argv,
                 "weights": WEIGHTS_FILE, "datasets": described, "window_s": args.window_s, "sfreq": args.sfreq,
                 "seqclr_params": _jsonable(transformer.get_params()), "n_steps": int(transformer.n_steps_),
-                "interrupted": bool(transformer.interrupted_), "snapshots": snapshots,
+                "interrupted": bool(transformer.interrupted_), "resumed_from_step": resumed_from,
+                "snapshots": snapshots,
                 "history": transformer.history_,
                 "pretrain_time_s": elapsed, "world_size": D.world_size(), "versions": _versions(),
             }
@@ -833,7 +938,12 @@ def _features(args) -> int:
     overrides = {"device": args.device, "verbose": 0}
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
-    transformer = SeqCLRTransformer.load(weights, **overrides)
+    from ._validation import InvalidParameterError
+
+    try:
+        transformer = SeqCLRTransformer.load(weights, **overrides)
+    except InvalidParameterError as error:  # --device: what the user typed (a damaged file is a plain ValueError)
+        raise UsageError(f"--device {args.device}: {error}") from None
     if args.sfreq is None:
         args.sfreq = transformer.sfreq_ or DEFAULT_SFREQ
     elif transformer.resample_to is None and transformer.sfreq_ is not None \
@@ -921,6 +1031,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if getattr(args, "check_usage", None) is not None:
+            args.check_usage(args)  # options that only make sense together, before any data is read
     except SystemExit as exc:  # --help, --version (0) or an argparse usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:

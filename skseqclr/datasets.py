@@ -676,7 +676,7 @@ def load_eegbci_continuous(subject=1, runs=EEGBCI_RUNS, path=None, *, window_siz
     --------
     >>> eegbci = load_eegbci_continuous(1, runs=range(3, 15), path="../shared/data/eegbci",
     ...                                 sfreq=128, l_freq=0.5, h_freq=45)  # doctest: +SKIP
-    >>> SeqCLRTransformer(model_size="small").fit([fetch_eegmat(sfreq=128), eegbci])  # doctest: +SKIP
+    >>> SeqCLRTransformer(model_size="small").fit(MultiDataset([fetch_eegmat(sfreq=128), eegbci]))  # doctest: +SKIP
     """
     _check_window_params(window_size_s, window_stride_s, sfreq)
     _check_band(l_freq, h_freq, EEGBCI_SFREQ)

@@ -22,10 +22,14 @@ also a keyword argument.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from numbers import Integral
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._validation import Interval, Satisfies, is_positive_int, validate_parameter_constraints
 from .fft_conv import conv1d
 
 __all__ = [
@@ -223,8 +227,50 @@ def _as_single_channel(x):
 _ENCODER_CLASSES = {"conv": ConvEncoder, "recurrent": RecurrentEncoder}
 
 
+def _sizes(count=None):
+    """A sequence of ``count`` (any number if None, at least one) positive integers."""
+    def check(value):
+        return (isinstance(value, Sequence) and not isinstance(value, str) and len(value) > 0
+                and (count is None or len(value) == count) and all(is_positive_int(v) for v in value))
+    what = "positive integers" if count is None else f"{count} positive integers"
+    return Satisfies(check, f"a tuple of {what}")
+
+
+_POSITIVE = Interval(Integral, 1)
+_NON_NEGATIVE = Interval(Integral, 0)
+
+#: What each size of :data:`ENCODER_SIZES` may be (``n_residual`` may be 0: no residual units).
+ENCODER_SIZE_CONSTRAINTS: dict[str, dict[str, list]] = {
+    "conv": dict(branch_kernels=[_sizes()], branch_channels=[_sizes()], n_residual=[_NON_NEGATIVE],
+                 residual_kernel=[_POSITIVE], output_kernel=[_POSITIVE], n_outputs=[_POSITIVE]),
+    "recurrent": dict(gru_sizes=[_sizes(3)], dense_size=[_POSITIVE], n_residual=[_NON_NEGATIVE],
+                      n_outputs=[_POSITIVE]),
+}
+
+
 def encoder_config(kind: str = "conv", model_size: str = "paper", **overrides) -> dict:
-    """The keyword arguments :func:`make_encoder` would pass to the encoder class."""
+    """The keyword arguments :func:`make_encoder` would pass to the encoder class.
+
+    Every size is checked (a ``ValueError`` names it and says what it may be):
+    kernels, widths and ``n_outputs`` positive integers, ``n_residual`` a
+    non-negative integer, the conv encoder's ``branch_kernels`` and
+    ``branch_channels`` of one length, the recurrent encoder's three
+    ``gru_sizes``; names that are not sizes of ``kind`` are refused.
+
+    Parameters
+    ----------
+    kind : {"conv", "recurrent"}
+    model_size : {"paper", "small"}
+        Preset of sizes (see :data:`ENCODER_SIZES`).
+    **overrides
+        Individual sizes that replace the preset's (the estimators'
+        ``encoder_kwargs``), and ``n_outputs``.
+
+    Returns
+    -------
+    dict
+        The preset's sizes with the overrides.
+    """
     if kind not in ENCODER_SIZES:
         raise ValueError(f"encoder={kind!r} is not one of {sorted(ENCODER_SIZES)}.")
     if model_size not in ENCODER_SIZES[kind]:
@@ -233,9 +279,16 @@ def encoder_config(kind: str = "conv", model_size: str = "paper", **overrides) -
     unknown = set(overrides) - set(config) - {"n_outputs"}
     if unknown:
         raise ValueError(
-            f"Unknown {kind} encoder size parameter(s) {sorted(unknown)}; known: {sorted(config)}."
+            f"Unknown {kind} encoder size parameter(s) {sorted(unknown)} in encoder_kwargs; "
+            f"known: {sorted(ENCODER_SIZE_CONSTRAINTS[kind])}."
         )
     config.update(overrides)
+    validate_parameter_constraints(ENCODER_SIZE_CONSTRAINTS[kind], config, caller=f"encoder_kwargs ({kind} encoder)")
+    if kind == "conv" and len(config["branch_kernels"]) != len(config["branch_channels"]):
+        raise ValueError(
+            f"encoder_kwargs: branch_kernels {tuple(config['branch_kernels'])} and branch_channels "
+            f"{tuple(config['branch_channels'])} must have the same length (one kernel and one width per branch)."
+        )
     return config
 
 

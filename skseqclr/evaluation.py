@@ -22,11 +22,15 @@ Protocol
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
+import queue
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -34,12 +38,14 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from ._validation import check_groups_shape, check_positive_int, is_int_at_least, is_non_negative_int
 from .normalization import standardize_per_group
 
 __all__ = ["subsample_labels", "LinearProbe", "DEFAULT_CS", "PROBE_SELECTIONS", "probe_cv_score", "make_linear_probe",
-           "split_by_group", "evaluate_label_efficiency", "summarize", "format_table", "DEFAULT_FRACTIONS"]
+           "split_by_group", "evaluate_label_efficiency", "summarize", "format_table", "DEFAULT_FRACTIONS",
+           "mean_probe_cv_score", "strongest_by_probe_cv", "plot_label_efficiency"]
 
 #: Label fractions of the paper-style label-efficiency table.
 DEFAULT_FRACTIONS = (1.0, 0.1, 0.01)
@@ -148,6 +154,17 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
     Without ``groups``, windows of one subject fall in both the training and
     the validation folds of the search, which favours weak regularisation;
     pass the subject of each window for cross-subject tasks.
+
+    The search fits each fold's candidates from the smallest C to the
+    largest, each from the previous one's solution (a warm start, as along a
+    regularisation path): the L2-regularised loss has one minimum, which the
+    solver reaches in fewer iterations.
+
+    ``fit`` runs numpy/scipy's BLAS on one thread (``threadpoolctl``): the
+    products of a probe are small, and BLAS threads spend more time
+    synchronising than computing, many times more on a busy machine. To
+    use several cores, fit several probes at once (e.g.
+    :func:`evaluate_label_efficiency` with ``n_jobs``).
     """
 
     def __init__(self, C="auto", Cs=DEFAULT_CS, n_splits=5, class_weight="balanced", max_iter=1000,
@@ -201,19 +218,19 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
                   if len(np.unique(y[train])) == n_classes and len(np.unique(y[test])) > 1]
         if not splits:
             return 1.0, None, None
-        # each fold is standardised once and shared by every candidate C
-        folds = []
+        # each fold is standardised once; its candidates are fitted from the strongest regularisation to the
+        # weakest, each starting from the previous solution (a warm start, as along a regularisation path)
+        Cs = [float(C) for C in np.asarray(self.Cs, dtype=float).ravel()]
+        fold_scores = {C: [] for C in Cs}
         for train, test in splits:
             scaler = StandardScaler().fit(X[train])
-            folds.append((scaler.transform(X[train]), y[train], scaler.transform(X[test]), y[test]))
-        scores, errors = {}, {}
-        for C in np.asarray(self.Cs, dtype=float).ravel():
-            fold_scores = []
-            for X_fit, y_fit, X_val, y_val in folds:
-                classifier = self._model(float(C))[-1].fit(X_fit, y_fit)
-                fold_scores.append(balanced_accuracy_score(y_val, classifier.predict(X_val)))
-            scores[float(C)] = float(np.mean(fold_scores))
-            errors[float(C)] = float(np.std(fold_scores) / np.sqrt(len(fold_scores)))
+            X_fit, X_val = scaler.transform(X[train]), scaler.transform(X[test])
+            classifier = self._model(min(Cs))[-1].set_params(warm_start=True)
+            for C in sorted(fold_scores):
+                classifier.set_params(C=C).fit(X_fit, y[train])
+                fold_scores[C].append(balanced_accuracy_score(y[test], classifier.predict(X_val)))
+        scores = {C: float(np.mean(fold_scores[C])) for C in Cs}
+        errors = {C: float(np.std(fold_scores[C]) / np.sqrt(len(fold_scores[C]))) for C in Cs}
         best_C = max(scores, key=lambda C: (scores[C], -C))
         # the strongest regularisation among the best (within one standard error for "one_se"):
         # ties favour the simpler model
@@ -243,11 +260,14 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("y has 1 class; the probe needs at least two.")
-        if self.C == "auto":
-            self.C_, self.cv_scores_, self.cv_standard_errors_ = self._search(X, y, groups)
-        else:
-            self.C_, self.cv_scores_, self.cv_standard_errors_ = float(self.C), None, None
-        model = self._model(self.C_).fit(X, y)
+        # one BLAS thread: a probe's products are small, and BLAS threads would spend more time
+        # synchronising (or waiting for a busy core) than computing
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.C == "auto":
+                self.C_, self.cv_scores_, self.cv_standard_errors_ = self._search(X, y, groups)
+            else:
+                self.C_, self.cv_scores_, self.cv_standard_errors_ = float(self.C), None, None
+            model = self._model(self.C_).fit(X, y)
         self.scaler_, self.classifier_ = model[0], model[1]
         self.n_iter_ = self.classifier_.n_iter_
         return self
@@ -410,7 +430,7 @@ def _groups_for(estimator, groups):
 def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, fractions=DEFAULT_FRACTIONS,
                               seeds=(0,), probe=None, groups_train=None, groups_test=None,
                               normalizations=("none",), label_draws=1, snapshots=False,
-                              verbose=False) -> list[dict]:
+                              verbose=False, n_jobs=1) -> list[dict]:
     """Score frozen features with a linear probe trained on fractions of the labels.
 
     Parameters
@@ -459,6 +479,19 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
         turns them into the rows of a length chosen without the test windows.
     verbose : bool, default=False
         Show a progress bar over extractors and seeds.
+    n_jobs : int, default=1
+        Threads that compute features and fit probes. Extractors are always
+        fitted one after another, in the order of ``extractors`` (so seeded
+        fits stay reproducible); with ``n_jobs > 1`` the features of the
+        training and of the test windows are computed in parallel tasks as
+        soon as an extractor is fitted, while the next one fits, and
+        numpy/scipy's BLAS is limited to one thread meanwhile. Put
+        extractors that fit quickly first, so that their features are
+        computed while slower ones train. Extractors must allow concurrent
+        calls to ``transform`` (skseqclr's do on the CPU; a
+        :class:`~skseqclr.SeqCLRTransformer` on a GPU does not: use 1).
+        Results do not depend on ``n_jobs``; the rows' times are each task's
+        wall time, longer when tasks share the CPU.
 
     Returns
     -------
@@ -488,15 +521,12 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
     groups_test = _check_groups(groups_test, len(y_test), "groups_test")
     probe_takes_groups = bool(_groups_for(probe, groups_train))
     label_draws = check_positive_int("label_draws", label_draws)
+    n_jobs = check_positive_int("n_jobs", n_jobs)
     subsets = {(f, s): _label_subsets(y_train, f, s, label_draws) for s in seeds for f in fractions}
 
-    def probe_rows(extractor, name, seed, fit_time):
+    def probe_rows(extractor, name, seed, fit_time, train_features, test_features, transform_time):
         """One fitted extractor's rows: its features probed at every normalisation, fraction and labelled subset."""
         rows = []
-        start = time.perf_counter()
-        train_features = _features(extractor, X_train, name)
-        test_features = _features(extractor, X_test, name)
-        transform_time = time.perf_counter() - start
         for normalization in normalizations:
             if normalization == "group":
                 F_train = standardize_per_group(train_features, groups_train)
@@ -526,31 +556,115 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
                 rows.append(row)
         return rows
 
+    def features_then_probes(extractor, name, seed, fit_time):
+        """Tasks for the training and the test windows' features; the one that finishes last runs the probes."""
+        lock, done = threading.Lock(), {}
+
+        def part(which, X):
+            start = time.perf_counter()
+            features = _features(extractor, X, name)
+            with lock:
+                done[which] = (features, time.perf_counter() - start)
+                if len(done) < 2:
+                    return None
+            rows = probe_rows(extractor, name, seed, fit_time, done["train"][0], done["test"][0],
+                              done["train"][1] + done["test"][1])
+            bar.update(1)
+            return rows
+
+        return [tasks.submit(part, "train", X_train), tasks.submit(part, "test", X_test)]
+
     from tqdm.auto import tqdm
 
-    rows = []
     jobs = [(name, seed) for name in extractors for seed in seeds]
-    shared = {}
-    for name, seed in tqdm(jobs, disable=not verbose, desc="Evaluating", unit="fit"):
-        template = extractors[name]
-        if _is_fitted(template):
-            extractor, fit_time = template, 0.0
-        elif _takes_random_state(template):
-            extractor = clone(template).set_params(random_state=seed)
-            start = time.perf_counter()
-            extractor.fit(X_train, **_groups_for(extractor, groups_train))
-            fit_time = time.perf_counter() - start
-        else:
-            if name not in shared:
-                extractor = clone(template)
-                start = time.perf_counter()
-                extractor.fit(X_train, **_groups_for(extractor, groups_train))
-                shared[name] = (extractor, time.perf_counter() - start)
-            extractor, fit_time = shared[name]
-        versions = {name: extractor, **(snapshot_versions(name, extractor) if snapshots else {})}
-        for version_name, version in versions.items():
-            rows += probe_rows(version, version_name, seed, fit_time)
+    shared, pending = {}, []
+    bar = tqdm(total=len(jobs), disable=not verbose, desc="Evaluating", unit="fit")
+    tasks = _Tasks(n_jobs - 1)
+    # one BLAS thread per probe: parallel jobs, not threads within a small logistic regression
+    limit = threadpool_limits(limits=1, user_api="blas") if n_jobs > 1 else contextlib.nullcontext()
+    try:
+        with limit:
+            for name, seed in jobs:  # fits one after another, in this thread (seeded, reproducible)
+                template = extractors[name]
+                if _is_fitted(template):
+                    extractor, fit_time = template, 0.0
+                elif _takes_random_state(template):
+                    extractor = clone(template).set_params(random_state=seed)
+                    start = time.perf_counter()
+                    extractor.fit(X_train, **_groups_for(extractor, groups_train))
+                    fit_time = time.perf_counter() - start
+                else:
+                    if name not in shared:
+                        extractor = clone(template)
+                        start = time.perf_counter()
+                        extractor.fit(X_train, **_groups_for(extractor, groups_train))
+                        shared[name] = (extractor, time.perf_counter() - start)
+                    extractor, fit_time = shared[name]
+                versions = {name: extractor, **(snapshot_versions(name, extractor) if snapshots else {})}
+                for version_name, version in versions.items():
+                    pending.append(features_then_probes(version, version_name, seed, fit_time))
+                if n_jobs == 1:
+                    tasks.run_pending()
+            tasks.run_pending()  # this thread helps the workers once every extractor is fitted
+            rows = []
+            for futures in pending:
+                rows += next(part_rows for part_rows in (f.result() for f in futures) if part_rows is not None)
+    finally:
+        tasks.close()
+        bar.close()
     return rows
+
+
+class _Tasks:
+    """Functions run in submission order by ``n_workers`` threads, and by the caller in :meth:`run_pending`.
+
+    First in, first out: a task that starts after another has seen it start.
+    Worker threads are daemons, so an interrupted caller does not wait for
+    them at exit.
+    """
+
+    def __init__(self, n_workers):
+        self._queue = queue.SimpleQueue()
+        self._workers = [threading.Thread(target=self._work, daemon=True) for _ in range(n_workers)]
+        for worker in self._workers:
+            worker.start()
+
+    def submit(self, function, *args) -> Future:
+        future = Future()
+        self._queue.put((future, function, args))
+        return future
+
+    @staticmethod
+    def _run(task):
+        future, function, args = task
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(function(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                future.set_exception(exc)
+
+    def _work(self):
+        while (task := self._queue.get()) is not None:
+            self._run(task)
+
+    def run_pending(self):
+        """Run queued tasks in the calling thread until the queue is empty."""
+        while True:
+            try:
+                task = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._run(task)
+
+    def close(self):
+        """Cancel the tasks not started and let the workers end."""
+        while True:
+            try:
+                self._queue.get_nowait()[0].cancel()
+            except queue.Empty:
+                break
+        for _ in self._workers:
+            self._queue.put(None)
 
 
 def snapshot_versions(name, extractor) -> dict:
@@ -687,3 +801,122 @@ def format_table(rows: Sequence[Mapping]) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([render(header), rule, *map(render, lines)])
+
+
+def mean_probe_cv_score(rows: Sequence[Mapping], method: str) -> float | None:
+    """A method's mean cross-validated probe score, from the labelled training windows alone.
+
+    The mean of :func:`probe_cv_score` over every probe fitted on the
+    method's features (each normalisation, fraction, seed and labelled
+    subset of :func:`evaluate_label_efficiency`'s rows): how well the
+    training subjects alone say its features separate the classes, with no
+    test window involved.
+
+    Parameters
+    ----------
+    rows : list of dict
+        As returned by :func:`evaluate_label_efficiency`.
+    method : str
+        The ``method`` of the rows to average.
+
+    Returns
+    -------
+    float or None
+        None when none of its probes searched C (a fixed ``C``, or too few
+        labels for folds).
+    """
+    scores = [score for row in rows if row["method"] == method
+              for score in row.get("probe_cv_score_draws", ()) if score is not None]
+    return float(np.mean(scores)) if scores else None
+
+
+def strongest_by_probe_cv(rows: Sequence[Mapping], methods: Sequence[str]) -> str | None:
+    """Of ``methods``, the one whose probes cross-validate best on the training windows.
+
+    Ranks feature extractors without looking at the test split, by
+    :func:`mean_probe_cv_score`. Every method's probes see the same labelled
+    subsets and the same grouped folds, so their scores are comparable; ties
+    go to the method listed first.
+
+    Parameters
+    ----------
+    rows : list of dict
+        As returned by :func:`evaluate_label_efficiency`.
+    methods : sequence of str
+        Candidate ``method`` names, in order of preference for ties.
+
+    Returns
+    -------
+    str or None
+        None when no candidate has a cross-validated score.
+    """
+    scored = [(score, -i, method) for i, method in enumerate(methods)
+              if (score := mean_probe_cv_score(rows, method)) is not None]
+    return max(scored)[2] if scored else None
+
+
+#: Panel titles of :func:`plot_label_efficiency`, per normalisation.
+_PANEL_TITLES = {"none": "inductive: features as extracted", "group": "per-group z-score"}
+
+
+def plot_label_efficiency(rows: Sequence[Mapping], methods: Sequence[str] | None = None):
+    """Balanced accuracy against label fraction, one line per method, one panel per normalisation.
+
+    Parameters
+    ----------
+    rows : list of dict
+        As returned by :func:`evaluate_label_efficiency`.
+    methods : sequence of str or None
+        The ``method`` names to draw, in this order; None draws every method
+        of ``rows``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per normalisation in ``rows`` (``"none"``: features as
+        extracted; ``"group"``: standardised per group), sharing the y axis.
+        In each, one line per method: the mean balanced accuracy over seeds
+        at each label fraction (log-scaled x axis, in % of the training
+        labels), with a band of ± one standard deviation when there are
+        several seeds. Drawn on matplotlib's Agg canvas, without pyplot:
+        save it with ``figure.savefig(path)``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not rows:
+        raise ValueError("No rows to plot.")
+    methods = list(dict.fromkeys(row["method"] for row in rows)) if methods is None else list(methods)
+    missing = [m for m in methods if not any(row["method"] == m for row in rows)]
+    if missing:
+        raise ValueError(f"methods {missing} have no rows; rows have {sorted({r['method'] for r in rows})}.")
+    normalizations = list(dict.fromkeys(row.get("normalization", "none") for row in rows))
+    figure = Figure(figsize=(5.0 * len(normalizations), 4.0), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, len(normalizations), sharey=True, squeeze=False)[0]
+    fractions = sorted({row["fraction"] for row in rows})
+    colours = {method: f"C{i % 10}" for i, method in enumerate(methods)}
+    for ax, normalization in zip(axes, normalizations):
+        for method in methods:
+            scores = {}
+            for row in rows:
+                if row["method"] == method and row.get("normalization", "none") == normalization:
+                    scores.setdefault(row["fraction"], []).append(row["balanced_accuracy"])
+            if not scores:
+                continue
+            x = sorted(scores)
+            mean = np.array([np.mean(scores[f]) for f in x])
+            std = np.array([np.std(scores[f]) for f in x])
+            ax.plot(100 * np.asarray(x), mean, marker="o", color=colours[method], label=method)
+            if max(len(v) for v in scores.values()) > 1:
+                ax.fill_between(100 * np.asarray(x), mean - std, mean + std, color=colours[method], alpha=0.2,
+                                linewidth=0)
+        ax.set_xscale("log")
+        ax.set_xticks([100 * f for f in fractions], [_fraction_label(f) for f in fractions])
+        ax.minorticks_off()
+        ax.set_xlabel("labelled training windows (% of all)")
+        ax.set_title(_PANEL_TITLES.get(normalization, normalization))
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("balanced accuracy on the test split")
+    axes[-1].legend(loc="lower right", fontsize="small")
+    return figure

@@ -5,6 +5,12 @@ Shared by :class:`~skseqclr.SeqCLRTransformer` (pooled features) and
 classifier head reads). Every channel of a window is encoded separately by the
 channel-wise encoder (paper §2.3), in one batched forward pass per batch of
 windows.
+
+Outputs are never non-finite silently: :func:`check_finite_outputs` refuses
+NaN or inf values with a ``ValueError`` naming the windows and the likely
+cause (weights that are not finite, or windows whose amplitude overflows
+float32 in the encoder; NaN and inf in the input windows are refused when they
+are read, :mod:`skseqclr.inputs`).
 """
 
 from __future__ import annotations
@@ -18,9 +24,12 @@ from .loading import consecutive_batches, iterate_batches, to_device_microvolts
 from .pooling import pool
 from .recombination import recombine
 from .scaling import scaling_statistics
-from .training import autocast
+from .training import autocast, nonfinite_tensors
 
-__all__ = ["EncodingSettings", "encode_windows", "iterate_encoded", "pooled_features"]
+__all__ = ["EncodingSettings", "encode_windows", "iterate_encoded", "pooled_features", "check_finite_outputs"]
+
+#: Windows named in an error about non-finite outputs.
+_SHOWN_WINDOWS = 5
 
 
 @dataclass
@@ -122,7 +131,57 @@ def compute_features(encoder, source, *, to_microvolts, resample, settings, devi
             scaled = scaled_channels(windows_uv, settings, channels)  # once: the encoder's input and the log power's
             h = _encode_scaled(encoder, scaled, channels.shape[:2], settings)
             features = pooled_features(h, scaled, statistics, log_power, sfreq).cpu().numpy()
+            check_finite_outputs(features, indices, modules={"encoder": encoder}, windows_uv=windows_uv)
             if out is None:
                 out = np.empty((source.n_windows, *features.shape[1:]), dtype=np.float32)
             out[indices] = features
     return out
+
+
+def check_finite_outputs(values, indices, *, modules, windows_uv=None, what="features"):
+    """Raise a ``ValueError`` naming the windows whose outputs are not finite (NaN or inf).
+
+    Parameters
+    ----------
+    values : np.ndarray of shape (n_windows, ...)
+        One row of outputs per window.
+    indices : array-like of int
+        The windows' indices in the caller's input, in the order of ``values``.
+    modules : dict of str to torch.nn.Module
+        The networks that computed ``values``; the weights of those that are
+        not finite are named, as the likely cause.
+    windows_uv : torch.Tensor of shape (n_windows, n_channels, n_times) or None
+        The input windows in µV, to report their amplitude otherwise.
+    what : str
+        What ``values`` are, for the message.
+
+    Raises
+    ------
+    ValueError
+        If any value is not finite. Costs one pass over ``values`` otherwise.
+    """
+    values = np.asarray(values)
+    finite = np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    if finite.all():
+        return
+    bad = np.asarray(indices)[~finite]
+    shown = ", ".join(str(int(i)) for i in bad[:_SHOWN_WINDOWS]) + (", ..." if len(bad) > _SHOWN_WINDOWS else "")
+    where = f"The {what} of window(s) {shown} ({len(bad)} of {len(values)} in this batch) are not finite (NaN or inf)"
+    corrupted = [f"{name}.{tensor}" for name, module in modules.items()
+                 for tensor in nonfinite_tensors(module.state_dict().items())]
+    if corrupted:
+        names = ", ".join(corrupted[:3]) + (f" and {len(corrupted) - 3} more" if len(corrupted) > 3 else "")
+        raise ValueError(
+            f"{where}: the weights are not finite ({names}), because training diverged or they were altered "
+            "since. Fit again (pretraining stops with an error if it diverges), or use weights saved "
+            "before."
+        )
+    amplitude = ""
+    if windows_uv is not None:
+        peak = float(windows_uv[torch.as_tensor(~finite, device=windows_uv.device)].abs().max())
+        amplitude = f" (largest |value| {peak:.3g} µV)"
+    raise ValueError(
+        f"{where}, with finite weights: these windows{amplitude} overflow float32 on their way through the "
+        "encoder. Check their amplitude and units (the units parameter: e.g. data in µV declared as volts); NaN "
+        "and inf in the input windows themselves are refused when they are read."
+    )

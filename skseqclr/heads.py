@@ -13,14 +13,18 @@ maps that vector to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from numbers import Integral
+
 import torch
 from torch import nn
 
+from ._validation import Interval, Satisfies, is_positive_int, validate_parameter_constraints
 from .encoders import downsample
 from .pooling import pool
 
 __all__ = ["HEAD_SIZES", "PROJECTORS", "MultiScaleBiLSTMSummary", "Projector", "PooledProjector",
-           "ClassifierHead", "make_projector", "check_projector"]
+           "ClassifierHead", "make_projector", "check_projector", "projector_config"]
 
 #: Projection heads by name: the paper's BiLSTM :class:`Projector` and :class:`PooledProjector`.
 PROJECTORS = ("lstm", "pooled")
@@ -132,6 +136,51 @@ def check_projector(kind: str) -> str:
     if kind not in PROJECTORS:
         raise ValueError(f"projector={kind!r} is not {' or '.join(map(repr, PROJECTORS))}.")
     return kind
+
+
+_POSITIVE = Interval(Integral, 1)
+
+#: What each size of :data:`HEAD_SIZES` may be.
+HEAD_SIZE_CONSTRAINTS: dict[str, list] = {
+    "lstm_sizes": [Satisfies(lambda v: isinstance(v, Sequence) and not isinstance(v, str) and len(v) == 3
+                             and all(is_positive_int(size) for size in v),
+                             "a tuple of 3 positive integers (full, /2, /4 rate)")],
+    "hidden_size": [_POSITIVE],
+    "output_size": [_POSITIVE],
+}
+
+
+def projector_config(kind: str = "lstm", model_size: str = "paper", statistics=None, **overrides) -> dict:
+    """The keyword arguments :func:`make_projector` passes to the projection head.
+
+    Parameters
+    ----------
+    kind : {"lstm", "pooled"}
+    model_size : {"paper", "small"}
+        Preset of sizes (see :data:`HEAD_SIZES`).
+    statistics : tuple of str or None
+        The pooling statistics a ``"pooled"`` head projects.
+    **overrides
+        Individual sizes replacing the preset's (``lstm_sizes``,
+        ``hidden_size``, ``output_size``): each checked, a ``ValueError``
+        naming it; other names are refused. ``lstm_sizes`` is checked but
+        not passed to the ``"pooled"`` head, so that a grid search can switch
+        projectors.
+    """
+    check_projector(kind)
+    if model_size not in HEAD_SIZES:
+        raise ValueError(f"model_size={model_size!r} is not one of {sorted(HEAD_SIZES)}.")
+    config = dict(HEAD_SIZES[model_size])
+    unknown = set(overrides) - set(config)
+    if unknown:
+        raise ValueError(f"Unknown projector size parameter(s) {sorted(unknown)} in projector_kwargs; "
+                         f"known: {sorted(config)}.")
+    config.update(overrides)
+    validate_parameter_constraints(HEAD_SIZE_CONSTRAINTS, config, caller="projector_kwargs")
+    if kind == "pooled":
+        del config["lstm_sizes"]
+        config["statistics"] = tuple(statistics)
+    return config
 
 
 def make_projector(kind: str, in_channels: int, **config) -> nn.Module:

@@ -9,6 +9,9 @@ as in SimCLR.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,6 +27,21 @@ def _gather_with_grad(z: torch.Tensor) -> tuple[torch.Tensor, int]:
     return torch.cat(gathered, dim=0), dist.get_rank() * z.shape[0]
 
 
+def _check_temperature(temperature) -> float:
+    """``temperature`` as a float, or a ValueError (TypeError) if it is not a positive finite number.
+
+    A check of a Python number: it never reads a tensor, so it costs no device synchronisation.
+    """
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+        raise TypeError(f"temperature must be a positive finite number (a Python or NumPy number, not a tensor), got "
+                        f"{temperature!r} of type {type(temperature).__name__}.")
+    value = float(temperature)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"temperature must be a positive finite number, got {temperature!r}: a temperature of "
+                         "0 divides the similarities by zero (NaN loss) and a negative one rewards negatives.")
+    return value
+
+
 def nt_xent(z_a: torch.Tensor, z_b: torch.Tensor, temperature: float = 0.05,
             gather_distributed: bool = False) -> torch.Tensor:
     """NT-Xent loss of two views.
@@ -34,7 +52,8 @@ def nt_xent(z_a: torch.Tensor, z_b: torch.Tensor, temperature: float = 0.05,
         Projections of the first and second view; row ``i`` of both comes from
         the same channel.
     temperature : float
-        Softmax temperature applied to cosine similarities.
+        Softmax temperature applied to cosine similarities; a positive, finite
+        number (a Python or NumPy scalar, not a tensor).
     gather_distributed : bool
         If True and ``torch.distributed`` is initialised, negatives come from
         the views of all ranks. Each rank returns the mean loss of its own
@@ -45,7 +64,16 @@ def nt_xent(z_a: torch.Tensor, z_b: torch.Tensor, temperature: float = 0.05,
     -------
     torch.Tensor
         Scalar mean loss over the ``2N`` local views.
+
+    Raises
+    ------
+    ValueError
+        If the views' shapes differ or are not 2-D, or ``temperature`` is not
+        positive and finite.
+    TypeError
+        If ``temperature`` is not a real number.
     """
+    temperature = _check_temperature(temperature)
     if z_a.shape != z_b.shape or z_a.ndim != 2:
         raise ValueError(f"Views must be two (N, dim) tensors of one shape, got {tuple(z_a.shape)} and {tuple(z_b.shape)}.")
     n = z_a.shape[0]
@@ -80,9 +108,7 @@ class NTXentLoss(nn.Module):
 
     def __init__(self, temperature: float = 0.05, gather_distributed: bool = False):
         super().__init__()
-        if not temperature > 0:
-            raise ValueError(f"temperature must be positive, got {temperature}.")
-        self.temperature = temperature
+        self.temperature = _check_temperature(temperature)
         self.gather_distributed = gather_distributed
 
     def forward(self, z_a, z_b):

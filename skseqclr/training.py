@@ -18,6 +18,14 @@ its shard, and NT-Xent draws negatives from all ranks. Checkpoints are written
 atomically every ``checkpoint_every`` steps and at the end; ``resume``
 continues from the last one, bit for bit on the CPU. Ctrl-C stops after the
 current step and keeps the weights learned so far.
+
+A loss or weights that stop being finite (NaN or inf) stop the run with a
+:class:`TrainingDivergedError` naming the step and the likely cause. On the
+CPU the loss is checked at every step, before the weights are updated; on a
+GPU its finiteness is folded into a flag on the device and read where the loop
+synchronises anyway (logging, epoch ends, checkpoints, snapshots), and the
+weights are checked there too, so no checkpoint or snapshot holds non-finite
+weights.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import torch
@@ -36,13 +45,75 @@ from torch import nn
 
 from . import distributed as D
 from .augmentations.functional import crop
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from ._version import __version__
+from .checkpoint import (CHECKPOINT_NAME, FORMAT, FORMAT_VERSION, NOT_IDENTIFYING, check_checkpoint,
+                         load_checkpoint, plain, save_checkpoint, sources_digest)
 from .loading import iterate_batches, plan_epoch, to_device_microvolts
 from .losses import NTXentLoss
 from .recombination import recombine, sample_channel_pairs
 from .scaling import scaling_statistics
 
-__all__ = ["SeqCLRNetwork", "ContrastiveViews", "Pretrainer", "autocast", "resolve_precision"]
+__all__ = ["SeqCLRNetwork", "ContrastiveViews", "Pretrainer", "TrainingDivergedError", "autocast",
+           "resolve_precision", "nonfinite_tensors"]
+
+#: Scaled encoder inputs beyond this magnitude overflow float32 in the encoder (squares, sums of products);
+#: scaled channels are normally of order 1.
+_HUGE_INPUT = 1e15
+
+
+class TrainingDivergedError(ValueError, FloatingPointError):
+    """Training stopped because its loss or its weights stopped being finite (NaN or inf).
+
+    Raised by :class:`Pretrainer` (so by ``SeqCLRTransformer.fit``) and by the
+    classifiers' ``fit`` as soon as the loss or the weights are no longer
+    finite, instead of finishing with a network whose features would all be
+    NaN. The message names the step and the likely cause: a learning rate too
+    large, a temperature too small, a weight decay that makes the weights
+    grow, augmentation ranges or input units that push the encoder's input
+    out of float32's range. Both a ``ValueError`` (the settings are at fault)
+    and a ``FloatingPointError``.
+
+    Parameters
+    ----------
+    message : str
+    step : int or None
+        See ``step`` below.
+
+    Attributes
+    ----------
+    step : int or None
+        The optimisation step (counted from 1) whose loss was not finite, or
+        after which the weights were found not finite (epoch, for the
+        classifiers' heads).
+    """
+
+    def __init__(self, message, step=None):
+        super().__init__(message)
+        self.step = step
+
+
+def nonfinite_tensors(named_tensors) -> list:
+    """Names of the floating-point tensors that hold NaN or inf.
+
+    Parameters
+    ----------
+    named_tensors : iterable of (str, torch.Tensor)
+        E.g. ``module.state_dict().items()``, all on one device.
+
+    Returns
+    -------
+    list of str
+        In the order given; empty when every tensor is finite. One reduction
+        per tensor and one host-device synchronisation in all.
+    """
+    named = [(name, tensor.detach()) for name, tensor in named_tensors
+             if isinstance(tensor, torch.Tensor) and (tensor.is_floating_point() or tensor.is_complex())]
+    if not named:
+        return []
+    finite = torch.stack([torch.isfinite(tensor).all() for _, tensor in named])
+    if bool(finite.all()):
+        return []
+    return [name for (name, _), ok in zip(named, finite.tolist()) if not ok]
 
 
 class SeqCLRNetwork(nn.Module):
@@ -171,6 +242,12 @@ class Pretrainer:
     PyTorch, usable without scikit-learn. Under torch.distributed on CUDA,
     ``sync_batchnorm`` synchronises BatchNorm statistics across ranks while
     training (see :mod:`skseqclr.distributed`).
+
+    Checkpoints (``checkpoint_dir``) record the run's :meth:`identity`:
+    ``run_identity``, the parameters of the estimator that built the
+    pretrainer, and what the pretrainer knows of the run itself (seed, steps,
+    data). ``resume=True`` continues from a checkpoint only if its identity is
+    this run's, and raises a ``ValueError`` listing the differences otherwise.
     """
 
     network: SeqCLRNetwork
@@ -192,6 +269,7 @@ class Pretrainer:
     checkpoint_dir: str | None = None
     checkpoint_every: int | None = None
     resume: bool = False
+    run_identity: dict | None = None
     sync_batchnorm: bool = True
     groups: list | None = None
     log_every: int = 10
@@ -199,6 +277,9 @@ class Pretrainer:
     snapshot_steps: frozenset = frozenset()
     history: list = field(default_factory=list)
     snapshots: dict = field(default_factory=dict)
+    #: Check the loss for NaN/inf at every step (``None``: on every device but CUDA, where reading it would
+    #: synchronise each step; there it is checked at the loop's synchronisation points).
+    check_each_step: ClassVar[bool | None] = None
 
     def __post_init__(self):
         self.rank, self.world_size = D.rank(), D.world_size()
@@ -225,6 +306,7 @@ class Pretrainer:
         self.interrupted = False
         self._saved_step = None
         self._new_epoch_sums()
+        self._watch_finiteness()
         self._forward = self.model
         if self.compile:
             self._forward = self._compiled(self.model)
@@ -295,7 +377,45 @@ class Pretrainer:
             "epoch_time": self.epoch_time,
             "total_steps": self.total_steps,
             "history": list(self.history),
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "run_identity": self.identity(),
         }
+
+    def identity(self) -> dict:
+        """What identifies this run, as plain data: a checkpoint continues only a run with the same identity.
+
+        The estimator's parameters given as ``run_identity`` (less those in
+        :data:`skseqclr.checkpoint.NOT_IDENTIFYING`), and what the pretrainer
+        itself knows: the seed, optimisation and schedule, the number of steps,
+        precision and device type, the views, the data's shape (per source:
+        windows, channels, samples, sampling rate), its µV factors and
+        resampling, a digest of some of its windows and of the groups, and the
+        package version.
+        """
+        if getattr(self, "_identity", None) is None:
+            views = self.views
+            own = {
+                "seed": int(self.seed), "lr": self.lr, "weight_decay": self.weight_decay,
+                "lr_schedule": self.lr_schedule, "temperature": self.temperature, "precision": self.precision,
+                "n_epochs": self.n_epochs, "max_steps": self.max_steps, "total_steps": self.total_steps,
+                "steps_per_epoch": self.steps_per_epoch, "device_type": self.device.type,
+                "sync_batchnorm": bool(self.sync_batchnorm) if self.device.type == "cuda" else None,
+                "batch_size": views.batch_size, "channels_per_window": views.channels_per_window,
+                "recombination": views.recombination, "scaling": views.scaling,
+                "input_scale": float(views.input_scale), "crop_samples": views.crop_length,
+                "candidates": None if views.candidates is None else [[c.tolist() for c in pair]
+                                                                      for pair in views.candidates],
+                "n_sources": len(self.sources), "n_windows": [s.n_windows for s in self.sources],
+                "n_channels": [s.n_channels for s in self.sources], "n_times": [s.n_times for s in self.sources],
+                "data_sfreq": [s.sfreq for s in self.sources], "to_microvolts": list(self.to_microvolts),
+                "resample": list(self.resample), "data": sources_digest(self.sources),
+                "groups": None if self.groups is None else sources_digest(groups=self.groups),
+                "version": __version__,
+            }
+            given = {name: value for name, value in (self.run_identity or {}).items() if name not in NOT_IDENTIFYING}
+            self._identity = plain({**own, **given})
+        return self._identity
 
     def load_state_dict(self, state: dict) -> None:
         if state["world_size"] != self.world_size:
@@ -317,21 +437,171 @@ class Pretrainer:
         self.epoch_steps, self.epoch_time = int(state["epoch_steps"]), float(state["epoch_time"])
         self.history = list(state["history"])
 
+    def _resume(self) -> None:
+        """Continue from the checkpoint, if there is one and it is of this run (collective).
+
+        Every rank reads and checks the file, then all agree: they resume
+        together, start afresh together, or all raise the same ``ValueError``
+        (a rank that went on alone would wait forever in the collectives).
+        """
+        path = self.checkpoint_path
+        found = D.all_gather_object(path.is_file())
+        if not any(found):
+            return
+        state, failure = None, None
+        if not all(found):
+            failure = (f"The checkpoint {path} is visible to the processes of ranks "
+                       f"{[r for r, seen in enumerate(found) if seen]} only: put checkpoint_dir on a folder every "
+                       "process shares.")
+        else:
+            try:
+                state = load_checkpoint(path)
+                self._check_checkpoint(state, path)
+            except ValueError as error:
+                failure = str(error)
+        failures = [message for message in D.all_gather_object(failure) if message is not None]
+        if failures:
+            raise ValueError(failures[0])
+        try:
+            self.load_state_dict(state)
+        except (KeyError, IndexError, TypeError, AttributeError, RuntimeError, ValueError) as error:
+            raise ValueError(f"{path} does not hold a state this run can continue from "
+                             f"({type(error).__name__}: {str(error)[:300]}); start again without resume, or use "
+                             "another checkpoint folder.") from error
+
+    def _check_checkpoint(self, state, path) -> None:
+        """Raise ``ValueError`` unless ``state`` is a complete checkpoint of this run."""
+        check_checkpoint(state, path, self.identity())
+        if state["world_size"] != self.world_size:
+            raise ValueError(
+                f"The checkpoint {path} was written by a run of {state['world_size']} process(es) and this run "
+                f"has {self.world_size}: each process's shard of the windows and random state depend on the "
+                "number of processes, so resume with the same number (torchrun --nnodes/--nproc-per-node)."
+            )
+        where = f"The checkpoint {path} is damaged"
+        if not 0 <= state["step"] <= self.total_steps:
+            raise ValueError(f"{where}: its step {state['step']} is outside this run's 0..{self.total_steps}.")
+        if not 0 <= state["epoch_steps"] <= self.steps_per_epoch:
+            raise ValueError(f"{where}: its epoch_steps {state['epoch_steps']} is outside 0..{self.steps_per_epoch}.")
+        ranks = state["rank_states"]
+        if len(ranks) != self.world_size or not all(
+                isinstance(own, dict) and all(isinstance(own.get(key), torch.Tensor)
+                                              for key in ("generator", "torch_rng", "epoch_loss")) for own in ranks):
+            raise ValueError(f"{where}: its rank_states are not the random states of {self.world_size} process(es).")
+        if not all(isinstance(entry, dict) for entry in state["history"]):
+            raise ValueError(f"{where}: its history is not a list of one dict per epoch.")
+        expected = self.network.state_dict()
+        network = state["network"]
+        if network.keys() != expected.keys():
+            raise ValueError(f"{where}: its network weights are not those of this run's network "
+                             f"({len(network)} tensors, this network has {len(expected)}).")
+        for name, tensor in expected.items():
+            if not isinstance(network[name], torch.Tensor) or network[name].shape != tensor.shape:
+                shape = list(getattr(network[name], "shape", []))
+                raise ValueError(f"{where}: its network weight {name} has shape {shape}, this run's network "
+                                 f"needs {list(tensor.shape)}.")
+
     def save(self) -> None:
-        """Write a checkpoint (rank 0); every rank must call it."""
+        """Write a checkpoint (rank 0); every rank must call it.
+
+        Raises :class:`TrainingDivergedError` instead if a loss of the run or a
+        weight is not finite: a checkpoint never holds a diverged network.
+        """
         if self.checkpoint_path is not None:
+            self._check_finite()
             state = self.state_dict()
             if D.is_main_process():
                 save_checkpoint(state, self.checkpoint_path)
             self._saved_step = self.step
 
+    # -- divergence ----------------------------------------------------------
+    def _watch_finiteness(self):
+        """Start watching the losses of a run (from the current step) for NaN/inf."""
+        self._each_step = self.device.type != "cuda" if self.check_each_step is None else bool(self.check_each_step)
+        self._run_start = self.step
+        self._losses_finite = torch.ones((), dtype=torch.bool, device=self.device)
+        self._finite_steps = torch.zeros((), dtype=torch.int64, device=self.device)
+        self._last_batch = None
+
+    def _watch_loss(self, loss):
+        """Check ``loss`` (every step; before the update, so the weights stay finite), or fold its finiteness
+        into device-side flags read by :meth:`_check_finite` (no synchronisation)."""
+        finite = torch.isfinite(loss.detach())
+        if self._each_step:
+            if not bool(finite):
+                raise self._diverged(self.step + 1)
+        else:
+            self._losses_finite = self._losses_finite & finite
+            self._finite_steps = self._finite_steps + self._losses_finite  # steps before the first non-finite one
+
+    def _check_finite(self, weights=True):
+        """Raise :class:`TrainingDivergedError` if a loss of this run, or (``weights``) a weight, is not finite.
+
+        Reads flags on the device: call it where the loop synchronises anyway.
+        """
+        if not bool(self._losses_finite):
+            raise self._diverged(self._run_start + int(self._finite_steps) + 1)
+        if weights:
+            bad = nonfinite_tensors(self.network.state_dict().items())
+            if bad:
+                raise self._diverged(self.step, bad)
+
+    def _diverged(self, step, tensors=None) -> TrainingDivergedError:
+        """The error for a loss that was not finite at ``step``, or ``tensors`` not finite after it."""
+        if tensors:
+            shown = ", ".join(tensors[:3]) + (f" and {len(tensors) - 3} more" if len(tensors) > 3 else "")
+            what = f"the weights are not finite (NaN or inf) after step {step} of {self.total_steps} ({shown})"
+        else:
+            what = f"the loss was not finite (NaN or inf) at step {step} of {self.total_steps}"
+        return TrainingDivergedError(
+            f"Pretraining diverged: {what}. {self._likely_cause(step, tensors)} Other causes to check: the "
+            f"learning rate (lr={self.lr:g}), the temperature (temperature={self.temperature:g}), the weight decay "
+            f"(weight_decay={self.weight_decay:g}), the augmentation ranges and the input's units. Training "
+            "stopped; no checkpoint or snapshot holds these weights.", step=step)
+
+    def _likely_cause(self, step, tensors) -> str:
+        views_peak, windows_peak = self._input_peaks()
+        if views_peak is not None and not views_peak <= _HUGE_INPUT:
+            enabled = ", ".join(f"{a.name}=({a.low:g}, {a.high:g})" for a in self.views.augmenter.augmentations)
+            return (f"Likely cause: the augmented views of the last batch are not finite or far too large "
+                    f"(largest |value| {views_peak:.3g} after scaling, where scaled channels are of order 1; the "
+                    f"windows' largest |value| is {windows_peak:.3g} µV): the augmentation ranges "
+                    f"({enabled or 'none enabled'}) or the input's units.")
+        if step == self._run_start + 1 and not tensors:
+            return (f"Likely cause: the temperature temperature={self.temperature:g} is too small (the loss was not "
+                    "finite before any weight update, with finite inputs: similarities divided by it overflow "
+                    "float32), or the initial weights (init_weights, or the checkpoint resumed from) are not finite.")
+        if self.lr * self.weight_decay >= 1:
+            return (f"Likely cause: the learning rate lr={self.lr:g} is too large for weight_decay="
+                    f"{self.weight_decay:g} (or the weight decay too large): each step multiplies the weights by "
+                    f"1 - lr * weight_decay = {1 - self.lr * self.weight_decay:g}, so they grow without bound; "
+                    "lr * weight_decay must be far below 1.")
+        return (f"Likely cause: the learning rate lr={self.lr:g} is too large (the weights grew without bound "
+                f"after {step - self._run_start - 1} finite step(s)), or temperature={self.temperature:g} too small.")
+
+    def _input_peaks(self):
+        """Largest |value| of freshly augmented, scaled views of the last batch, and of its windows (µV)."""
+        if self._last_batch is None:
+            return None, None
+        windows_uv, source_index = self._last_batch
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(0)
+        try:
+            with torch.no_grad():
+                views = torch.cat(self.views(windows_uv, generator, source_index))
+                return float(views.abs().max()), float(windows_uv.abs().max())
+        except Exception:  # a diagnosis only: never hide the divergence behind another error
+            return None, None
+
     # -- the loop ------------------------------------------------------------
     def _train_step(self, windows_uv, source_index=0):
+        self._last_batch = (windows_uv, source_index)  # a reference, for the diagnosis of a divergence
         view_a, view_b = self.views(windows_uv, self.generator, source_index)
         with autocast(self.device, self.precision):
             projections = self._project(torch.cat([view_a, view_b], dim=0))
         z_a, z_b = projections.float().chunk(2, dim=0)
         loss = self.loss_fn(z_a, z_b)
+        self._watch_loss(loss)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -339,13 +609,15 @@ class Pretrainer:
         return loss.detach()
 
     def _snapshot(self) -> None:
+        self._check_finite()  # the step synchronises anyway: the copy to the host
         self.snapshots[self.step] = {name: tensor.detach().to("cpu", copy=True)
                                      for name, tensor in self.network.state_dict().items()}
 
     def run(self) -> list:
         """Train until ``total_steps``; returns the history (one dict per epoch)."""
-        if self.resume and self.checkpoint_path is not None and self.checkpoint_path.is_file():
-            self.load_state_dict(load_checkpoint(self.checkpoint_path))
+        if self.resume and self.checkpoint_path is not None:
+            self._resume()
+        self._watch_finiteness()
         if self.step == 0 and 0 in self.snapshot_steps:
             self._snapshot()  # the initial network: the untrained control of the same seed
         self.network.train()
@@ -376,6 +648,7 @@ class Pretrainer:
                             self._snapshot()  # copied to the host: the one device sync of such a step
                         progress.update(1)
                         if show and interval_steps >= self.log_every:
+                            self._check_finite(weights=False)  # the loss is read here anyway
                             # rank 0's running loss; the history holds the mean over ranks
                             progress.set_postfix(loss=f"{float(interval_loss) / interval_steps:.4f}")
                             interval_loss, interval_steps = torch.zeros((), device=self.device), 0
@@ -406,8 +679,14 @@ class Pretrainer:
         return self.history
 
     def _record_epoch(self, epoch, progress=None):
-        """Append the epoch's mean loss over steps and ranks to the history (collective)."""
+        """Append the epoch's mean loss over steps and ranks to the history (collective).
+
+        Raises :class:`TrainingDivergedError` on every rank if a loss or a weight is not finite.
+        """
         mean_loss = float(D.all_reduce_mean(self.epoch_loss / self.epoch_steps))
+        self._check_finite()
+        if not math.isfinite(mean_loss):  # another rank's loss (the ranks share the negatives and gradients)
+            raise self._diverged(self.step)
         entry = {"epoch": epoch, "loss": mean_loss, "steps": self.epoch_steps, "time_s": self.epoch_time}
         if self.history and self.history[-1]["epoch"] == epoch:
             self.history[-1] = entry  # the epoch was interrupted, then resumed

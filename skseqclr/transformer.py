@@ -6,6 +6,7 @@ import copy
 import json
 import numbers
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,23 +16,56 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import distributed as D
-from ._validation import (check_flag, check_groups_shape, check_non_negative_int, check_positive_int,
-                          is_non_negative_int, is_positive_int)
+from ._validation import (DEVICE, HERTZ, NON_NEGATIVE_REAL, PATH, POSITIVE_REAL, RANDOM_STATE, VERBOSE, Flag,
+                          InstanceOf, Interval, InvalidParameterError, Options, Satisfies, check_device, check_flag,
+                          check_groups_shape, is_non_negative_int, is_positive_int, validate_parameter_constraints)
 from ._version import __version__
-from .augmentations import AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations
+from .augmentations import (AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations,
+                            resolve_auto_range)
 from .encoders import encoder_config, make_encoder
-from .features import EncodingSettings, compute_features
-from .heads import HEAD_SIZES, check_projector, make_projector
-from .inputs import WindowSource, as_window_source, as_window_sources, resolve_units
+from .features import EncodingSettings, check_finite_outputs, compute_features
+from .heads import PROJECTORS, make_projector, projector_config
+from .inputs import WindowSource, as_window_source, as_window_sources, fit_units, transform_units
 from .pooling import POOLING_BANDS, check_band_resolution, check_pooling
 from .recombination import check_feature_channels, feature_channel_pairs
 from .referencing import KIND_NAMES, channel_kinds, reference_within_kinds, referenced_kinds
 from .scaling import SCALING_MODES, estimate_input_scale
-from .training import ContrastiveViews, Pretrainer, SeqCLRNetwork, resolve_precision, set_seed_for_init
+from .training import (ContrastiveViews, Pretrainer, SeqCLRNetwork, nonfinite_tensors, resolve_precision,
+                       set_seed_for_init)
 
 __all__ = ["SeqCLRTransformer"]
 
 _FORMAT = "skseqclr-encoder"
+
+
+def _is_range_pair(value) -> bool:
+    """A (low, high) pair of numbers (its values are checked by the augmentations: finite, ordered, ...)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    return (isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
+            and all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in value))
+
+
+_RANGE = Satisfies(_is_range_pair, "a (low, high) pair of numbers")
+_SAMPLES_RANGE = Satisfies(_is_range_pair, "a (low, high) pair of whole numbers of samples")
+
+
+def _is_channel_names(value) -> bool:
+    return (isinstance(value, Sequence) or isinstance(value, np.ndarray)) and not isinstance(value, str) \
+        and all(isinstance(name, str) for name in value)
+
+
+def _is_name_or_names(value) -> bool:
+    return isinstance(value, str) or (isinstance(value, Sequence) and all(isinstance(v, str) for v in value))
+
+
+def _is_feature_channels(value) -> bool:
+    return isinstance(value, str) or (isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, bytes))
+
+
+def _is_snapshot_steps(value) -> bool:
+    # a one-shot iterator would be used up by this check: a list, tuple, range or array is needed
+    return iter(value) is not value and _check_snapshot_steps(value) is not None
 
 
 class SeqCLRTransformer(TransformerMixin, BaseEstimator):
@@ -78,15 +112,29 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         signal (:doc:`/benchmark`). ``SeqCLRTransformer(**PAPER_RANGES)`` gives
         all six augmentations at the paper's ranges (add
         ``augmentations_per_view=1`` for the paper's augmenter as we read it).
-    time_shift : (int, int) or None, default=(-50, 50)
-        Range of circular shifts, in samples. The augmentation that mattered
-        most on the EEGMAT benchmark: without it the two views can be matched
-        sample by sample, and the features were no better than the untrained
-        encoder's (:doc:`/benchmark`).
+    time_shift : (int, int), "auto" or None, default="auto"
+        Range of circular shifts, in samples. ``"auto"`` is the paper's
+        ±0.25 s (its ±50 samples at 200 Hz) at the data's sampling rate,
+        rounded to whole samples and capped at 1/8 of the views' length (the
+        windows', or the crops' with ``crop_length``); without a known rate,
+        ±50 samples, capped alike. E.g. ±6 samples on 0.5-s windows at
+        100 Hz, ±32 on 4-s windows at 128 Hz, ±62 on 2-s windows at 250 Hz
+        (:func:`skseqclr.augmentations.resolve_auto_range`). Resolved in
+        ``fit`` (``time_shift_``); a ``(low, high)`` pair is used as given. The
+        augmentation that mattered most on the EEGMAT benchmark: without it
+        the two views can be matched sample by sample, and the features were
+        no better than the untrained encoder's (:doc:`/benchmark`).
     dc_shift : (float, float) or None, default=(-10.0, 10.0)
         Range of offsets, in µV. Second in importance on the EEGMAT benchmark.
-    zero_mask : (int, int) or None, default=(0, 150)
-        Range of lengths of the zeroed run, in samples.
+    zero_mask : (int, int), "auto" or None, default="auto"
+        Range of lengths of the zeroed run, in samples. ``"auto"`` is the
+        paper's 0 to 0.75 s (its 0-150 samples at 200 Hz) at the data's
+        sampling rate, capped at 1/4 of the views' length; without a known
+        rate, 0 to 150 samples, capped alike. E.g. 0-12 samples on 0.5-s
+        windows at 100 Hz, 0-96 on 4-s windows at 128 Hz, 0-125 on 2-s windows
+        at 250 Hz. Resolved in ``fit`` (``zero_mask_``); a ``(low, high)`` pair
+        is used as given. ``SeqCLRTransformer(**PAPER_RANGES)`` sets both
+        ranges to the paper's samples, ``(-50, 50)`` and ``(0, 150)``.
     gaussian_noise : (float, float) or None, default=(0.0, 0.2)
         Range of noise standard deviations, relative to each channel's.
     bandstop : (float, float) or None, default=None
@@ -149,6 +197,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         topography kept); ``"channel"`` z-scores each channel of each window.
     units : {"auto", "V", "mV", "uV"} or float, default="auto"
         Units of the input (see :mod:`skseqclr.inputs`); augmentations work in µV.
+        ``"auto"`` is decided once, at ``fit``: ``mne.Epochs`` in volts, arrays
+        by the training windows' amplitude (``to_microvolts_``), reused by
+        ``transform`` so that a window's features never depend on the other
+        windows of the call.
     sfreq : float or None
         Sampling frequency in Hz of numpy input (MNE and braindecode input carry it).
     ch_names : list of str or None
@@ -267,7 +319,11 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     checkpoint_every : int or None
         Steps between checkpoints (one is always written at the end).
     resume : bool, default=False
-        Continue from the checkpoint in ``checkpoint_dir``.
+        Continue from the checkpoint in ``checkpoint_dir`` (start afresh when
+        there is none). Only the run that wrote it continues: a checkpoint of
+        other training parameters or data (or of ``random_state=None``, which
+        draws a new seed on every fit) is refused with a ``ValueError`` that
+        lists the differences.
     random_state : int, RandomState or None
         Seeds weights, channel draws and augmentations.
     verbose : int, default=0
@@ -283,6 +339,13 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         Per epoch: ``epoch``, ``loss``, ``steps``, ``time_s``.
     input_scale_ : float
         Median channel standard deviation of the training data, µV.
+    to_microvolts_ : float
+        Factor to µV applied in ``transform`` and ``encode`` to inputs that
+        carry no units (arrays, tensors): the explicit ``units``, or for
+        ``"auto"`` the one decided at ``fit`` from the training windows
+        (:func:`skseqclr.inputs.fit_units`). With ``"auto"``, ``mne.Epochs``
+        are read in volts and a braindecode dataset in the units judged from
+        the dataset as a whole.
     sfreq_ : float or None
         Sampling frequency the encoder was trained at.
     n_channels_fit_ : tuple of int
@@ -298,6 +361,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     snapshots_ : dict of int to dict
         The network's weights (a ``state_dict`` on the CPU) after each step
         count of ``snapshot_steps``; empty without it.
+    time_shift_, zero_mask_ : (int, int) or None
+        The ranges of the time shift and the zero-mask pretraining used, in
+        samples: ``"auto"`` resolved for the data, given pairs as they are.
 
     Examples
     --------
@@ -315,9 +381,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         projector="lstm",
         projector_kwargs=None,
         amplitude_scale=None,
-        time_shift=PAPER_RANGES["time_shift"],
+        time_shift="auto",
         dc_shift=PAPER_RANGES["dc_shift"],
-        zero_mask=PAPER_RANGES["zero_mask"],
+        zero_mask="auto",
         gaussian_noise=PAPER_RANGES["gaussian_noise"],
         bandstop=None,
         augmentations_per_view=2,
@@ -412,79 +478,111 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------ validation
+    #: What each parameter may be, checked by name at fit (:func:`skseqclr._validation.validate_parameter_constraints`);
+    #: what depends on several parameters is checked after, in ``_check_params``.
+    _parameter_constraints: dict = {
+        "encoder": [Options("conv", "recurrent")],
+        "model_size": [Options("paper", "small")],
+        "encoder_kwargs": [None, InstanceOf(Mapping, "a dict of encoder sizes (skseqclr.encoders.ENCODER_SIZES)")],
+        "projector": [Options(*PROJECTORS)],
+        "projector_kwargs": [None, InstanceOf(Mapping, "a dict of projector sizes (skseqclr.heads.HEAD_SIZES)")],
+        "amplitude_scale": [_RANGE, None],
+        "time_shift": [_SAMPLES_RANGE, Options("auto"), None],
+        "dc_shift": [_RANGE, None],
+        "zero_mask": [_SAMPLES_RANGE, Options("auto"), None],
+        "gaussian_noise": [_RANGE, None],
+        "bandstop": [_RANGE, None],
+        "augmentations_per_view": [Interval(numbers.Integral, 1)],
+        "recombination": [Flag(), Options("feature_channels")],
+        "crop_length": [None, Interval(numbers.Integral, 1, description="a positive number of samples"),
+                        Interval(numbers.Real, 0, 1, closed="neither",
+                                 description="a fraction of the window between 0 and 1")],
+        "channels_per_window": [Interval(numbers.Integral, 1)],
+        "group_batches": [Flag()],
+        "scaling": [Options(*SCALING_MODES)],
+        "units": [Options("auto", "V", "mV", "uV", "µV"),
+                  Interval(numbers.Real, 0, None, closed="neither", description="a positive, finite factor to µV")],
+        "sfreq": [None, HERTZ],
+        "ch_names": [Satisfies(_is_channel_names, "a list of channel names (str)"), None],
+        "resample_to": [None, HERTZ],
+        "temperature": [POSITIVE_REAL],
+        "n_epochs": [Interval(numbers.Integral, 0)],
+        "max_steps": [None, Interval(numbers.Integral, 0)],
+        "snapshot_steps": [None, Satisfies(_is_snapshot_steps,
+                                           "an iterable of step counts >= 0, e.g. range(0, 1001, 100)")],
+        "batch_size": [Interval(numbers.Integral, 1)],
+        "lr": [POSITIVE_REAL],
+        "weight_decay": [NON_NEGATIVE_REAL],
+        "lr_schedule": [Options("cosine", "constant")],
+        "pooling": [Satisfies(_is_name_or_names, "a statistic's name or a tuple of them")],
+        "log_power": [Flag()],
+        "feature_channels": [Satisfies(_is_feature_channels, "the name of a set of channels or a sequence of "
+                                                             "(a, b) channel pairs")],
+        "feature_reference": [Flag()],
+        "device": DEVICE,
+        "precision": [Options("auto", "fp32", "bf16")],
+        "compile": [Flag()],
+        "num_workers": [Interval(numbers.Integral, 0)],
+        "init_weights": [None, PATH],
+        "checkpoint_dir": [None, PATH],
+        "checkpoint_every": [None, Interval(numbers.Integral, 1)],
+        "resume": [Flag()],
+        "random_state": RANDOM_STATE,
+        "verbose": VERBOSE,
+    }
+
     def _check_params(self):
-        if self.encoder not in ("conv", "recurrent"):
-            raise ValueError(f"encoder={self.encoder!r} is not 'conv' or 'recurrent'.")
-        check_projector(self.projector)
-        if self.scaling not in SCALING_MODES:
-            raise ValueError(f"scaling={self.scaling!r} is not one of {SCALING_MODES}.")
-        check_non_negative_int("n_epochs", self.n_epochs)
-        for name in ("batch_size", "channels_per_window", "augmentations_per_view"):
-            check_positive_int(name, getattr(self, name))
+        """Every parameter by name (the table above), then what depends on several of them."""
+        validate_parameter_constraints(self._parameter_constraints, self.get_params(deep=False),
+                                       caller=type(self).__name__)
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2: NT-Xent needs negatives.")
-        if not (self.crop_length is None or is_positive_int(self.crop_length) or _is_open_fraction(self.crop_length)):
-            raise ValueError("crop_length must be None, a positive number of samples or a fraction of the window "
-                             f"between 0 and 1, got {self.crop_length!r}.")
-        if self.max_steps is not None and not is_non_negative_int(self.max_steps):
-            raise ValueError(f"max_steps must be None or a non-negative integer, got {self.max_steps!r}.")
-        self._snapshot_steps = _check_snapshot_steps(self.snapshot_steps)
-        for name in ("temperature", "lr"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}.")
-        if not (isinstance(self.recombination, (bool, np.bool_)) or (
-                isinstance(self.recombination, str) and self.recombination == "feature_channels")):
-            raise ValueError(f"recombination must be True, False or 'feature_channels', got {self.recombination!r}.")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay!r}.")
-        if self.lr_schedule not in ("cosine", "constant"):
-            raise ValueError(f"lr_schedule={self.lr_schedule!r} is not 'cosine' or 'constant'.")
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs checkpoint_dir, where the checkpoint is.")
-        for name in ("sfreq", "resample_to"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, numbers.Real) or not value > 0):
-                raise ValueError(f"{name} must be None or a positive number of Hz, got {value!r}.")
-        for name in ("group_batches", "log_power", "feature_reference"):
-            check_flag(name, getattr(self, name))
+        if self.checkpoint_every is not None and self.checkpoint_dir is None:
+            raise ValueError(f"checkpoint_every={self.checkpoint_every} needs checkpoint_dir, the folder to write "
+                             "the checkpoints to; set it, or leave checkpoint_every=None.")
+        if self.ch_names is not None:
+            duplicated = sorted({name for name in self.ch_names if list(self.ch_names).count(name) > 1})
+            if duplicated:
+                raise ValueError(f"ch_names names {duplicated} more than once; every channel needs its own name.")
+        self._snapshot_steps = _check_snapshot_steps(self.snapshot_steps)
         self._pooling = check_pooling(self.pooling)
         if self.projector == "pooled" and any(name in POOLING_BANDS for name in self._pooling):
             raise ValueError('projector="pooled" projects statistics over time; the band statistics of '
                              f"pooling={self.pooling!r} are for transform only: use the 'lstm' projector.")
-        make_augmentations(sfreq=None, **self._augmentation_ranges())
+        # the ranges themselves (finite, ordered, whole samples ...); "auto" is resolved for the data in fit
+        make_augmentations(sfreq=None, n_times=None, **self._augmentation_ranges())
         check_feature_channels(self.feature_channels)
-        if self.ch_names is not None and (isinstance(self.ch_names, str) or not hasattr(self.ch_names, "__len__")
-                                          or not all(isinstance(name, str) for name in self.ch_names)):
-            raise ValueError(f"ch_names must be a list of channel names (str) or None, got {self.ch_names!r}.")
+        self._encoder_config()
+        self._projector_config()
+        check_device(self.device)
 
     def _augmentation_ranges(self):
+        """The six range parameters as set (``"auto"`` unresolved)."""
         return {name: getattr(self, name) for name in AUGMENTATION_NAMES}
 
-    def _augmenter(self, sfreq):
-        """The pretraining augmenter, at ``sfreq`` (Hz, or None if unknown)."""
-        augmentations = make_augmentations(sfreq=sfreq, **self._augmentation_ranges())
+    def _resolved_ranges(self, sfreq, n_times=None):
+        """The six ranges with ``"auto"`` resolved at ``sfreq`` (Hz or None) for views of ``n_times`` samples."""
+        return {name: (resolve_auto_range(name, sfreq, n_times) if isinstance(value, str) and value == "auto"
+                       else value) for name, value in self._augmentation_ranges().items()}
+
+    def _augmenter(self, sfreq, n_times=None):
+        """The pretraining augmenter, at ``sfreq`` (Hz, or None if unknown), for views of ``n_times`` samples
+        (the windows, or the crops; None: ``"auto"`` ranges uncapped)."""
+        augmentations = make_augmentations(sfreq=sfreq, **self._resolved_ranges(sfreq, n_times))
         return ChannelAugmenter(augmentations, min(self.augmentations_per_view, max(len(augmentations), 1)))
 
     def _device(self):
+        check_device(self.device)  # also at transform: a model pickled with device="cuda" on a machine without
         return D.local_device(self.device)
 
     def _encoder_config(self):
         return encoder_config(self.encoder, self.model_size, **(self.encoder_kwargs or {}))
 
     def _projector_config(self):
-        if self.model_size not in HEAD_SIZES:
-            raise ValueError(f"model_size={self.model_size!r} is not one of {sorted(HEAD_SIZES)}.")
-        config = dict(HEAD_SIZES[self.model_size])
-        unknown = set(self.projector_kwargs or {}) - set(config)
-        if unknown:
-            raise ValueError(f"Unknown projector size parameter(s) {sorted(unknown)}; known: {sorted(config)}.")
-        config.update(self.projector_kwargs or {})
-        if self.projector == "pooled":
-            # no BiLSTMs: their sizes are ignored, so that a grid search can switch projectors
-            del config["lstm_sizes"]
-            config["statistics"] = check_pooling(self.pooling)
-        return config
+        return projector_config(self.projector, self.model_size, check_pooling(self.pooling),
+                                **(self.projector_kwargs or {}))
 
     def _target_sfreq(self, sources):
         if self.resample_to is not None:
@@ -566,15 +664,17 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like, braindecode dataset, mne.Epochs, SliceDataset, or a list of these
-            Training windows; a list pools several datasets (any channel
-            counts and lengths) for pretraining, each batch drawn from one of
-            them.
+        X : array-like, braindecode dataset, mne.Epochs, SliceDataset, list, or skseqclr.MultiDataset
+            Training windows. A list (or tuple) is one sequence of windows,
+            as for ``transform`` (:mod:`skseqclr.inputs`); a
+            :class:`~skseqclr.MultiDataset` pools several datasets (any
+            channel counts and lengths) for pretraining, each batch drawn
+            from one of them.
         y : ignored
             Present for Pipeline compatibility; SeqCLR uses no labels.
         groups : array-like of shape (n_windows,) or None
             Subject (or recording) of each window, for ``group_batches=True``
-            (ignored otherwise); with a list ``X``, the groups of all its
+            (ignored otherwise); with a ``MultiDataset``, the groups of all its
             windows in order. In a Pipeline, route it with
             ``set_fit_request(groups=True)``.
 
@@ -590,7 +690,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         # the untrained control (n_epochs=0) needs no groups: it draws no batches
         source_groups = self._split_groups(groups, sources) if self.group_batches and training else None
         target_sfreq = self._target_sfreq(sources)
-        factors = [resolve_units(self.units, s) for s in sources]
+        factors, to_microvolts = fit_units(self.units, sources)  # "auto" is decided here, once
         resample = [self._resample_pair(s) for s in sources]
         D.init_from_env()  # under torchrun: join the process group (NCCL on GPU, Gloo on CPU)
         # all ranks need one seed (it fixes the shards, weights and input scale), even with random_state=None
@@ -605,8 +705,10 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         if self.init_weights is not None:
             _load_weights_into(network, self.init_weights, self.encoder, self._encoder_config())
 
-        augmenter = self._augmenter(target_sfreq)
         crop_samples = self._crop_samples(sources)
+        # "auto" shift and mask lengths follow the views: the crops, or the shortest windows
+        view_length = crop_samples or min(self._n_times_after_resampling(s) for s in sources)
+        augmenter = self._augmenter(target_sfreq, view_length)
         for source in sources:
             self._check_window_length(source, encoder.min_length, augmenter, sfreq=target_sfreq,
                                       crop_samples=crop_samples)
@@ -635,6 +737,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
                 checkpoint_dir=self.checkpoint_dir, checkpoint_every=self.checkpoint_every,
                 resume=self.resume, verbose=self.verbose, groups=source_groups,
                 snapshot_steps=frozenset(self._snapshot_steps),
+                run_identity=self.get_params(deep=False),  # a checkpoint resumes only the run it came from
             )
             if self._snapshot_steps and self._snapshot_steps[-1] > trainer.total_steps:
                 raise ValueError(
@@ -653,12 +756,15 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         self.projector_ = network.projector
         self.input_scale_ = float(input_scale)
         self.sfreq_ = target_sfreq
-        self.to_microvolts_ = factors[0]
+        self.to_microvolts_ = to_microvolts
         self.precision_ = precision
         self.n_channels_fit_ = tuple(sorted({s.n_channels for s in sources}))
         self.ch_names_ = list(sources[0].ch_names)
         first = sources[0]
         self.n_features_in_ = first.n_times if getattr(first, "from_2d", False) else first.n_channels
+        ranges = self._resolved_ranges(target_sfreq, view_length)
+        self.time_shift_, self.zero_mask_ = (None if ranges[name] is None else tuple(ranges[name])
+                                             for name in ("time_shift", "zero_mask"))
         return self
 
     def at_step(self, step):
@@ -775,6 +881,8 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
             self.encoder_.cpu()
         if self.feature_reference:
             features = reference_within_kinds(features, self._channel_kinds(pairs, len(names)))
+        # never NaN silently (compute_features checked each batch; this covers what followed)
+        check_finite_outputs(features, np.arange(len(features)), modules={"encoder": self.encoder_})
         return features
 
     @staticmethod
@@ -796,7 +904,8 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         return EncodingSettings(self.scaling, self.input_scale_, resolve_precision(self.precision, device))
 
     def _to_microvolts(self, source: WindowSource) -> float:
-        return resolve_units(self.units, source)
+        """Factor to µV of ``source``: the same for every window of the call (decided at fit for "auto")."""
+        return transform_units(self.units, source, self.to_microvolts_)
 
     def transform(self, X):
         """Encode windows into feature vectors.
@@ -890,6 +999,8 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         return path
 
     def _portable_params(self):
+        """The parameters a file records: all but paths and the device (:meth:`load` applies those of
+        :data:`_MODEL_PARAMS` only)."""
         skip = {"init_weights", "checkpoint_dir", "resume", "device", "snapshot_steps"}
         return {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
 
@@ -897,19 +1008,32 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     def load(cls, path, **params):
         """A fitted transformer from a file written by :meth:`save`.
 
+        A file carries the model, not the run: of the parameters recorded in
+        it, only those that define the network and how windows are read and
+        turned into features are applied (``encoder``, ``model_size``,
+        ``encoder_kwargs``, ``projector``, ``projector_kwargs``, ``scaling``,
+        ``units``, ``sfreq``, ``ch_names``, ``resample_to``, ``pooling``,
+        ``log_power``, ``feature_channels``, ``feature_reference``,
+        ``precision``). Every other parameter (how it was trained, where
+        checkpoints went, the device, ``init_weights``) takes its default, or
+        the value given here. Malformed metadata (a missing entry, invalid
+        JSON, a value of the wrong type, an unknown parameter) is refused with
+        a ``ValueError`` naming the entry.
+
         Parameters
         ----------
         path : str or path
         **params
-            Parameters to change (e.g. ``device="cpu"``, ``pooling="mean"``).
+            Parameters to set (e.g. ``device="cpu"``, ``pooling="mean"``,
+            ``n_epochs=20`` to pretrain further from these weights with ``fit``).
         """
         metadata, _ = _read_weights(path)
-        saved = json.loads(metadata["params"])
-        saved = {k: _tuples(v) for k, v in saved.items()}
-        # files written before feature_reference existed hold features read without it
-        saved.setdefault("feature_reference", False)
-        saved.update(params)
-        estimator = cls(**saved)
+        model, fitted = _read_metadata(metadata, path, known=set(cls().get_params(deep=False)))
+        try:
+            cls(**model)._check_params()
+        except ValueError as error:
+            raise ValueError(f"{path}: the parameters in the metadata entry 'params' are invalid: {error}") from None
+        estimator = cls(**{**model, **params})
         estimator._check_params()
         with set_seed_for_init(0):
             encoder = make_encoder(estimator.encoder, estimator.model_size, **(estimator.encoder_kwargs or {}))
@@ -917,20 +1041,104 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         network = SeqCLRNetwork(encoder, projector)
         _load_weights_into(network, path, estimator.encoder, estimator._encoder_config())
         network.eval()
-        fitted = json.loads(metadata["fitted"])
         estimator.encoder_, estimator.projector_ = network.encoder, network.projector
-        estimator.input_scale_ = fitted["input_scale_"]
-        estimator.sfreq_ = fitted["sfreq_"]
-        estimator.ch_names_ = fitted["ch_names_"]
-        estimator.n_channels_fit_ = tuple(fitted["n_channels_fit_"])
-        estimator.to_microvolts_ = fitted["to_microvolts_"]
-        estimator.n_features_in_ = fitted["n_features_in_"]
-        estimator.n_steps_ = fitted["n_steps_"]
+        estimator.input_scale_ = float(fitted["input_scale_"])
+        estimator.sfreq_ = None if fitted["sfreq_"] is None else float(fitted["sfreq_"])
+        estimator.ch_names_ = list(fitted["ch_names_"])
+        estimator.n_channels_fit_ = tuple(int(n) for n in fitted["n_channels_fit_"])
+        estimator.to_microvolts_ = float(fitted["to_microvolts_"])
+        estimator.n_features_in_ = int(fitted["n_features_in_"])
+        estimator.n_steps_ = int(fitted["n_steps_"])
         estimator.history_ = fitted["history_"]
         estimator.interrupted_ = False
         estimator.snapshots_ = {}
         estimator.precision_ = resolve_precision(estimator.precision, estimator._device())
         return estimator
+
+
+#: The parameters a weights file sets on :meth:`SeqCLRTransformer.load`: the network's architecture and how
+#: windows are read, scaled and turned into features.
+_MODEL_PARAMS = frozenset({
+    "encoder", "model_size", "encoder_kwargs", "projector", "projector_kwargs", "scaling", "units", "sfreq",
+    "ch_names", "resample_to", "pooling", "log_power", "feature_channels", "feature_reference", "precision",
+})
+#: Parameters a file may record but ``load`` does not apply: how the encoder was trained and where (the run).
+#: Names written by earlier versions stay here, so that their files keep loading.
+_RUN_PARAMS = frozenset({
+    "amplitude_scale", "time_shift", "dc_shift", "zero_mask", "gaussian_noise", "bandstop",
+    "augmentations_per_view", "recombination", "crop_length", "channels_per_window", "group_batches",
+    "temperature", "n_epochs", "max_steps", "snapshot_steps", "batch_size", "lr", "weight_decay", "lr_schedule",
+    "device", "compile", "num_workers", "init_weights", "checkpoint_dir", "checkpoint_every", "resume",
+    "random_state", "verbose",
+})
+
+
+#: What each fitted value in a file's metadata entry 'fitted' may be.
+_FITTED_CONSTRAINTS = {
+    "input_scale_": [POSITIVE_REAL],
+    "sfreq_": [None, HERTZ],
+    "ch_names_": [Satisfies(lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(n, str) for n in v),
+                            "a non-empty list of channel names")],
+    "n_channels_fit_": [Satisfies(lambda v: isinstance(v, list) and len(v) > 0 and all(map(is_positive_int, v)),
+                                  "a non-empty list of channel counts")],
+    "to_microvolts_": [POSITIVE_REAL],
+    "n_features_in_": [Interval(numbers.Integral, 1)],
+    "n_steps_": [Interval(numbers.Integral, 0)],
+    "history_": [Satisfies(lambda v: isinstance(v, list) and all(isinstance(entry, dict) for entry in v),
+                           "a list of dicts, one per epoch")],
+}
+
+
+def _metadata_entry(metadata, key, path, kind=dict):
+    """The JSON entry ``key`` of a weights file's metadata, or a ``ValueError`` naming it."""
+    if key not in metadata:
+        raise ValueError(f"{path}: the metadata has no entry {key!r}; the file was not written by "
+                         "SeqCLRTransformer.save, or was altered since.")
+    try:
+        value = json.loads(metadata[key])
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: the metadata entry {key!r} is not valid JSON ({error}).") from None
+    if not isinstance(value, kind):
+        raise ValueError(f"{path}: the metadata entry {key!r} must be a JSON {kind.__name__}, "
+                         f"got {type(value).__name__}.")
+    return value
+
+
+def _read_metadata(metadata, path, known):
+    """The model parameters and the fitted values in a weights file's metadata, checked.
+
+    ``known``: the parameter names of this version; a file may also hold any of
+    :data:`_RUN_PARAMS`, which are recorded but not applied.
+    """
+    encoder = metadata.get("encoder")
+    if not isinstance(encoder, str):
+        raise ValueError(f"{path}: the metadata has no entry 'encoder' (the encoder's kind); the file was not "
+                         "written by SeqCLRTransformer.save, or was altered since.")
+    _metadata_entry(metadata, "encoder_config", path)
+    saved = _metadata_entry(metadata, "params", path)
+    unknown = sorted(set(saved) - _MODEL_PARAMS - _RUN_PARAMS - set(known))
+    if unknown:
+        raise ValueError(f"{path}: the metadata entry 'params' holds unknown parameter(s) {unknown}; "
+                         "this version of skseqclr does not know them (a file of a newer version, or altered).")
+    model = {name: _tuples(value) for name, value in saved.items() if name in _MODEL_PARAMS}
+    model.setdefault("feature_reference", False)  # files from before it existed hold unreferenced features
+    missing_model = sorted(name for name in model if name not in known)
+    if missing_model:
+        raise ValueError(f"{path}: the file's model needs parameter(s) {missing_model}, which this version of "
+                         "skseqclr does not have.")
+    fitted = _metadata_entry(metadata, "fitted", path)
+    missing = [name for name in _FITTED_CONSTRAINTS if name not in fitted]
+    if missing:
+        raise ValueError(f"{path}: the metadata entry 'fitted' lacks {missing}; the file was not written by "
+                         "SeqCLRTransformer.save, or was altered since.")
+    try:
+        validate_parameter_constraints(_FITTED_CONSTRAINTS, {k: fitted[k] for k in _FITTED_CONSTRAINTS})
+    except InvalidParameterError as error:
+        raise ValueError(f"{path}: the metadata entry 'fitted' is invalid: {error}") from None
+    if len(fitted["ch_names_"]) not in fitted["n_channels_fit_"]:
+        raise ValueError(f"{path}: the metadata entry 'fitted' is inconsistent: ch_names_ has "
+                         f"{len(fitted['ch_names_'])} names, n_channels_fit_ is {fitted['n_channels_fit_']}.")
+    return model, fitted
 
 
 def _jsonable(value):
@@ -972,7 +1180,16 @@ def _read_weights(path):
         raise ValueError(f"{path} is not an skseqclr weights file (written by SeqCLRTransformer.save): {error}") from error
     if metadata.get("format") != _FORMAT:
         raise ValueError(f"{path} is not an skseqclr weights file (written by SeqCLRTransformer.save).")
-    return metadata, load_file(str(path))
+    tensors = load_file(str(path))
+    bad = nonfinite_tensors(tensors.items())
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ValueError(
+            f"The weights in {path} are not finite: tensor(s) {shown} hold NaN or inf values, so every feature "
+            "computed with them would be NaN. The file was written by a pretraining run that diverged or was "
+            "altered since; it is refused. Use weights saved before, or pretrain again."
+        )
+    return metadata, tensors
 
 
 def _load_weights_into(network, path, kind, config):
@@ -1000,10 +1217,6 @@ def _sample_windows(source, n, seed):
     rng = np.random.default_rng(seed)
     indices = np.sort(rng.choice(source.n_windows, size=min(n, source.n_windows), replace=False))
     return source.read(indices)
-
-
-def _is_open_fraction(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)) and 0 < value < 1
 
 
 def _check_snapshot_steps(snapshot_steps) -> tuple:

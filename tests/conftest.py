@@ -42,11 +42,40 @@ def rng():
     return np.random.default_rng(0)
 
 
+#: The test being run (set by the autouse fixture below), so that shared_path can check its markers.
+_RUNNING = {}
+
+
+def _missing_shared_data(path: Path) -> str:
+    return f"shared EEG data not found at {path} (set SKSEQCLR_SHARED_DATA or place ../shared/data)"
+
+
+def pytest_runtest_setup(item):
+    """Skip a test marked ``shared_data`` before any fixture of it runs when ../shared/data is absent."""
+    if item.get_closest_marker("shared_data") is not None and not SHARED_DATA.is_dir():
+        pytest.skip(_missing_shared_data(SHARED_DATA))
+
+
+@pytest.fixture(autouse=True)
+def _running_test(request):
+    _RUNNING["node"] = request.node
+    yield
+    _RUNNING.pop("node", None)
+
+
 def shared_path(*parts) -> Path:
-    """Path under ../shared/data, or skip the test with the reason."""
+    """Path under ../shared/data, or skip the test with the reason.
+
+    Only for tests marked ``@pytest.mark.shared_data`` (``-m "not shared_data"`` deselects them): a test that
+    reads the shared data without the marker fails, so the marker always says what a test needs.
+    """
+    node = _RUNNING.get("node")
+    if node is not None and node.get_closest_marker("shared_data") is None:
+        pytest.fail(f"{node.nodeid} reads ../shared/data (shared_path) but is not marked @pytest.mark.shared_data",
+                    pytrace=False)
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared EEG data not found at {path} (set SKSEQCLR_SHARED_DATA or place ../shared/data)")
+        pytest.skip(_missing_shared_data(path))
     return path
 
 

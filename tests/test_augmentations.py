@@ -376,3 +376,94 @@ def test_plot_augmentations_reads_mne_data_in_microvolts():
     np.testing.assert_allclose(axes[0].lines[0].get_ydata(), volts[1, 1] * 1e6, rtol=1e-5)
     assert axes[0].get_title(loc="left") == "Pz: original"
     plt.close(fig)
+
+
+# ------------------------------------------------------- shift and mask lengths that follow the data ("auto")
+def _tiny_default(**params):
+    """The default estimator's augmentations on a tiny network, one pretraining step."""
+    from conftest import TINY
+
+    from skseqclr import SeqCLRTransformer
+
+    return SeqCLRTransformer(**{**TINY, "max_steps": 1, "batch_size": 8, "random_state": 0, **params})
+
+
+@pytest.mark.parametrize("sfreq, seconds, time_shift, zero_mask", [
+    (100.0, 0.5, (-6, 6), (0, 12)),  # the paper's 25 and 75 samples, capped at 1/8 and 1/4 of 50 samples
+    (128.0, 4.0, (-32, 32), (0, 96)),  # ±0.25 s and 0.75 s at 128 Hz, below the caps
+    (250.0, 2.0, (-62, 62), (0, 125)),  # 63 capped at 500 / 8, 188 capped at 500 / 4
+])
+def test_the_default_estimator_fits_and_transforms_windows_of_any_rate_and_length(sfreq, seconds, time_shift,
+                                                                                 zero_mask):
+    windows = np.random.default_rng(0).normal(scale=20.0, size=(8, 2, int(sfreq * seconds))).astype(np.float32)
+    seqclr = _tiny_default(sfreq=sfreq).fit(windows)
+    assert seqclr.time_shift == seqclr.zero_mask == "auto"  # the parameters are left as set
+    assert (seqclr.time_shift_, seqclr.zero_mask_) == (time_shift, zero_mask)
+    features = seqclr.transform(windows)
+    assert features.shape == (8, seqclr.n_features_out_) and np.isfinite(features).all()
+
+
+def test_auto_ranges_are_the_documented_ones():
+    from skseqclr.augmentations import AUTO_FRACTIONS, PAPER_SFREQ, resolve_auto_range
+
+    assert PAPER_SFREQ == 200.0 and AUTO_FRACTIONS == {"time_shift": 1 / 8, "zero_mask": 1 / 4}
+    # at the paper's rate, the paper's samples once the windows are long enough (3 s for the mask)
+    assert resolve_auto_range("time_shift", 200.0, 600) == PAPER_RANGES["time_shift"]
+    assert resolve_auto_range("zero_mask", 200.0, 600) == PAPER_RANGES["zero_mask"]
+    assert resolve_auto_range("zero_mask", 200.0, 400) == (0, 100)
+    # seconds, rounded to the nearest sample, without a cap
+    assert resolve_auto_range("time_shift", 64.0) == (-16, 16)  # not the 0.78 s of 50 samples at 64 Hz
+    assert resolve_auto_range("zero_mask", 250.0) == (0, 188)  # 187.5 rounds up
+    # without a rate: the paper's samples, capped alike
+    assert resolve_auto_range("time_shift", None, 160) == (-20, 20)
+    assert resolve_auto_range("zero_mask", None, 1000) == (0, 150)
+    with pytest.raises(ValueError, match="'auto' is a range of time_shift and zero_mask only"):
+        resolve_auto_range("dc_shift", 100.0, 100)
+    with pytest.raises(ValueError, match=r"dc_shift must be a \(low, high\) pair of numbers or None, got 'auto'"):
+        make_augmentations(dc_shift="auto")
+    # make_augmentations resolves "auto" itself
+    shift, mask = make_augmentations(sfreq=100.0, n_times=50, time_shift="auto", zero_mask="auto")
+    assert (shift.low, shift.high, mask.low, mask.high) == (-6, 6, 0, 12)
+
+
+def test_auto_follows_the_crops_and_unknown_rates():
+    windows = np.random.default_rng(0).normal(scale=20.0, size=(8, 2, 512)).astype(np.float32)
+    cropped = _tiny_default(sfreq=128.0, crop_length=128).fit(windows)
+    assert (cropped.time_shift_, cropped.zero_mask_) == ((-16, 16), (0, 32))  # 1/8 and 1/4 of the crops
+    unknown = _tiny_default(sfreq=None).fit(windows[..., :160])
+    assert (unknown.time_shift_, unknown.zero_mask_) == ((-20, 20), (0, 40))
+    off = _tiny_default(sfreq=128.0, time_shift=None, zero_mask=None).fit(windows)
+    assert off.time_shift_ is None and off.zero_mask_ is None
+
+
+def test_explicit_ranges_keep_their_meaning_in_samples():
+    windows = np.random.default_rng(0).normal(scale=20.0, size=(8, 2, 512)).astype(np.float32)
+    given = _tiny_default(sfreq=128.0, time_shift=(-3, 7), zero_mask=(2, 9)).fit(windows)
+    assert (given.time_shift_, given.zero_mask_) == ((-3, 7), (2, 9))
+    # the paper's configuration, exactly, whatever the rate: its samples are not rescaled
+    from skseqclr import SeqCLRTransformer
+
+    paper = SeqCLRTransformer(**PAPER_RANGES)
+    for sfreq in (128.0, 200.0, 250.0):
+        augmenter = paper._augmenter(sfreq, 512)
+        assert {a.name: (a.low, a.high) for a in augmenter.augmentations} == {
+            name: (float(low), float(high)) for name, (low, high) in PAPER_RANGES.items()}
+    fitted = _tiny_default(sfreq=200.0, **PAPER_RANGES).fit(windows)
+    assert (fitted.time_shift_, fitted.zero_mask_) == ((-50, 50), (0, 150))
+    # and too-short windows for explicit ranges are still refused, naming the range
+    with pytest.raises(ValueError, match=r"zero_mask=\(0.0, 150.0\) masks up to 150.0 samples"):
+        _tiny_default(sfreq=100.0, **PAPER_RANGES).fit(windows[..., :100])
+
+
+def test_grid_search_over_explicit_time_shifts():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(scale=20.0, size=(16, 2, 64)).astype(np.float32)
+    y = np.arange(16) % 2
+    pipe = Pipeline([("seqclr", _tiny_default(sfreq=64.0)), ("clf", LogisticRegression(max_iter=200))])
+    search = GridSearchCV(pipe, {"seqclr__time_shift": ["auto", (-2, 2), (-4, 4)]}, cv=2).fit(X, y)
+    assert list(search.cv_results_["param_seqclr__time_shift"]) == ["auto", (-2, 2), (-4, 4)]
+    assert search.best_estimator_.named_steps["seqclr"].time_shift_ in [(-8, 8), (-2, 2), (-4, 4)]

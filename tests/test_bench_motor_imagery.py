@@ -57,6 +57,7 @@ def test_fold_means_average_folds_before_seeds(bench):
     assert means[1]["balanced_accuracy"] == pytest.approx(0.6) and means[1]["n_folds"] == 1
 
 
+@pytest.mark.shared_data
 def test_trials_and_continuous_windows_of_subject_1(bench):
     X, y, run = bench.cue_trials(shared_path("eegbci"), (4, 8), sfreq=128.0, window_s=4.0, band=bench.BROAD_BAND)
     assert X.shape[1:] == (64, 512) and len(y) == len(run)

@@ -17,7 +17,7 @@ from conftest import TINY
 
 import skseqclr.training as training
 from skseqclr import SeqCLRTransformer
-from skseqclr.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from skseqclr.checkpoint import CHECKPOINT_NAME, FORMAT, FORMAT_VERSION, load_checkpoint, save_checkpoint
 from skseqclr.training import Pretrainer
 
 # 12 windows, 2 per step (8 channels) -> 6 steps per epoch, 12 steps in all
@@ -135,6 +135,13 @@ def test_checkpoints_every_n_steps_and_at_the_end(tmp_path, monkeypatch, uninter
     assert state["history"] == estimator.history_
     assert {"generator", "torch_rng"} <= state["rank_states"][0].keys()
     assert state["optimizer"]["state"]  # AdamW moments
+    # the run it belongs to, as plain data (read back without unpickling objects)
+    assert state["format"] == FORMAT and state["format_version"] == FORMAT_VERSION
+    identity = state["run_identity"]
+    assert identity["lr"] == 1e-3 and identity["max_steps"] is None and identity["total_steps"] == N_STEPS
+    assert identity["n_windows"] == [12] and identity["n_channels"] == [3] and identity["n_times"] == [256]
+    assert identity["encoder_kwargs"]["n_residual"] == 1 and "checkpoint_every" not in identity
+    assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["step"] == N_STEPS
     for key, value in _state(estimator).items():
         assert torch.equal(state["network"][key], value), key
     # checkpointing does not change training
@@ -153,7 +160,7 @@ def test_resume_refuses_a_checkpoint_of_another_number_of_processes(tmp_path):
     state["world_size"] = 4
     save_checkpoint(state, tmp_path / CHECKPOINT_NAME)
     with pytest.raises(ValueError, match="4 process"):
-        SeqCLRTransformer(**PARAMS, checkpoint_dir=tmp_path, resume=True).fit(_windows())
+        SeqCLRTransformer(**PARAMS, checkpoint_dir=tmp_path, max_steps=2, resume=True).fit(_windows())
 
 
 # ---------------------------------------------------------------------------

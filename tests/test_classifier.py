@@ -10,7 +10,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import TINY
 from skseqclr import LogSoftmaxClassifier, SeqCLRClassifier, SeqCLRTransformer
@@ -360,62 +359,3 @@ def test_log_softmax_classifier_hidden_layers_and_early_stopping():
     assert len(stopped.history_) < 500
     assert stopped.best_epoch_ == int(np.argmin([r["valid_loss"] for r in stopped.history_]))
 
-
-# --------------------------------------------------------------------------- scikit-learn's estimator checks
-def _stretch(X):
-    """Repeat each column 8 times: tabular check data become windows of 16-40 samples."""
-    return np.repeat(np.asarray(X, dtype=np.float64), 8, axis=1)
-
-
-_CHECK_ENCODER = SeqCLRTransformer(**TINY, bandstop=None, time_shift=(-2, 2), zero_mask=(0, 2), n_epochs=0,
-                                   random_state=0).fit(
-    (20 * np.random.default_rng(0).standard_normal((8, 2, 32))).astype(np.float32))
-_CHECK_PARAMS = dict(pretrained=_CHECK_ENCODER, lstm_sizes=(4, 2, 2), hidden_size=8, n_epochs=4, batch_size=64,
-                     lr=3e-2, random_state=0)
-
-_TOO_SHORT = (
-    "The check's data have 2-4 columns, read as single-channel windows of 2-4 samples: shorter than the "
-    "encoder's minimum (5 samples here), so it cannot apply; it runs on the same data stretched in time "
-    "(test_sklearn_checks_on_windows)."
-)
-_BARE_EXPECTED_FAILURES = {name: _TOO_SHORT for name in [
-    "check_fit_score_takes_y", "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self", "check_readonly_memmap_input", "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit", "check_pipeline_consistency", "check_estimators_nan_inf",
-    "check_estimators_pickle", "check_f_contiguous_array_estimator", "check_classifier_data_not_an_array",
-    "check_classifiers_classes", "check_classifiers_train", "check_supervised_y_2d",
-    "check_class_weight_classifiers", "check_decision_proba_consistency", "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance", "check_dict_unchanged", "check_fit_idempotent", "check_fit_check_is_fitted",
-    "check_n_features_in", "check_fit2d_predict1d",
-]}
-
-_ADAPTER = ("An artefact of the Pipeline(FunctionTransformer, ...) adapter, not of SeqCLRClassifier: the same "
-            "check fails for make_pipeline(FunctionTransformer(_stretch), LogisticRegression()).")
-_WINDOWS_EXPECTED_FAILURES = {
-    **{name: _ADAPTER for name in [
-        "check_estimators_overwrite_params", "check_dont_overwrite_parameters", "check_n_features_in_after_fitting",
-        "check_estimator_sparse_tag", "check_estimator_sparse_array", "check_estimator_sparse_matrix",
-        "check_fit2d_predict1d",
-    ]},
-    "check_methods_subset_invariance": (
-        "Batched float32 convolutions and LSTMs give results that depend on the batch's size at the 1e-7 "
-        "level (5e-7 relative seen), above this check's tolerance of 1e-7."
-    ),
-}
-
-
-@parametrize_with_checks([SeqCLRClassifier(**_CHECK_PARAMS)],
-                         expected_failed_checks=lambda estimator: _BARE_EXPECTED_FAILURES)
-def test_sklearn_checks(estimator, check):
-    check(estimator)
-
-
-@parametrize_with_checks([make_pipeline(FunctionTransformer(_stretch), SeqCLRClassifier(**_CHECK_PARAMS))],
-                         expected_failed_checks=lambda estimator: _WINDOWS_EXPECTED_FAILURES)
-def test_sklearn_checks_on_windows(estimator, check):
-    check(estimator)
-
-
-@parametrize_with_checks([LogSoftmaxClassifier(n_epochs=20, lr=0.05, batch_size=32, random_state=0)])
-def test_sklearn_checks_log_softmax_classifier(estimator, check):
-    check(estimator)

@@ -104,6 +104,7 @@ def test_benchmark_probe_c_and_normalization_options(tmp_path, capsys):
     assert "--probe-c" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_benchmark_probe_selection_one_se_regularises_at_least_as_strongly(tmp_path, capsys):
     chosen = {}
     for selection in ("best", "one_se"):
@@ -117,6 +118,7 @@ def test_benchmark_probe_selection_one_se_regularises_at_least_as_strongly(tmp_p
     assert main(["benchmark", *SYNTHETIC, "--probe-selection", "median"]) == EXIT_USAGE
 
 
+@pytest.mark.slow
 def test_benchmark_referenced_baseline_rows(tmp_path):
     out = tmp_path / "results.json"
     assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "--methods", "logpower", "logpower_ref", "bands5_ref",
@@ -126,6 +128,7 @@ def test_benchmark_referenced_baseline_rows(tmp_path):
     assert all(0 <= r["balanced_accuracy"] <= 1 for r in rows.values())
 
 
+@pytest.mark.slow
 def test_benchmark_label_draws_average_several_subsets(tmp_path, capsys):
     out = tmp_path / "results.json"
     assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "0.25", "--methods", "logpower", "--label-draws", "3",
@@ -167,10 +170,13 @@ def test_benchmark_pretrains_with_group_batches(tmp_path, monkeypatch):
     assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--fractions", "1", "--methods", "seqclr", "untrained",
                  "--param", "group_batches=true", "--normalization", "none", "--probe-c", "1",
                  "--output", str(out), "--quiet"]) == EXIT_OK
-    assert seen == [(1, 24), (0, 24)]  # pretrained and untrained both get the 24 training windows' subjects
+    # untrained (fitted first, so its features are computed while the other pretrains) and pretrained both get
+    # the 24 training windows' subjects
+    assert seen == [(0, 24), (1, 24)]
     assert json.loads(out.read_text())["seqclr_params"]["group_batches"] is True
 
 
+@pytest.mark.slow
 def test_benchmark_snapshot_steps_scores_each_length_and_the_length_chosen_by_cv(tmp_path, capsys):
     out = tmp_path / "results.json"
     assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--max-steps", "3", "--snapshot-steps", "0", "1",
@@ -222,6 +228,7 @@ def test_benchmark_input_normalization_rescales_train_and_test_by_group(tmp_path
     assert main(["benchmark", "--dataset", "synthetic", "--input-normalization", "window"]) == EXIT_USAGE
 
 
+@pytest.mark.slow
 def test_benchmark_falls_back_to_synthetic_and_says_so_first(tmp_path, capsys):
     out = tmp_path / "results.json"
     code = main(["benchmark", "--n-windows", "36", "--window-s", "2", *TINY_ARGS, "--fractions", "1", "0.1",
@@ -250,6 +257,7 @@ def test_benchmark_falls_back_to_synthetic_and_says_so_first(tmp_path, capsys):
     assert bands[0]["balanced_accuracy"] > 0.8
 
 
+@pytest.mark.slow
 def test_benchmark_says_which_channels_the_seqclr_rows_read(capsys):
     assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--fractions", "1", "--methods", "untrained", "logpower",
                  "--normalization", "none", "--param", 'feature_channels="all"']) == EXIT_OK
@@ -257,6 +265,87 @@ def test_benchmark_says_which_channels_the_seqclr_rows_read(capsys):
     assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "--methods", "logpower", "--normalization", "none"]) \
         == EXIT_OK
     assert "read on" not in capsys.readouterr().out  # no SeqCLR row
+
+
+@pytest.mark.slow
+def test_benchmark_compact_by_default_full_on_request_and_plot(tmp_path, capsys, monkeypatch):
+    from skseqclr import evaluation
+
+    figures = []
+    original_plot = evaluation.plot_label_efficiency
+
+    def recording_plot(rows, methods=None):
+        figures.append(original_plot(rows, methods))
+        return figures[-1]
+
+    monkeypatch.setattr(evaluation, "plot_label_efficiency", recording_plot)
+    controls = ["log-power", "log-variance bands"]
+    common = [*SYNTHETIC, *TINY_ARGS, "--fractions", "1", "--methods", "seqclr", "untrained", "logpower", "bands"]
+    out, png = tmp_path / "results.json", tmp_path / "efficiency.png"
+    assert main(["benchmark", *common, "--output", str(out), "--plot", str(png)]) == EXIT_OK
+    printed = capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert {r["method"] for r in report["rows"]} == {"SeqCLR pretrained", "SeqCLR untrained", *controls}
+    # the control shown is the one whose probes cross-validate best on the training windows
+    cv = {m: np.mean([s for r in report["rows"] if r["method"] == m for s in r["probe_cv_score_draws"]
+                      if s is not None]) for m in controls}
+    control = max(controls, key=cv.get)
+    assert report["strongest_control"]["method"] == control
+    table = printed[:printed.index("Shown:")]
+    shown = ["SeqCLR pretrained", "SeqCLR untrained", control]
+    for method in shown:  # both settings of each
+        assert f"\n{method}  " in table and f"\n{method} (per-group z-score)  " in table
+    assert not any(f"\n{m}" in table for m in controls if m != control)
+    assert f"strongest classic control, '{control}'" in printed and "--full prints all 4 methods" in printed
+    # the figure: one panel per setting, one line per method of the table
+    assert len(figures) == 1 and len(figures[0].axes) == 2
+    assert all([line.get_label() for line in ax.lines] == shown for ax in figures[0].axes)
+    import matplotlib.image
+
+    assert matplotlib.image.imread(png).shape[-1] in (3, 4)
+
+
+def test_benchmark_full_prints_every_method_and_a_fixed_c_shows_the_default_control(capsys):
+    controls = ["log-power", "log-variance bands"]
+    common = [*SYNTHETIC, *TINY_ARGS, "--fractions", "1", "--methods", "seqclr", "untrained", "logpower", "bands"]
+    assert main(["benchmark", *common, "--full", "--quiet"]) == EXIT_OK
+    table = capsys.readouterr().out
+    for method in ["SeqCLR pretrained", "SeqCLR untrained", *controls]:
+        assert f"\n{method}  " in table and f"\n{method} (per-group z-score)  " in table
+    # a fixed C gives no cross-validated scores: the documented default control, if it is compared
+    assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "--methods", "logpower", "bands5_ref", "--probe-c",
+                 "1", "--normalization", "none"]) == EXIT_OK
+    printed = capsys.readouterr().out
+    assert "'log-variance 5 bands, channel-referenced' (no probe chose its C" in printed
+    assert "\nlog-power  " not in printed
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--plot", "figure.jpg"], "--plot figure.jpg: expected a file ending in .png or .pdf or .svg"),
+    (["--plot", "no/such/folder/figure.png"], "the folder no/such/folder does not exist"),
+    (["--plot", "."], "expected a file ending in .png"),
+    (["--jobs", "0"], "--jobs/-j: expected a positive integer"),
+    (["--jobs", "-2"], "--jobs/-j: expected a positive integer"),
+    (["--jobs", "two"], "--jobs/-j: expected a positive integer"),
+    (["--full", "yes"], "unrecognized arguments: yes"),
+])
+def test_benchmark_plot_jobs_and_full_usage_errors(options, message, capsys):
+    assert main(["benchmark", *SYNTHETIC, *options]) == EXIT_USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_benchmark_jobs_default_from_threads(monkeypatch):
+    parse = cli.build_parser().parse_args
+    methods = list(cli.METHODS)
+    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cpu"]), methods) == 1  # torch's threads use all
+    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--threads", "1"]), methods) == 4
+    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--threads", "3"]), methods) == 1
+    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--jobs", "3"]), methods) == 3
+    # a SeqCLR encoder on a GPU is never transformed from several threads
+    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cuda:0", "--threads", "1", "--jobs", "2"]),
+                               methods) == 1
+    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cuda:0", "--jobs", "2"]), ["logpower"]) == 2
 
 
 def test_channels_read_by_auto_on_10_20_names():
@@ -267,6 +356,7 @@ def test_channels_read_by_auto_on_10_20_names():
     assert read["n_channels"] == 63 and read["names"][:19] == names and "Cz-Pz" in read["names"]
 
 
+@pytest.mark.shared_data
 def test_benchmark_eegmat_splits_by_subject(tmp_path, capsys):
     data = shared_path("eegmat")
     out = tmp_path / "r.json"
@@ -373,6 +463,7 @@ def test_pretrain_passes_the_groups_of_its_split_for_group_batches(tmp_path, mon
     assert json.loads((out / "config.json").read_text())["seqclr_params"]["group_batches"] is True
 
 
+@pytest.mark.shared_data
 def test_pretrain_on_two_datasets_and_features_of_another_montage(tmp_path):
     path = shared_path("eegbci")
     out = tmp_path / "model"
@@ -391,6 +482,7 @@ def test_pretrain_on_two_datasets_and_features_of_another_montage(tmp_path):
     assert np.load(npy).shape[1] == (64 + 176) * 12
 
 
+@pytest.mark.shared_data
 def test_pretrain_on_eegbci_whole_runs(tmp_path, monkeypatch, capsys):
     from skseqclr import SeqCLRTransformer
     from skseqclr.datasets import load_eegbci_continuous
@@ -447,6 +539,7 @@ def test_bad_weights_file_is_a_runtime_failure(tmp_path, capsys):
     assert "skseqclr features: error" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script(tmp_path):
     script = shutil.which("skseqclr", path=os.path.dirname(sys.executable)) or shutil.which("skseqclr")
     if script is None:

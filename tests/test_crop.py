@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skseqclr import SeqCLRTransformer
+from skseqclr import MultiDataset, SeqCLRTransformer
 from skseqclr.augmentations import ChannelAugmenter
 from skseqclr.augmentations import functional as AF
 from skseqclr.training import ContrastiveViews, SeqCLRNetwork
@@ -91,7 +91,7 @@ def test_a_fractional_crop_length_is_that_fraction_of_the_shortest_window(tiny, 
     assert set(lengths) == {64}  # 0.4 of 160 samples
     lengths.clear()
     # datasets pooled for pretraining: the fraction of the shortest windows, so one length fits all
-    make(tiny, crop_length=0.4, time_shift=(-5, 5), max_steps=6).fit([windows, windows[:, :, :120]])
+    make(tiny, crop_length=0.4, time_shift=(-5, 5), max_steps=6).fit(MultiDataset([windows, windows[:, :, :120]]))
     assert set(lengths) == {48}
 
 

@@ -84,6 +84,7 @@ def test_eegmat_registry_covers_every_file():
     assert all(h.startswith("sha256:") and len(h) == 7 + 64 for h in EEGMAT_REGISTRY.values())
 
 
+@pytest.mark.shared_data
 def test_eegmat_registry_matches_local_files():
     folder = shared_path("eegmat")
     for name in ("Subject00_2.edf", "subject-info.csv"):
@@ -104,6 +105,7 @@ def no_network(monkeypatch):
     monkeypatch.setattr(pooch, "retrieve", refuse)
 
 
+@pytest.mark.shared_data
 def test_fetch_eegmat_local_windows(no_network):
     folder = shared_path("eegmat")
     windows = fetch_eegmat(folder, subjects=[0, 1], sfreq=128)
@@ -124,6 +126,7 @@ def test_fetch_eegmat_local_windows(no_network):
     assert 1e-7 < np.median(source.read(np.arange(5)).std(axis=-1)) < 1e-3
 
 
+@pytest.mark.shared_data
 def test_fetch_eegmat_parent_folder_continuous_and_stride(no_network):
     parent = shared_path("eegmat").parent
     raws = fetch_eegmat(parent, subjects=2, window_size_s=None, preload=False)
@@ -134,6 +137,7 @@ def test_fetch_eegmat_parent_folder_continuous_and_stride(no_network):
     assert len(overlapping) in (2 * len(plain) - 1, 2 * len(plain) - 2, 2 * len(plain))
 
 
+@pytest.mark.shared_data
 def test_fetch_eegmat_downloads_only_missing_files(tmp_path, monkeypatch):
     """With a partial copy, only the missing files go to pooch, with their registry hashes."""
     import pooch
@@ -160,6 +164,7 @@ def test_fetch_eegmat_without_download_names_missing_file(tmp_path, no_network):
         fetch_eegmat(tmp_path, subjects=[5], download=False)
 
 
+@pytest.mark.shared_data
 def test_fetch_eegmat_default_path_from_environment(monkeypatch, no_network):
     folder = shared_path("eegmat")
     monkeypatch.setenv("SKSEQCLR_DATA", str(folder.parent))
@@ -181,6 +186,7 @@ def test_fetch_eegmat_bad_input(kwargs, match, no_network, tmp_path):
 
 # -------------------------------------------------------------------- eegbci
 
+@pytest.mark.shared_data
 def test_load_eegbci_windows_from_cues(no_network):
     path = shared_path("eegbci")
     windows = load_eegbci(1, runs=[4, 8], path=path, tmin=0.5, tmax=2.5, sfreq=80)
@@ -201,6 +207,7 @@ def test_load_eegbci_windows_from_cues(no_network):
     np.testing.assert_allclose(starts / 80.0, cue_onsets + 0.5, atol=1 / 80)
 
 
+@pytest.mark.shared_data
 def test_load_eegbci_parent_folder(no_network):
     path = shared_path("eegbci").parent
     windows = load_eegbci(1, runs=6, path=path)
@@ -221,6 +228,7 @@ def test_load_eegbci_bad_times_and_subject():
         load_eegbci(0)
 
 
+@pytest.mark.shared_data
 def test_load_eegbci_band_pass_filters_whole_runs(no_network):
     path = shared_path("eegbci")
     raw_windows = load_eegbci(1, runs=4, path=path, sfreq=128)
@@ -238,6 +246,7 @@ def test_load_eegbci_band_pass_filters_whole_runs(no_network):
     np.testing.assert_allclose(X_filtered, np.stack([continuous[:, s:s + 512] for s in starts]), atol=1e-12)
 
 
+@pytest.mark.shared_data
 def test_load_eegbci_continuous_windows_cover_runs(no_network):
     path = shared_path("eegbci")
     windows = load_eegbci_continuous(1, runs=[3, 6], path=path, sfreq=128, window_size_s=4.0)
@@ -273,6 +282,7 @@ def test_load_eegbci_bad_band():
         load_eegbci(1, l_freq=40.0, h_freq=30.0, path="/nonexistent")
 
 
+@pytest.mark.shared_data
 def test_load_eegbci_continuous_window_longer_than_run(no_network):
     with pytest.raises(ValueError, match="longer than the shortest recording"):
         load_eegbci_continuous(1, runs=3, path=shared_path("eegbci"), window_size_s=200.0)

@@ -195,6 +195,7 @@ def _single_process_step(kind):
 # Two ranks vs one process
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["recurrent", "conv"])
+@pytest.mark.slow
 def test_two_ranks_match_one_process_on_the_combined_batch(two_ranks, kind):
     loss, grads = _single_process_step(kind)
     rank_losses = torch.stack([r[kind]["loss"] for r in two_ranks])
@@ -210,12 +211,14 @@ def test_two_ranks_match_one_process_on_the_combined_batch(two_ranks, kind):
                                        msg=lambda m, name=name: f"{kind} {name}: {m}")
 
 
+@pytest.mark.slow
 def test_all_ranks_stop_at_the_same_step(two_ranks):
     # rank 1 asked at call 2: both ranks stop after call 2 (after call 3 when lagged)
     assert [r["stop"] for r in two_ranks] == [[False, False, True, True, True]] * 2
     assert [r["stop_lagged"] for r in two_ranks] == [[False, False, False, True, True]] * 2
 
 
+@pytest.mark.slow
 def test_each_rank_trains_on_its_own_shard(two_ranks):
     planned = [r["uninterrupted"]["planned"] for r in two_ranks]
     assert [p[0]["rank"] for p in planned] == [0, 1]
@@ -225,12 +228,14 @@ def test_each_rank_trains_on_its_own_shard(two_ranks):
     assert shards[0].isdisjoint(shards[1]) and shards[0] | shards[1] == set(range(24))
 
 
+@pytest.mark.slow
 def test_ranks_share_the_seed_of_random_state_none(two_ranks):
     first, second = (r["shared_seed"] for r in two_ranks)
     assert first["input_scale"] == second["input_scale"]
     assert set(first["planned"][0]["windows"]).isdisjoint(second["planned"][0]["windows"])
 
 
+@pytest.mark.slow
 def test_ranks_run_the_same_steps_and_average_the_loss(two_ranks):
     first, second = (r["uninterrupted"] for r in two_ranks)
     assert first["n_steps"] == second["n_steps"] == 6  # 12 windows per rank, 2 per step
@@ -239,6 +244,7 @@ def test_ranks_run_the_same_steps_and_average_the_loss(two_ranks):
     assert torch.equal(first["weights"], second["weights"])
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_one_rank_stops_all_ranks_after_the_same_step(two_ranks):
     first, second = (r["interrupted"] for r in two_ranks)
     assert first["interrupted"] and second["interrupted"]
@@ -250,6 +256,7 @@ def test_ctrl_c_on_one_rank_stops_all_ranks_after_the_same_step(two_ranks):
     assert not any("interrupted" in w for w in second["warnings"])
 
 
+@pytest.mark.slow
 def test_checkpoint_holds_every_ranks_random_state(two_ranks):
     state = two_ranks[0]["checkpoint"]
     assert state["world_size"] == WORLD_SIZE and state["step"] == 3
@@ -257,6 +264,7 @@ def test_checkpoint_holds_every_ranks_random_state(two_ranks):
     assert len(generators) == WORLD_SIZE and not torch.equal(generators[0], generators[1])
 
 
+@pytest.mark.slow
 def test_resumed_two_rank_run_equals_the_uninterrupted_one(two_ranks):
     for rank_result in two_ranks:
         resumed, uninterrupted = rank_result["resumed"], rank_result["uninterrupted"]

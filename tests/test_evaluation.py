@@ -9,7 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from skseqclr.baselines import LogPower, LogVarianceBandPower
 from skseqclr.datasets import make_synthetic_eeg
 from skseqclr.evaluation import (DEFAULT_CS, LinearProbe, evaluate_label_efficiency, format_table,
-                                 make_linear_probe, probe_cv_score, split_by_group, subsample_labels, summarize)
+                                 make_linear_probe, mean_probe_cv_score, plot_label_efficiency, probe_cv_score,
+                                 split_by_group, strongest_by_probe_cv, subsample_labels, summarize)
 
 
 def test_subsample_labels_stratified_seeded_and_keeps_every_class():
@@ -71,6 +72,7 @@ def split():
     return X[:80], y[:80], X[80:], y[80:]
 
 
+@pytest.mark.slow
 def test_evaluate_rows_and_fitting_protocol(split):
     X_train, y_train, X_test, y_test = split
     CountingExtractor.fits = []
@@ -166,6 +168,7 @@ def test_linear_probe_auto_c_chooses_by_grouped_cross_validation():
     assert grouped.C_ == min(C for C, score in grouped.cv_scores_.items() if score == best)
 
 
+@pytest.mark.slow
 def test_linear_probe_one_standard_error_rule_takes_the_smallest_c_within_one_error_of_the_best():
     """One informative feature among 40, 96 labels from 12 subjects: noisy folds, where the rule matters."""
     rng = np.random.default_rng(3)
@@ -202,6 +205,7 @@ def test_linear_probe_few_labels_and_bad_parameters():
         LinearProbe().fit(X, y, groups=[0, 1])
 
 
+@pytest.mark.slow
 def test_linear_probe_sklearn_contract():
     from sklearn.utils.estimator_checks import check_estimator
 
@@ -286,6 +290,7 @@ def test_evaluate_bad_input(split):
         evaluate_label_efficiency({"p": LogPower()}, X_train, np.zeros(80), X_test, y_test)
 
 
+@pytest.mark.slow
 def test_label_draws_average_several_labelled_subsets_per_seed(split):
     X_train, y_train, X_test, y_test = split
     seen = []
@@ -321,3 +326,101 @@ def test_label_draws_average_several_labelled_subsets_per_seed(split):
     assert len(set(row["balanced_accuracy_draws"])) > 1  # the draws differ, so their mean is not one draw
     with pytest.raises(ValueError, match="label_draws must be a positive integer, got 0"):
         evaluate_label_efficiency({"power": LogPower()}, X_train, y_train, X_test, y_test, label_draws=0)
+
+
+def _cv_row(method, normalization, fraction, seed, accuracy, cv_scores):
+    return {"method": method, "normalization": normalization, "fraction": fraction, "seed": seed,
+            "balanced_accuracy": accuracy, "probe_cv_score_draws": cv_scores}
+
+
+def test_strongest_by_probe_cv_ranks_on_training_scores_not_test_scores():
+    rows = [
+        # "test star" has the best test scores but the worse cross-validated scores on the training windows
+        _cv_row("test star", "none", 1.0, 0, 0.95, [0.60]), _cv_row("test star", "group", 1.0, 0, 0.95, [0.62]),
+        _cv_row("steady", "none", 1.0, 0, 0.70, [0.80]), _cv_row("steady", "group", 0.1, 0, 0.70, [0.70, None]),
+        _cv_row("fixed C", "none", 1.0, 0, 0.99, [None]),
+    ]
+    assert mean_probe_cv_score(rows, "steady") == pytest.approx(0.75)  # None (no folds) left out
+    assert mean_probe_cv_score(rows, "fixed C") is None and mean_probe_cv_score(rows, "absent") is None
+    assert strongest_by_probe_cv(rows, ["test star", "steady", "fixed C"]) == "steady"
+    assert strongest_by_probe_cv(rows, ["fixed C"]) is None
+    tie = [_cv_row("a", "none", 1.0, 0, 0.5, [0.7]), _cv_row("b", "none", 1.0, 0, 0.9, [0.7])]
+    assert strongest_by_probe_cv(tie, ["b", "a"]) == "b"  # ties: the first listed
+
+
+@pytest.mark.slow
+def test_strongest_by_probe_cv_on_real_rows(split):
+    X_train, y_train, X_test, y_test = split
+    rows = evaluate_label_efficiency({"power": LogPower(), "bands": LogVarianceBandPower(sfreq=128)},
+                                     X_train, y_train, X_test, y_test, fractions=(1.0,), seeds=(0,))
+    # the synthetic classes differ by rhythm (10 vs 20 Hz): band power separates them, broadband power does not
+    assert mean_probe_cv_score(rows, "bands") > mean_probe_cv_score(rows, "power")
+    assert strongest_by_probe_cv(rows, ["power", "bands"]) == "bands"
+
+
+def test_plot_label_efficiency_one_line_per_method_one_panel_per_normalization(tmp_path):
+    import matplotlib.image
+
+    rows = [_cv_row(method, normalization, fraction, seed, 0.6 + 0.1 * i + 0.01 * seed, [0.7])
+            for i, method in enumerate(["A", "B", "C"]) for normalization in ("none", "group")
+            for fraction in (1.0, 0.1, 0.01) for seed in (0, 1)]
+    figure = plot_label_efficiency(rows, methods=["C", "A"])
+    assert len(figure.axes) == 2
+    for ax, title in zip(figure.axes, ("inductive", "per-group z-score")):
+        assert title in ax.get_title()
+        assert [line.get_label() for line in ax.lines] == ["C", "A"]
+        assert len(ax.collections) == 2  # two seeds: a band of one standard deviation per line
+        np.testing.assert_allclose(ax.lines[1].get_xdata(), [1.0, 10.0, 100.0])  # in % of the labels, sorted
+        np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.605] * 3)  # mean over the seeds
+    path = tmp_path / "efficiency.png"
+    figure.savefig(path)
+    assert matplotlib.image.imread(path).ndim == 3
+    one_panel = plot_label_efficiency([r for r in rows if r["normalization"] == "none"])
+    assert len(one_panel.axes) == 1 and len(one_panel.axes[0].lines) == 3
+    with pytest.raises(ValueError, match="no rows"):
+        plot_label_efficiency(rows, methods=["D"])
+    with pytest.raises(ValueError, match="No rows"):
+        plot_label_efficiency([])
+
+
+def _without_times(rows):
+    return [{k: v for k, v in row.items() if not k.endswith("_time_s")} for row in rows]
+
+
+def test_parallel_jobs_give_the_same_rows_in_the_same_order(split):
+    X_train, y_train, X_test, y_test = split
+    CountingExtractor.fits = []
+    extractors = {"power": LogPower(), "seeded": SeededCountingExtractor(), "bands": LogVarianceBandPower(sfreq=128)}
+    common = dict(fractions=(1.0, 0.25), seeds=(0, 1), groups_train=np.arange(80) % 4, groups_test=np.arange(40) % 2,
+                  normalizations=("none", "group"))
+    one = evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, **common)
+    three = evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, n_jobs=3, **common)
+    assert _without_times(three) == _without_times(one)
+    assert [r["method"] for r in one[:4]] == ["power"] * 4 and len(one) == 3 * 2 * 2 * 2
+    assert CountingExtractor.fits == [0, 1, 0, 1]  # seeded fits one after another, in order, in both runs
+
+
+class FailingOnTestWindows(CountingExtractor):
+    def transform(self, X):
+        if len(X) == 40:
+            raise RuntimeError("cannot read the test windows")
+        return super().transform(X)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_failing_transform_is_raised_whatever_the_jobs(split, n_jobs):
+    X_train, y_train, X_test, y_test = split
+    with pytest.raises(RuntimeError, match="cannot read the test windows"):
+        evaluate_label_efficiency({"power": LogPower(), "failing": FailingOnTestWindows()}, X_train, y_train,
+                                  X_test, y_test, fractions=1.0, n_jobs=n_jobs)
+
+
+@pytest.mark.parametrize("n_jobs, error, word", [
+    (0, ValueError, "n_jobs"), (-1, ValueError, "n_jobs"), (1.5, ValueError, "n_jobs"), ("2", ValueError, "n_jobs"),
+    (True, ValueError, "n_jobs"), (None, ValueError, "n_jobs"),
+])
+def test_evaluate_bad_n_jobs(split, n_jobs, error, word):
+    X_train, y_train, X_test, y_test = split
+    with pytest.raises(error, match=word):
+        evaluate_label_efficiency({"power": LogPower()}, X_train, y_train, X_test, y_test, fractions=1.0,
+                                  n_jobs=n_jobs)

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from conftest import TINY
-from skseqclr import SeqCLRTransformer, training
+from skseqclr import MultiDataset, SeqCLRTransformer, training
 from skseqclr.inputs import as_window_source
 from skseqclr.loading import plan_epoch
 
@@ -88,11 +88,11 @@ def test_fit_reads_single_subject_batches_only_with_group_batches(batches_read):
     assert any(len(np.unique(batch)) > 1 for _, batch in batches_read)
 
 
-def test_groups_of_a_list_of_datasets_follow_its_order(batches_read):
+def test_groups_of_a_multidataset_follow_its_order(batches_read):
     first, first_groups = subject_windows([4, 4], seed=1)
     second, second_groups = subject_windows([4, 4, 4], n_channels=3, n_times=64, seed=2)
     SeqCLRTransformer(**TINY, **SHORT, sfreq=128, units="uV", n_epochs=1, batch_size=16, group_batches=True,
-                      random_state=0).fit([first, second], groups=np.concatenate([first_groups, second_groups + 10]))
+                      random_state=0).fit(MultiDataset([first, second]), groups=np.concatenate([first_groups, second_groups + 10]))
     assert sorted((s, int(b[0])) for s, b in batches_read) == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
     assert all(len(np.unique(b)) == 1 for _, b in batches_read)
 

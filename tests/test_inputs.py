@@ -316,7 +316,10 @@ def test_bad_units(units):
 def test_volts_and_microvolts_give_the_same_features(tiny):
     X_uv = 20 * np.random.default_rng(0).standard_normal((6, 2, N_TIMES)).astype(np.float32)
     model = SeqCLRTransformer(**_fit_kwargs(tiny, sfreq=SFREQ)).fit(X_uv)
-    np.testing.assert_allclose(model.transform(X_uv * 1e-6), model.transform(X_uv), rtol=1e-4, atol=1e-4)
+    # units="auto" is decided at fit, from the training data: a model fitted on volts reads volts
+    in_volts = SeqCLRTransformer(**_fit_kwargs(tiny, sfreq=SFREQ)).fit(X_uv * 1e-6)
+    assert (model.to_microvolts_, in_volts.to_microvolts_) == (1.0, 1e6)
+    np.testing.assert_allclose(in_volts.transform(X_uv * 1e-6), model.transform(X_uv), rtol=1e-4, atol=1e-4)
     explicit = SeqCLRTransformer(**_fit_kwargs(tiny, sfreq=SFREQ, units="V")).fit(X_uv * 1e-6)
     assert explicit.to_microvolts_ == 1e6
 
@@ -344,7 +347,7 @@ def test_non_finite_windows_of_a_braindecode_dataset_are_refused(tmp_path, tiny,
     windows = _fixed_windows(_write_raw(tmp_path / "nan_raw.fif", data=data), preload=preload)
     source = as_window_source(windows)  # wrapping does not read the dataset
     source.read([0, 1, 2])
-    with pytest.raises(ValueError, match=r"NaN or infinite.*window\(s\) 2, 3"):
+    with pytest.raises(ValueError, match=r"NaN or infinite.*window\(s\) 3\)"):  # of the batch 2, 3: the one with NaN
         source.read([2, 3])
     with pytest.raises(ValueError, match="NaN or infinite"):
         SeqCLRTransformer(**_fit_kwargs(tiny, units="V")).fit(windows)
@@ -396,7 +399,8 @@ def _object_array(*values):
     (_object_array({"foo": "bar"}), TypeError, "real numbers.*argument must be a string or a real number"),
     (np.ones((2, 1, 4), dtype=complex), ValueError, "Complex"),
     (np.ones((2, 1, 4), dtype=bool), ValueError, "real numbers.*bool"),
-    ([np.ones((2, 4)), np.ones((3, 4))], ValueError, "one array"),
+    ([np.ones((2, 4)), np.ones((3, 4))], ValueError, "different channel counts"),  # a list of 2-D windows
+    ([[1.0, 2.0], [1.0]], ValueError, "different lengths"),  # a ragged nested list
 ])
 def test_non_numeric_windows_are_refused(X, error, match):
     # TypeError where numpy's conversion raises one: scikit-learn's estimator checks expect it.
@@ -423,8 +427,10 @@ def test_windows_shorter_than_the_encoder_are_refused(tiny):
 @pytest.mark.parametrize("n_times, match", [(40, "time_shift"), (120, "zero_mask")])
 def test_windows_shorter_than_an_augmentation_needs_are_refused(tiny, n_times, match):
     X = 20 * np.random.default_rng(0).standard_normal((4, 2, n_times))
+    # given ranges stay in samples (the default "auto" is capped to fit any window)
+    paper = dict(time_shift=(-50, 50), zero_mask=(0, 150))
     with pytest.raises(ValueError, match=f"{match}.*only {n_times} samples"):
-        SeqCLRTransformer(**_fit_kwargs(tiny, sfreq=SFREQ)).fit(X)
+        SeqCLRTransformer(**_fit_kwargs(tiny, sfreq=SFREQ, **paper)).fit(X)
 
 
 def test_missing_sfreq_for_the_bandstop_is_refused(tiny):

@@ -54,6 +54,43 @@ def test_bad_shapes_and_temperature():
         nt_xent(torch.randn(4, 3), torch.randn(5, 3))
 
 
+BAD_TEMPERATURES = [
+    # (temperature, exception, words its message must contain)
+    (0, ValueError, "positive finite"),
+    (0.0, ValueError, "positive finite"),
+    (-0.0, ValueError, "positive finite"),
+    (-1, ValueError, "positive finite"),
+    (-0.1, ValueError, "positive finite"),
+    (float("nan"), ValueError, "positive finite"),
+    (float("inf"), ValueError, "positive finite"),
+    (-float("inf"), ValueError, "positive finite"),
+    (np.float32(0.0), ValueError, "positive finite"),
+    (np.float64("nan"), ValueError, "positive finite"),
+    ("0.1", TypeError, "temperature must be"),
+    (None, TypeError, "temperature must be"),
+    (True, TypeError, "temperature must be"),
+    (torch.tensor(0.1), TypeError, "not a tensor"),
+]
+
+
+@pytest.mark.parametrize("temperature, error, words", BAD_TEMPERATURES,
+                         ids=[repr(case[0]) for case in BAD_TEMPERATURES])
+def test_nt_xent_refuses_a_temperature_that_is_not_positive_and_finite(temperature, error, words):
+    z_a, z_b = torch.randn(4, 6), torch.randn(4, 6)
+    with pytest.raises(error, match=words):
+        nt_xent(z_a, z_b, temperature)
+    with pytest.raises(error, match=words):
+        NTXentLoss(temperature=temperature)
+
+
+@pytest.mark.parametrize("temperature", [1e-3, 0.05, 1, np.float32(0.1), np.float64(2.0)])
+def test_nt_xent_accepts_positive_python_and_numpy_temperatures(temperature):
+    z_a, z_b = torch.randn(4, 6), torch.randn(4, 6)
+    loss = nt_xent(z_a, z_b, temperature)
+    assert torch.isfinite(loss)
+    assert float(NTXentLoss(temperature)(z_a, z_b)) == float(loss)
+
+
 def test_gradient_flows_to_both_views():
     z_a = torch.randn(4, 6, requires_grad=True)
     z_b = torch.randn(4, 6, requires_grad=True)

@@ -53,6 +53,7 @@ def test_probe_cv_score_is_the_best_candidates_grouped_cv_score(labelled):
         probe_cv_score(LinearProbe())
 
 
+@pytest.mark.slow
 def test_every_snapshot_and_the_final_network_are_scored_by_the_grouped_probe(seqclr, labelled):
     X, y, subjects = labelled
     choice = select_pretraining_length(seqclr, X, y, groups=subjects)
@@ -65,6 +66,7 @@ def test_every_snapshot_and_the_final_network_are_scored_by_the_grouped_probe(se
 
 
 @pytest.mark.parametrize("scores, best", [((0.5, 0.8, 0.6), 2), ((0.5, 0.6, 0.8), 4), ((0.9, 0.6, 0.9), 1)])
+@pytest.mark.slow
 def test_the_best_scored_length_is_returned_fitted(seqclr, labelled, monkeypatch, scores, best):
     import skseqclr.model_selection as model_selection
 
@@ -80,6 +82,7 @@ def test_the_best_scored_length_is_returned_fitted(seqclr, labelled, monkeypatch
         assert not np.allclose(choice.transformer.transform(X), seqclr.transform(X))
 
 
+@pytest.mark.slow
 def test_step_0_puts_the_untrained_encoder_among_the_candidates(labelled):
     X, y, subjects = labelled
     params = dict(**TINY, sfreq=128, batch_size=8, lr_schedule="constant", random_state=0)
@@ -90,6 +93,7 @@ def test_step_0_puts_the_untrained_encoder_among_the_candidates(labelled):
     assert choice.scores[0] == pytest.approx(_score(untrained.transform(X), y, subjects))
 
 
+@pytest.mark.slow
 def test_group_normalization_scores_features_standardised_per_subject(seqclr, labelled):
     X, y, subjects = labelled
     choice = select_pretraining_length(seqclr, X, y, groups=subjects, normalization="group")
@@ -123,6 +127,7 @@ def test_select_pretraining_length_errors(tiny, seqclr, labelled):
         select_pretraining_length(seqclr, X, one_of_class_1, groups=subjects)
 
 
+@pytest.mark.slow
 def test_label_efficiency_rows_carry_each_draws_cv_score(labelled):
     X, y, subjects = labelled
     from skseqclr.baselines import LogPower
@@ -193,6 +198,7 @@ def test_length_by_cv_chooses_within_each_seed():
     assert length_by_cv_rows(renamed) == []  # other methods' rows are not candidates
 
 
+@pytest.mark.slow
 def test_evaluate_label_efficiency_scores_each_snapshot_on_the_same_subsets(labelled, seqclr):
     X, y, subjects = labelled
     probe = LinearProbe(n_splits=3)

@@ -1,8 +1,10 @@
 """Pretraining on several datasets at once (paper §1: "combine multiple EEG datasets").
 
 The encoder is channel-wise, so datasets with different montages, channel
-counts and window lengths can be pooled; each batch comes from one dataset.
-Sampling rates must agree, or be resampled on the fly with ``resample_to``.
+counts and window lengths can be pooled, through ``skseqclr.MultiDataset``
+(a plain list is one sequence of windows: see test_hostile_inputs.py); each
+batch comes from one dataset. Sampling rates must agree, or be resampled on
+the fly with ``resample_to``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pytest
 import torch
 
 from conftest import TINY
-from skseqclr import SeqCLRTransformer
+from skseqclr import MultiDataset, SeqCLRTransformer
 from skseqclr.inputs import as_window_sources
 from skseqclr.loading import plan_epoch
 
@@ -39,7 +41,7 @@ def test_pretrain_on_3_and_8_channel_datasets_of_different_lengths():
     three = eeg(16, 3, 96, seed=0)
     eight = eeg(16, 8, 64, seed=1)
     seqclr = SeqCLRTransformer(**TINY, **SHORT, sfreq=128, n_epochs=1, batch_size=16, random_state=0)
-    seqclr.fit([three, eight])
+    seqclr.fit(MultiDataset([three, eight]))
 
     # 16 windows per dataset, 4 channels drawn per window, 16 channels per step: 4 windows a batch,
     # so 4 batches from each dataset in the one epoch.
@@ -61,7 +63,7 @@ def test_pretrain_on_3_and_8_channel_datasets_of_different_lengths():
 
 
 def test_each_batch_comes_from_one_dataset_and_all_are_used():
-    sources = as_window_sources([eeg(10, 3, 96, seed=0), eeg(12, 8, 64, seed=1)], sfreq=128)
+    sources = as_window_sources(MultiDataset([eeg(10, 3, 96, seed=0), eeg(12, 8, 64, seed=1)]), sfreq=128)
     batches = plan_epoch(sources, 4, seed=0, epoch=0)
     by_source = {0: [], 1: []}
     for source_index, indices in batches:
@@ -75,7 +77,7 @@ def test_mismatched_sampling_rates_are_refused():
     data = eeg(8, 2, 128, seed=0)
     seqclr = SeqCLRTransformer(**TINY, **SHORT, n_epochs=1, batch_size=8, random_state=0)
     with pytest.raises(ValueError, match=r"different sampling frequencies \[128.0, 256.0\] Hz.*resample_to"):
-        seqclr.fit([epochs(data, 128.0), epochs(np.repeat(data, 2, axis=-1), 256.0)])
+        seqclr.fit(MultiDataset([epochs(data, 128.0), epochs(np.repeat(data, 2, axis=-1), 256.0)]))
 
 
 def test_resample_to_pools_128_and_256_hz_data():
@@ -84,7 +86,7 @@ def test_resample_to_pools_128_and_256_hz_data():
     slow = eeg(8, 2, 128, seed=0)
     fast = eeg(8, 3, 256, seed=1)
     seqclr = SeqCLRTransformer(**TINY, **SHORT, resample_to=128, n_epochs=1, batch_size=8, random_state=0)
-    seqclr.fit([epochs(slow, 128.0), epochs(fast, 256.0)])
+    seqclr.fit(MultiDataset([epochs(slow, 128.0), epochs(fast, 256.0)]))
     assert seqclr.sfreq_ == 128.0
     assert seqclr.history_[0]["steps"] == 8  # 2 windows a batch (8 channels, 4 per window): 4 per dataset
 
@@ -104,7 +106,7 @@ def test_classifier_on_an_encoder_pretrained_with_resample_to():
 
     slow, fast = eeg(8, 2, 128, seed=0), eeg(12, 2, 256, seed=1)
     seqclr = SeqCLRTransformer(**TINY, **SHORT, resample_to=128, n_epochs=1, batch_size=8, random_state=0)
-    seqclr.fit([epochs(slow, 128.0), epochs(fast, 256.0)])
+    seqclr.fit(MultiDataset([epochs(slow, 128.0), epochs(fast, 256.0)]))
     y = np.arange(12) % 2
     clf = SeqCLRClassifier(pretrained=seqclr, lstm_sizes=(4, 2, 2), hidden_size=8, n_epochs=1, random_state=0)
     proba = clf.fit(epochs(fast, 256.0), y).predict_proba(epochs(fast, 256.0))

@@ -215,7 +215,11 @@ def test_default_augmentations_and_the_papers_set_one_argument_away():
     defaults = SeqCLRTransformer()._augmentation_ranges()
     # amplitude scale and band-stop are off by default (the EEGMAT benchmark, docs/benchmark.rst)
     assert defaults["amplitude_scale"] is None and defaults["bandstop"] is None
-    assert {k: v for k, v in defaults.items() if v is not None} == {
+    # shift and mask lengths follow the data: "auto", the paper's durations capped to the windows
+    assert defaults["time_shift"] == defaults["zero_mask"] == "auto"
+    # ... which at the paper's 200 Hz, on windows of 3 s or more, are the paper's ranges in samples
+    resolved = SeqCLRTransformer()._resolved_ranges(200.0, 600)
+    assert {k: v for k, v in resolved.items() if v is not None} == {
         k: v for k, v in PAPER_RANGES.items() if k not in ("amplitude_scale", "bandstop")}
     assert SeqCLRTransformer(**PAPER_RANGES)._augmentation_ranges() == dict(PAPER_RANGES)
 
@@ -237,5 +241,5 @@ def test_pooled_projector_option(tiny, windows):
     est = make(tiny, projector="pooled").fit(windows)
     assert type(est.projector_).__name__ == "PooledProjector"
     assert np.isfinite(est.history_[-1]["loss"]) and est.transform(windows).shape == (24, est.n_features_out_)
-    with pytest.raises(ValueError, match="projector='gru' is not 'lstm' or 'pooled'"):
+    with pytest.raises(ValueError, match="projector='gru' is not allowed: projector must be 'lstm' or 'pooled'"):
         make(tiny, projector="gru").fit(windows)

@@ -8,7 +8,9 @@ draw strengths within a range and the two-view :class:`ChannelAugmenter`.
 from . import functional
 from .transforms import (
     AUGMENTATION_NAMES,
+    AUTO_FRACTIONS,
     PAPER_RANGES,
+    PAPER_SFREQ,
     AmplitudeScale,
     BandStop,
     ChannelAugmentation,
@@ -18,12 +20,15 @@ from .transforms import (
     TimeShift,
     ZeroMask,
     make_augmentations,
+    resolve_auto_range,
 )
 
 __all__ = [
     "functional",
     "AUGMENTATION_NAMES",
+    "AUTO_FRACTIONS",
     "PAPER_RANGES",
+    "PAPER_SFREQ",
     "AmplitudeScale",
     "BandStop",
     "ChannelAugmentation",
@@ -33,4 +38,5 @@ __all__ = [
     "TimeShift",
     "ZeroMask",
     "make_augmentations",
+    "resolve_auto_range",
 ]

@@ -18,11 +18,15 @@ parameter          paper's range       unit, and what the package does about sca
 =================  ==================  ============================================
 amplitude_scale    0.5 to 2            unitless gain: the same on any scale
 time_shift         -50 to 50           samples (±0.25 s at the paper's 200 Hz;
-                                       a different duration at other rates)
+                                       a different duration at other rates);
+                                       ``"auto"``: ±0.25 s at the data's rate,
+                                       at most 1/8 of the views' length
 dc_shift           -10 to 10           µV: data are converted to µV before
                                        augmenting (MNE's volts x 1e6, see
                                        :mod:`skseqclr.inputs`), so 10 means 10 µV
-zero_mask          0 to 150            samples (0.75 s at 200 Hz)
+zero_mask          0 to 150            samples (0.75 s at 200 Hz); ``"auto"``:
+                                       0 to 0.75 s at the data's rate, at most
+                                       1/4 of the views' length
 gaussian_noise     0 to 0.2            sigma as a fraction of the channel's own
                                        standard deviation: the paper's bare 0.2
                                        assumes standardised signals, and 0.2 µV of
@@ -33,6 +37,10 @@ bandstop           2.8 to 82.5         Hz, centre of a 5-Hz-wide stop band; the
                                        (61.5 Hz at 128 Hz), a range wholly above
                                        it is refused (:class:`BandStop`)
 =================  ==================  ============================================
+
+``"auto"`` (:func:`resolve_auto_range`) is what the estimators use by
+default for the two ranges given in samples, so that the paper's durations
+carry over to data at any rate and short windows are not refused.
 
 Augmentations are applied to the µV channels *before* the encoder's scaling
 (:mod:`skseqclr.scaling`), which is computed from the un-augmented channel, so
@@ -52,6 +60,8 @@ from . import functional as AF
 
 __all__ = [
     "PAPER_RANGES",
+    "PAPER_SFREQ",
+    "AUTO_FRACTIONS",
     "AUGMENTATION_NAMES",
     "ChannelAugmentation",
     "AmplitudeScale",
@@ -62,6 +72,7 @@ __all__ = [
     "BandStop",
     "ChannelAugmenter",
     "make_augmentations",
+    "resolve_auto_range",
 ]
 
 #: The paper's ranges (Table 1 of Mohsenvand et al. 2020), keyed by the
@@ -77,6 +88,61 @@ PAPER_RANGES: dict[str, tuple[float, float]] = {
 
 #: Parameter names of the six augmentations, in the order they are applied.
 AUGMENTATION_NAMES: tuple[str, ...] = tuple(PAPER_RANGES)
+
+#: Sampling rate (Hz) of the paper's data, at which :data:`PAPER_RANGES` gives
+#: ``time_shift`` and ``zero_mask`` in samples (±0.25 s and 0 to 0.75 s).
+PAPER_SFREQ = 200.0
+
+#: Largest ``"auto"`` time shift and zero-mask, as fractions of the views' length
+#: (:func:`resolve_auto_range`).
+AUTO_FRACTIONS: dict[str, float] = {"time_shift": 1 / 8, "zero_mask": 1 / 4}
+
+
+def resolve_auto_range(name: str, sfreq: float | None = None, n_times: int | None = None) -> tuple[int, int]:
+    """The range in samples that ``"auto"`` stands for, for ``time_shift`` or ``zero_mask``.
+
+    The paper's duration (±0.25 s of shift, a mask of 0 to 0.75 s: its
+    ±50 and 0-150 samples at :data:`PAPER_SFREQ`) converted at ``sfreq`` and
+    rounded to the nearest sample, then capped to a fraction of the views'
+    length (:data:`AUTO_FRACTIONS`): a shift of at most 1/8 of the view, a
+    mask of at most 1/4 of it. Without ``sfreq`` the paper's sample counts
+    are used, capped alike.
+
+    The caps keep both views of a channel mostly the same signal: a circular
+    shift of at most 1/8 keeps 7/8 of the view in order (and two views differ
+    by at most a quarter of it), a mask of at most 1/4 keeps three quarters
+    of it, also when both augmentations are composed in one view. At 200 Hz
+    they leave the paper's values unchanged for windows of 3 s or more.
+
+    Parameters
+    ----------
+    name : {"time_shift", "zero_mask"}
+    sfreq : float or None
+        Sampling rate of the augmented views in Hz (after any resampling).
+    n_times : int or None
+        Length of the augmented views in samples (the windows, or the crops
+        of ``crop_length``); ``None`` for no cap.
+
+    Returns
+    -------
+    (int, int)
+        ``(-s, s)`` for ``time_shift``, ``(0, m)`` for ``zero_mask``.
+
+    Examples
+    --------
+    >>> resolve_auto_range("time_shift", sfreq=128.0, n_times=512)
+    (-32, 32)
+    >>> resolve_auto_range("zero_mask", sfreq=100.0, n_times=50)
+    (0, 12)
+    """
+    if name not in AUTO_FRACTIONS:
+        raise ValueError(f"'auto' is a range of {' and '.join(AUTO_FRACTIONS)} only, not of {name}.")
+    low, high = PAPER_RANGES[name]
+    largest = max(abs(low), abs(high))
+    samples = int(largest) if sfreq is None else int(math.floor(largest * float(sfreq) / PAPER_SFREQ + 0.5))
+    if n_times is not None:
+        samples = min(samples, int(n_times * AUTO_FRACTIONS[name]))
+    return (-samples, samples) if name == "time_shift" else (0, samples)
 
 
 def _uniform(n, low, high, generator, device, dtype=torch.float32):
@@ -289,6 +355,7 @@ _CLASSES = {
 
 
 _WHOLE_SAMPLES = ("time_shift", "zero_mask")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _check_range(name, value, minimum=None):
@@ -304,6 +371,9 @@ def _check_range(name, value, minimum=None):
     low, high = float(value[0]), float(value[1])
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError(f"{name}=({value[0]!r}, {value[1]!r}): both ends must be finite numbers.")
+    if max(abs(low), abs(high)) > _FLOAT32_MAX:
+        raise ValueError(f"{name}=({value[0]!r}, {value[1]!r}): values beyond ±{_FLOAT32_MAX:.3g} are not "
+                         "representable in float32, in which the augmentations are computed.")
     if not low <= high:
         raise ValueError(f"{name}=({value[0]!r}, {value[1]!r}): low must not exceed high.")
     if minimum is not None and low < minimum:
@@ -315,16 +385,20 @@ def _check_range(name, value, minimum=None):
     return low, high
 
 
-def make_augmentations(sfreq=None, **ranges) -> list[ChannelAugmentation]:
+def make_augmentations(sfreq=None, n_times=None, **ranges) -> list[ChannelAugmentation]:
     """Build the enabled augmentations from the estimators' range parameters.
 
     Parameters
     ----------
     sfreq : float or None
-        Sampling frequency in Hz (for the band-stop).
+        Sampling frequency in Hz (for the band-stop, and ``"auto"`` ranges).
+    n_times : int or None
+        Length of the augmented views in samples, which caps ``"auto"``
+        ranges (:func:`resolve_auto_range`).
     **ranges
         Any of :data:`AUGMENTATION_NAMES`, each a ``(low, high)`` pair or
-        ``None`` (off).
+        ``None`` (off); ``time_shift`` and ``zero_mask`` may also be
+        ``"auto"``.
 
     Returns
     -------
@@ -339,6 +413,8 @@ def make_augmentations(sfreq=None, **ranges) -> list[ChannelAugmentation]:
         value = ranges.get(name)
         if value is None:
             continue
+        if isinstance(value, str) and value == "auto" and name in AUTO_FRACTIONS:
+            value = resolve_auto_range(name, sfreq, n_times)
         low, high = _check_range(name, value, _CLASSES[name].minimum)
         if name == "bandstop":
             augmentations.append(BandStop(low, high, sfreq=sfreq))

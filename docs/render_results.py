@@ -1,0 +1,356 @@
+"""Render the Results page's tables from the benchmark's JSON output.
+
+``skseqclr benchmark --output FILE.json`` and ``benchmarks/bench_label_efficiency.py
+--output FILE.json`` write every scored row: ``method``, ``normalization``
+(``"none"``: features as they are; ``"group"``: standardised per subject),
+``fraction`` of the training labels, ``seed`` and ``balanced_accuracy`` (the
+mean over the labelled subsets drawn for that seed). This module turns such a
+file into reStructuredText, so the Results page shows what the committed JSON
+says and its tables cannot drift from the measurement.
+
+The documentation build registers two directives (``docs/conf.py`` loads this
+file as a Sphinx extension); paths are relative to the page, like
+``.. include::``::
+
+    .. results-setup:: results/main_job.json
+
+    .. results-table:: results/main_job.json
+       :methods: SeqCLR pretrained; SeqCLR untrained
+
+    .. results-table:: results/main_job.json
+       :compact:
+
+``:compact:`` shows the rows ``skseqclr benchmark`` prints by default
+(:func:`compact_methods`); without ``:methods:`` or ``:compact:`` every method.
+
+From the command line it prints the same reStructuredText::
+
+    python docs/render_results.py docs/results/main_job.json
+
+It reads only the standard library, so it runs without the package installed.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+#: The two settings every method is scored in, in the order the tables show them.
+SETTINGS = {
+    "none": "features as they are (inductive)",
+    "group": "standardised per subject (transductive)",
+}
+REQUIRED_ROW_KEYS = ("method", "fraction", "seed", "balanced_accuracy")
+
+
+def load_result(path) -> dict:
+    """Read one benchmark JSON file and check that it holds scored rows.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A file written by ``skseqclr benchmark --output`` or a benchmark script's ``--output``.
+
+    Returns
+    -------
+    dict
+        The file's content, with at least a non-empty ``rows`` list.
+
+    Raises
+    ------
+    ValueError
+        If the file is not JSON, has no ``rows``, or a row lacks one of
+        ``method``, ``fraction``, ``seed`` or ``balanced_accuracy``.
+    """
+    path = Path(path)
+    try:
+        result = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error}).") from None
+    rows = result.get("rows") if isinstance(result, dict) else None
+    if not isinstance(rows, list) or not rows:
+        raise ValueError(f"{path}: expected an object with a non-empty 'rows' list (benchmark --output).")
+    for index, row in enumerate(rows):
+        missing = [key for key in REQUIRED_ROW_KEYS if key not in row]
+        if missing:
+            raise ValueError(f"{path}: row {index} lacks {', '.join(missing)}.")
+    return result
+
+
+def summarize(rows) -> dict:
+    """Mean and spread over seeds of every method, setting and label fraction.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The ``rows`` of a benchmark JSON file.
+
+    Returns
+    -------
+    dict
+        ``{(method, normalization, fraction): cell}`` in first-seen order, each
+        cell a dict with ``mean`` and ``std`` (population standard deviation
+        over seeds, 0 for one seed) of the balanced accuracy, ``n_seeds``,
+        ``n_labels`` (labelled windows) and ``n_label_draws`` (labelled subsets
+        per seed).
+    """
+    groups: dict = {}
+    for row in rows:
+        key = (row["method"], row.get("normalization", "none"), float(row["fraction"]))
+        groups.setdefault(key, []).append(row)
+    cells = {}
+    for key, members in groups.items():
+        scores = [float(r["balanced_accuracy"]) for r in members]
+        cells[key] = {
+            "mean": statistics.fmean(scores),
+            "std": statistics.pstdev(scores) if len(scores) > 1 else 0.0,
+            "n_seeds": len({r["seed"] for r in members}),
+            "n_labels": round(statistics.fmean(r.get("n_labels", 0) for r in members)),
+            "n_label_draws": max(int(r.get("n_label_draws", 1)) for r in members),
+        }
+    return cells
+
+
+def fraction_label(fraction: float) -> str:
+    """``1.0`` -> ``"100%"``, ``0.01`` -> ``"1%"``, ``0.005`` -> ``"0.5%"``."""
+    return f"{100 * fraction:g}%"
+
+
+def _cell_text(cell) -> str:
+    if cell["n_seeds"] > 1:
+        return f"{cell['mean']:.3f} ± {cell['std']:.3f}"
+    return f"{cell['mean']:.3f}"
+
+
+def compact_methods(result) -> list:
+    """The rows ``skseqclr benchmark`` prints by default: the SeqCLR rows and the strongest classic control.
+
+    Parameters
+    ----------
+    result : dict
+        A benchmark JSON file's content; the control is its
+        ``strongest_control`` entry, which ``skseqclr benchmark`` chose by the
+        probes' cross-validated scores on the training windows.
+
+    Returns
+    -------
+    list of str
+        The methods whose names start with ``"SeqCLR"``, in the file's order,
+        then the control.
+
+    Raises
+    ------
+    ValueError
+        If the file names no strongest control (written before the command
+        chose one): list the rows with ``methods`` instead.
+    """
+    control = (result.get("strongest_control") or {}).get("method")
+    if not control:
+        raise ValueError("the results name no 'strongest_control' (written by an older skseqclr benchmark); "
+                         "run the benchmark again or list the rows with :methods:.")
+    seqclr = [m for m in dict.fromkeys(r["method"] for r in result["rows"]) if m.startswith("SeqCLR")]
+    return seqclr + [control]
+
+
+def table_rows(result, methods=None, settings=tuple(SETTINGS), bold_best=True) -> list:
+    """The Results table of one benchmark file, as rows of cell texts.
+
+    Parameters
+    ----------
+    result : dict
+        A benchmark JSON file's content (:func:`load_result`).
+    methods : list of str or None
+        The methods to show, in this order (their names as in the rows, e.g.
+        ``"SeqCLR pretrained"``); None shows every method, in the file's order.
+    settings : sequence of {"none", "group"}
+        The settings to show, each as a block of rows under a heading row.
+    bold_best : bool
+        Put the highest mean of each column of each block in bold.
+
+    Returns
+    -------
+    list of list of str
+        The header row (``"method"`` and one column per label fraction, with
+        its number of labelled windows), then per setting a heading row
+        (its name in bold, empty cells) followed by one row per method. A
+        method not scored at a fraction reads ``"-"``.
+
+    Raises
+    ------
+    ValueError
+        If a method or setting asked for is not in the file.
+    """
+    cells = summarize(result["rows"])
+    known_methods = list(dict.fromkeys(method for method, _, _ in cells))
+    known_settings = set(normalization for _, normalization, _ in cells)
+    fractions = sorted({fraction for _, _, fraction in cells}, reverse=True)
+    methods = known_methods if methods is None else list(methods)
+    unknown = [m for m in methods if m not in known_methods]
+    if unknown:
+        raise ValueError(f"methods {unknown} are not in the results; they hold {known_methods}.")
+    bad = [s for s in settings if s not in known_settings]
+    if bad:
+        raise ValueError(f"settings {bad} are not in the results; they hold {sorted(known_settings)}.")
+
+    header = ["method"]
+    for fraction in fractions:
+        column = [c for (_, _, f), c in cells.items() if f == fraction]
+        n_labels = column[0]["n_labels"]
+        draws = max(c["n_label_draws"] for c in column)
+        header.append(f"{fraction_label(fraction)} (n={n_labels}" + (f", {draws} draws)" if draws > 1 else ")"))
+    table = [header]
+    for setting in settings:
+        table.append([f"**{SETTINGS[setting]}**"] + [""] * len(fractions))
+        best = {}
+        for fraction in fractions:
+            means = [cells[(m, setting, fraction)]["mean"] for m in methods if (m, setting, fraction) in cells]
+            best[fraction] = max(means) if means else None
+        for method in methods:
+            row = [method]
+            for fraction in fractions:
+                cell = cells.get((method, setting, fraction))
+                if cell is None:
+                    row.append("-")
+                    continue
+                text = _cell_text(cell)
+                if bold_best and len(methods) > 1 and round(cell["mean"], 3) == round(best[fraction], 3):
+                    text = f"**{text}**"
+                row.append(text)
+            table.append(row)
+    return table
+
+
+def render_table(result, methods=None, settings=tuple(SETTINGS), caption=None) -> list:
+    """:func:`table_rows` as the lines of a reStructuredText ``list-table``."""
+    rows = table_rows(result, methods=methods, settings=settings)
+    n_columns = len(rows[0])
+    first = 40 if n_columns > 2 else 100
+    widths = [first] + [(100 - first) // (n_columns - 1)] * (n_columns - 1)
+    lines = [f".. list-table::{' ' + caption if caption else ''}", "   :header-rows: 1",
+             f"   :widths: {' '.join(map(str, widths))}", ""]
+    for row in rows:
+        for index, text in enumerate(row):
+            text = "\\-" if text == "-" else text  # a lone "-" would start a nested bullet list
+            lines.append(("   * - " if index == 0 else "     - ") + text if text else
+                         ("   * -" if index == 0 else "     -"))
+    lines.append("")
+    return lines
+
+
+def _seqclr_text(result) -> str | None:
+    params = result.get("seqclr_params") or {}
+    if not params:
+        return None
+    steps = sorted({r["n_steps"] for r in result["rows"] if "n_steps" in r and r["n_steps"]})
+    parts = [f"``{params.get('encoder', 'conv')}`` encoder, ``model_size={params.get('model_size')!r}``"]
+    if steps:
+        parts.append(f"{'/'.join(map(str, steps))} pretraining steps")
+    read = result.get("seqclr_channels_read")
+    if read:
+        parts.append(f"read on {read['n_channels']} channels (``feature_channels={read['setting']!r}``"
+                     + (f", resolved to ``{read['resolved']!r}``" if read.get("resolved") != read["setting"] else "")
+                     + ")")
+    return ", ".join(parts)
+
+
+def render_setup(result) -> list:
+    """How a result was measured, as the lines of a reStructuredText field list."""
+    fields = []
+    argv = result.get("argv")
+    if argv is not None:
+        command = result.get("command", "skseqclr benchmark")
+        shown = " ".join(argv[1:] if command.endswith(" benchmark") and argv[:1] == ["benchmark"] else argv)
+        fields.append(("Command", f"``{command} {shown}``".replace("  ", " ")))
+    if result.get("data"):
+        fields.append(("Data", result["data"]))
+    if "n_train" in result:
+        fields.append(("Windows", f"{result['n_train']} training, {result['n_test']} test (split by subject)"))
+    seeds = sorted({r["seed"] for r in result["rows"]})
+    draws = max(int(r.get("n_label_draws", 1)) for r in result["rows"])
+    fields.append(("Seeds", ", ".join(map(str, seeds))
+                   + (f"; {draws} labelled subsets per seed below 100% of the labels" if draws > 1 else
+                      "; one labelled subset per seed and fraction")))
+    seqclr = _seqclr_text(result)
+    if seqclr:
+        fields.append(("SeqCLR", seqclr))
+    probe_cs = sorted({r["probe_C"] for r in result["rows"] if "probe_C" in r})
+    if probe_cs:
+        chosen = (f"``C={probe_cs[0]:.3g}`` in every probe" if len(probe_cs) == 1 else
+                  f"from {min(probe_cs):.3g} to {max(probe_cs):.3g} over the probes")
+        fields.append(("Probe", "``StandardScaler`` + ``LogisticRegression`` (balanced class weights), ``C`` "
+                                f"chosen by cross-validation grouped by subject ({chosen}); balanced accuracy on "
+                                "the test subjects"))
+    versions = result.get("versions")
+    if versions:
+        fields.append(("Versions", ", ".join(f"{name} {version}" for name, version in versions.items())))
+    if "wall_time_s" in result:
+        fields.append(("Wall time", f"{result['wall_time_s']:.0f} s"))
+    if result.get("synthetic_fallback"):
+        fields.append(("Note", "synthetic data (the recordings were not found)"))
+    return [f":{name}: {text}" for name, text in fields] + [""]
+
+
+def setup(app):
+    """Register the ``results-table`` and ``results-setup`` directives."""
+    from docutils import nodes
+    from docutils.parsers.rst import directives
+    from docutils.statemachine import StringList
+    from sphinx.util.docutils import SphinxDirective
+
+    def semicolon_list(argument):
+        return [item.strip() for item in (argument or "").split(";") if item.strip()]
+
+    class _ResultsDirective(SphinxDirective):
+        required_arguments = 1
+
+        def _result(self):
+            relative, absolute = self.env.relfn2path(self.arguments[0], self.env.docname)
+            self.env.note_dependency(relative)
+            return load_result(absolute)
+
+        def _parse(self, lines):
+            container = nodes.container()
+            self.state.nested_parse(StringList(lines, source=self.arguments[0]), self.content_offset, container)
+            return container.children
+
+        def run(self):
+            try:
+                return self._parse(self.lines(self._result()))
+            except (OSError, ValueError) as error:
+                raise self.error(f"{self.name}: {error}") from None
+
+    class ResultsTable(_ResultsDirective):
+        option_spec = {"methods": semicolon_list, "compact": directives.flag, "settings": semicolon_list,
+                       "caption": directives.unchanged}
+
+        def lines(self, result):
+            methods = compact_methods(result) if "compact" in self.options else self.options.get("methods")
+            return render_table(result, methods=methods or None,
+                                settings=self.options.get("settings") or tuple(SETTINGS),
+                                caption=self.options.get("caption"))
+
+    class ResultsSetup(_ResultsDirective):
+        def lines(self, result):
+            return render_setup(result)
+
+    app.add_directive("results-table", ResultsTable)
+    app.add_directive("results-setup", ResultsSetup)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def main(argv=None) -> int:
+    """Print the setup and the full table of each file given."""
+    paths = sys.argv[1:] if argv is None else argv
+    if not paths:
+        print("usage: python docs/render_results.py FILE.json [FILE.json ...]", file=sys.stderr)
+        return 2
+    for path in paths:
+        result = load_result(path)
+        print("\n".join(render_setup(result) + render_table(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
