@@ -642,6 +642,8 @@ class _Tasks:
                 future.set_result(function(*args))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
                 future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise  # Ctrl-C in the caller's thread stops the evaluation
 
     def _work(self):
         while (task := self._queue.get()) is not None:
@@ -891,7 +893,7 @@ def plot_label_efficiency(rows: Sequence[Mapping], methods: Sequence[str] | None
     if missing:
         raise ValueError(f"methods {missing} have no rows; rows have {sorted({r['method'] for r in rows})}.")
     normalizations = list(dict.fromkeys(row.get("normalization", "none") for row in rows))
-    figure = Figure(figsize=(5.0 * len(normalizations), 4.0), layout="constrained")
+    figure = Figure(figsize=(4.5 * len(normalizations) + 3.0, 4.0), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, len(normalizations), sharey=True, squeeze=False)[0]
     fractions = sorted({row["fraction"] for row in rows})
@@ -918,5 +920,5 @@ def plot_label_efficiency(rows: Sequence[Mapping], methods: Sequence[str] | None
         ax.set_title(_PANEL_TITLES.get(normalization, normalization))
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("balanced accuracy on the test split")
-    axes[-1].legend(loc="lower right", fontsize="small")
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", frameon=False)
     return figure

@@ -424,3 +424,19 @@ def test_evaluate_bad_n_jobs(split, n_jobs, error, word):
     with pytest.raises(error, match=word):
         evaluate_label_efficiency({"power": LogPower()}, X_train, y_train, X_test, y_test, fractions=1.0,
                                   n_jobs=n_jobs)
+
+
+class InterruptedOnTestWindows(CountingExtractor):
+    def transform(self, X):
+        if len(X) == 40:
+            raise KeyboardInterrupt
+        return super().transform(X)
+
+
+def test_ctrl_c_in_a_transform_stops_the_evaluation(split):
+    X_train, y_train, X_test, y_test = split
+    CountingExtractor.fits = []
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_label_efficiency({"interrupted": InterruptedOnTestWindows(), "next": CountingExtractor()}, X_train,
+                                  y_train, X_test, y_test, fractions=1.0)
+    assert CountingExtractor.fits == ["no seed"]  # stopped there: the next extractor was never fitted
