@@ -67,7 +67,7 @@ def native_bf16(device: torch.device) -> bool:
     """Whether bf16 matrix products run in hardware on ``device``."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    from skseqclr.training import cpu_has_native_bf16
+    from skseqclr.training.pretrainer import cpu_has_native_bf16
 
     return cpu_has_native_bf16()
 

@@ -40,7 +40,7 @@ import torch
 
 from skseqclr import SeqCLRTransformer
 from skseqclr.datasets import EEGMAT_CHANNELS
-from skseqclr.evaluation import (NORMALIZATIONS, PROBE_SELECTIONS, evaluate_label_efficiency, format_table,
+from skseqclr.evaluation.probe import (NORMALIZATIONS, PROBE_SELECTIONS, evaluate_label_efficiency, format_table,
                                  make_linear_probe, summarize)
 from skseqclr.recombination import feature_channel_pairs
 
@@ -125,7 +125,7 @@ def main(argv=None):
                         help="SeqCLR readouts of each set (default: the default pooling, as transform gives it)")
     parser.add_argument("--normalization", nargs="+", default=list(NORMALIZATIONS), choices=NORMALIZATIONS)
     parser.add_argument("--probe-selection", choices=PROBE_SELECTIONS, default="best",
-                        help="how the probe chooses C (skseqclr.evaluation.LinearProbe's selection)")
+                        help="how the probe chooses C (skseqclr.evaluation.probe.LinearProbe's selection)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -23,7 +23,7 @@ same labelled subsets. Run from the repository root::
     python benchmarks/bench_feature_reference.py --combine reference_seed*.json
 
 ``--normalization none group`` scores every readout a second time standardised per subject
-(:func:`skseqclr.normalization.standardize_per_group`), as ``bench_label_efficiency.py`` does.
+(:func:`skseqclr.evaluation.normalization.standardize_per_group`), as ``bench_label_efficiency.py`` does.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from skseqclr.datasets import EEGMAT_CHANNELS
-from skseqclr.evaluation import (NORMALIZATIONS, PROBE_SELECTIONS, evaluate_label_efficiency, format_table,
+from skseqclr.evaluation.probe import (NORMALIZATIONS, PROBE_SELECTIONS, evaluate_label_efficiency, format_table,
                                  make_linear_probe, summarize)
 from skseqclr.recombination import feature_channel_pairs
 from skseqclr.referencing import channel_kinds, reference_within_kinds

@@ -7,7 +7,7 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
 * SeqCLR is pretrained on all training windows **without labels**, once per seed.
 * Rows:
   - ``SeqCLR pretrained`` / ``SeqCLR untrained``: linear probe
-    (:class:`skseqclr.evaluation.LinearProbe`: StandardScaler + LogisticRegression,
+    (:class:`skseqclr.evaluation.probe.LinearProbe`: StandardScaler + LogisticRegression,
     balanced class weights, C chosen by 5-fold cross-validation grouped by subject
     on the labelled training windows only) on ``transform`` features of the
     pretrained encoder and of the *same* encoder with ``n_epochs=0`` (same seed,
@@ -27,8 +27,8 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
   after N steps of the same run, and ``SeqCLR pretrained, length by CV``: for
   each labelled subset, the length (a snapshot or the final encoder) whose
   probe cross-validates best on that subset's windows alone, grouped by
-  subject (:func:`skseqclr.model_selection.length_by_cv_rows`, which uses
-  :func:`skseqclr.evaluation.probe_cv_score`), scored on the test subjects; the
+  subject (:func:`skseqclr.evaluation.model_selection.length_by_cv_rows`, which uses
+  :func:`skseqclr.evaluation.probe.probe_cv_score`), scored on the test subjects; the
   lengths chosen are printed. The choice sees no test window and no label the
   probe does not see. With the fraction 1 scored, ``SeqCLR pretrained, length
   by CV on all labels`` scores at every fraction the one length chosen with
@@ -38,7 +38,7 @@ Protocol (every row on the same split, the same labelled subsets and the same pr
   windows, test subjects included, without labels; ``--normalization``).
 * ``--input-normalization group``: every subject's channels are first rescaled
   to a common amplitude with that subject's own windows
-  (:class:`skseqclr.normalization.GroupChannelScaler`), before pretraining and
+  (:class:`skseqclr.evaluation.normalization.GroupChannelScaler`), before pretraining and
   before every extractor, baselines included.
 * ``--feature-reference``: every per-channel feature set (SeqCLR's, log-power, the five-band
   log-variance) minus, in each window, its mean over the channels (an average reference of the
@@ -92,15 +92,15 @@ from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer
 
 from skseqclr import MultiDataset, SeqCLRTransformer
-from skseqclr.baselines import (FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available,
+from skseqclr.evaluation.baselines import (FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available,
                                 reference_to_channel_mean)
 from skseqclr.cli import _param as key_value
 from skseqclr.cli import _probe_c
 from skseqclr.datasets import EEGMAT_CHANNELS, fetch_eegmat
-from skseqclr.evaluation import (NORMALIZATIONS, PROBE_SELECTIONS, _method_label, evaluate_label_efficiency,
+from skseqclr.evaluation.probe import (NORMALIZATIONS, PROBE_SELECTIONS, _method_label, evaluate_label_efficiency,
                                  format_table, make_linear_probe, snapshot_versions, subsample_labels, summarize)
-from skseqclr.model_selection import length_by_cv_rows
-from skseqclr.normalization import GroupChannelScaler
+from skseqclr.evaluation.model_selection import length_by_cv_rows
+from skseqclr.evaluation.normalization import GroupChannelScaler
 from skseqclr.recombination import feature_channel_pairs
 from skseqclr.referencing import channel_kinds, reference_within_kinds
 

@@ -16,7 +16,7 @@ hemisphere's mu/beta rhythm desynchronises) and within one subject, across runs:
   eight runs, rest periods included; about 240 windows), once per fold and seed: nothing of a test
   run is seen before predicting.
 * Rows (every one on the same folds and labelled subsets): ``SeqCLR pretrained`` and the same encoder
-  untrained (``n_epochs=0``, same seed) read by :class:`skseqclr.evaluation.LinearProbe` (its C chosen
+  untrained (``n_epochs=0``, same seed) read by :class:`skseqclr.evaluation.probe.LinearProbe` (its C chosen
   by cross-validation grouped by run on the labelled training trials); per-channel log-power;
   log-variance in three and in five bands; the motor-imagery classics on the 8-30 Hz band, CSP
   (``mne.decoding.CSP``, 6 components, Ledoit-Wolf) + LDA and the Riemannian tangent space
@@ -61,10 +61,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from skseqclr import MultiDataset, SeqCLRTransformer
-from skseqclr.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
+from skseqclr.evaluation.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
 from skseqclr.cli import _param as key_value
 from skseqclr.datasets import load_eegbci
-from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe
+from skseqclr.evaluation.probe import evaluate_label_efficiency, format_table, make_linear_probe
 from skseqclr.inputs import as_window_source
 from skseqclr.recombination import FEATURE_CHANNELS, feature_channel_pairs
 from skseqclr.referencing import channel_kinds, reference_within_kinds

@@ -1,8 +1,8 @@
 """Training-step throughput of SeqCLR pretraining, against the machine's matrix-product peak.
 
-One step is what :class:`skseqclr.training.Pretrainer` does per batch: draw
+One step is what :class:`skseqclr.training.pretrainer.Pretrainer` does per batch: draw
 recombined channels and two augmented, scaled views of each
-(:class:`~skseqclr.training.ContrastiveViews`), encode and project both views
+(:class:`~skseqclr.training.pretrainer.ContrastiveViews`), encode and project both views
 in one pass, NT-Xent, backward, AdamW step. Throughput is in channel-windows
 per second (single channels of ``--length`` samples; each yields two views).
 
@@ -12,7 +12,7 @@ convolution; the LSTMs and GRUs are counted analytically, since on a real CPU
 the oneDNN LSTM kernel is invisible to the counter (see
 :func:`count_step_flops`). ``--check-flops`` compares the analytic count with
 a full FlopCounterMode count on a short window and prints both. These are
-*model* FLOPs: the FFT convolution (``skseqclr.fft_conv``) does the same work
+*model* FLOPs: the FFT convolution (``skseqclr.nn.fft_conv``) does the same work
 with fewer operations, so its "model FLOP/s" can exceed the hardware's peak.
 
 Rows per encoder and size: fp32 eager with the direct convolution (the
@@ -44,11 +44,11 @@ from _common import (add_common_arguments, matmul_peak, native_bf16, print_table
                      synchronize)
 
 from skseqclr.augmentations import ChannelAugmenter, PAPER_RANGES, make_augmentations  # noqa: E402
-from skseqclr.encoders import make_encoder  # noqa: E402
-from skseqclr.fft_conv import conv_algorithm  # noqa: E402
-from skseqclr.heads import HEAD_SIZES, Projector  # noqa: E402
-from skseqclr.losses import nt_xent  # noqa: E402
-from skseqclr.training import ContrastiveViews, SeqCLRNetwork, autocast  # noqa: E402
+from skseqclr.nn.encoders import make_encoder  # noqa: E402
+from skseqclr.nn.fft_conv import conv_algorithm  # noqa: E402
+from skseqclr.nn.heads import HEAD_SIZES, Projector  # noqa: E402
+from skseqclr.nn.losses import nt_xent  # noqa: E402
+from skseqclr.training.pretrainer import ContrastiveViews, SeqCLRNetwork, autocast  # noqa: E402
 
 SFREQ = 200.0
 N_CHANNELS = 19  # a 10-20 montage, as in the paper's datasets

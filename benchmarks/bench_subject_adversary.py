@@ -7,7 +7,7 @@ training subjects); its gradient reaches the encoder reversed and scaled by ``--
 Ganin & Lempitsky 2015). ``--weight 0`` trains the adversary without touching the encoder: the package's own
 pretraining (same random streams), with the adversary only reporting how decodable the subject is.
 
-Not a package option (yet): the training step is the package's :class:`skseqclr.training.Pretrainer` with one
+Not a package option (yet): the training step is the package's :class:`skseqclr.training.pretrainer.Pretrainer` with one
 extra loss, patched in here. Every other setting is the benchmark page's Results configuration (small conv
 encoder, 100 steps). The script pretrains and saves the encoders; score them with the page's protocol::
 
@@ -32,7 +32,7 @@ from torch import nn
 
 import skseqclr.transformer
 from skseqclr import SeqCLRTransformer
-from skseqclr.training import Pretrainer, autocast
+from skseqclr.training.pretrainer import Pretrainer, autocast
 
 #: Torch seed of the adversary's initial weights (the same for every pretraining seed, as in the page's runs).
 ADVERSARY_SEED = 1234

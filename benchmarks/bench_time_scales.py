@@ -32,7 +32,7 @@ from bench_label_efficiency import DEFAULT_DATA, load_eegmat
 from sklearn.preprocessing import FunctionTransformer
 
 from skseqclr import SeqCLRTransformer
-from skseqclr.evaluation import evaluate_label_efficiency, format_table, make_linear_probe, summarize
+from skseqclr.evaluation.probe import evaluate_label_efficiency, format_table, make_linear_probe, summarize
 from skseqclr.pooling import POOLING_STATISTICS
 
 WHOLE_WINDOW = ("mean", "std", "logms")

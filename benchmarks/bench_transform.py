@@ -5,7 +5,7 @@ initialisation, which costs the same to evaluate as trained ones), then
 transforms ``--windows`` windows of ``--channels`` channels and ``--length``
 samples: every channel encoded, features pooled. Conv encoders are timed with
 PyTorch's direct convolution (the baseline) and with the automatic algorithm
-(FFT for long kernels on CPUs, see ``skseqclr.fft_conv``); bf16 runs where the
+(FFT for long kernels on CPUs, see ``skseqclr.nn.fft_conv``); bf16 runs where the
 device has native bf16.
 
 Examples
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import add_common_arguments, native_bf16, print_table, setup, time_call  # noqa: E402
 
 from skseqclr import SeqCLRTransformer  # noqa: E402
-from skseqclr.fft_conv import conv_algorithm  # noqa: E402
+from skseqclr.nn.fft_conv import conv_algorithm  # noqa: E402
 
 SFREQ = 200.0
 

@@ -34,10 +34,10 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.preprocessing import StandardScaler
 
 from skseqclr import SeqCLRTransformer
-from skseqclr.baselines import LogPower
+from skseqclr.evaluation.baselines import LogPower
 from skseqclr.datasets import fetch_eegmat, make_synthetic_eeg
-from skseqclr.evaluation import make_linear_probe, subsample_labels
-from skseqclr.normalization import standardize_per_group
+from skseqclr.evaluation.probe import make_linear_probe, subsample_labels
+from skseqclr.evaluation.normalization import standardize_per_group
 
 QUICK = os.environ.get("SKSEQCLR_DOCS_QUICK", "0") not in ("", "0")
 candidates = [os.environ.get("SKSEQCLR_SHARED_DATA", ""), "../shared/data", "../../shared/data"]
@@ -135,10 +135,10 @@ plt.show()
 # %%
 # Linear evaluation with few labels
 # ---------------------------------
-# The probe (:class:`~skseqclr.evaluation.LinearProbe`: standardisation +
+# The probe (:class:`~skseqclr.evaluation.probe.LinearProbe`: standardisation +
 # logistic regression with balanced class weights) is trained on a
 # stratified fraction of the training labels
-# (:func:`~skseqclr.evaluation.subsample_labels`) and scored by balanced
+# (:func:`~skseqclr.evaluation.probe.subsample_labels`) and scored by balanced
 # accuracy on the test subjects. It chooses its regularisation by
 # cross-validation on the labelled training windows, with folds that keep
 # subjects apart (``groups``). Every feature set gets the same label subsets;
@@ -182,5 +182,5 @@ plt.show()
 # that matters: pretraining pays off only if it beats the same encoder
 # untrained and the simple features a researcher would use instead. The
 # :doc:`/benchmark` page reports it with longer pretraining, all subjects and
-# several pretraining seeds; :func:`skseqclr.evaluation.evaluate_label_efficiency`
+# several pretraining seeds; :func:`skseqclr.evaluation.probe.evaluate_label_efficiency`
 # runs the whole protocol in one call.

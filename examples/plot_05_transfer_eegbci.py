@@ -25,9 +25,9 @@ import numpy as np
 from sklearn.model_selection import RepeatedStratifiedKFold, cross_val_score
 
 from skseqclr import SeqCLRTransformer
-from skseqclr.baselines import LogVarianceBandPower
+from skseqclr.evaluation.baselines import LogVarianceBandPower
 from skseqclr.datasets import fetch_eegmat, load_eegbci, make_synthetic_eeg
-from skseqclr.evaluation import make_linear_probe
+from skseqclr.evaluation.probe import make_linear_probe
 
 QUICK = os.environ.get("SKSEQCLR_DOCS_QUICK", "0") not in ("", "0")
 candidates = [os.environ.get("SKSEQCLR_SHARED_DATA", ""), "../shared/data", "../../shared/data"]

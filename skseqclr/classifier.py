@@ -47,15 +47,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 
-from . import distributed as D
+from .training import distributed as D
 from ._validation import (DEVICE, HERTZ, NON_NEGATIVE_REAL, POSITIVE_REAL, RANDOM_STATE, VERBOSE, Flag, InstanceOf,
                           Interval, Options, Satisfies, check_device, is_positive_int, validate_parameter_constraints)
 from .features import EncodingSettings, check_finite_outputs, encode_windows, iterate_encoded
-from .heads import HEAD_SIZE_CONSTRAINTS, ClassifierHead
+from .nn.heads import HEAD_SIZE_CONSTRAINTS, ClassifierHead
 from .inputs import (MultiDataset, as_window_source, extract_targets, fit_units, is_sequence_of_windows,
                      refuse_multidataset, transform_units)
-from .loading import to_device_microvolts
-from .training import TrainingDivergedError, autocast, nonfinite_tensors, resolve_precision
+from .training.loading import to_device_microvolts
+from .training.pretrainer import TrainingDivergedError, autocast, nonfinite_tensors, resolve_precision
 from .transformer import SeqCLRTransformer
 
 __all__ = ["SeqCLRClassifier", "LogSoftmaxClassifier", "StandardizedHead"]
@@ -322,7 +322,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
     ``4 * n_channels`` feature channels as long as the window, which a head
     modelled on the projector reads: three bidirectional LSTMs at full rate,
     /2 and /4, their first and last outputs, dense layers and ``LogSoftmax``
-    with one output per class (:class:`skseqclr.heads.ClassifierHead`). It is
+    with one output per class (:class:`skseqclr.nn.heads.ClassifierHead`). It is
     trained with the (class-weighted) negative log-likelihood, with the
     encoder frozen or fine-tuned.
 
@@ -419,7 +419,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
     head_ : StandardizedHead
         The trained head, on the CPU: the encoder outputs standardised per
         feature channel (training statistics), then
-        :class:`skseqclr.heads.ClassifierHead` (``head_.head``).
+        :class:`skseqclr.nn.heads.ClassifierHead` (``head_.head``).
     n_channels_ : int
         Channels of the training windows; :meth:`predict` needs the same.
     n_features_in_ : int

@@ -75,7 +75,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import distributed as D
+from .training import distributed as D
 from ._version import __version__
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED"]
@@ -615,8 +615,8 @@ def _jsonable(value):
 # ---------------------------------------------------------------- benchmark
 
 def _benchmark(args) -> int:
-    from .baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
-    from .evaluation import evaluate_label_efficiency, format_table, make_linear_probe, summarize
+    from .evaluation.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
+    from .evaluation.probe import evaluate_label_efficiency, format_table, make_linear_probe, summarize
     from .transformer import SeqCLRTransformer
 
     started = time.perf_counter()
@@ -647,7 +647,7 @@ def _benchmark(args) -> int:
          f"{_class_counts(y_test)}")
     group_word = "subject" if name == "eegmat" else "group"
     if args.input_normalization == "group":
-        from .normalization import GroupChannelScaler
+        from .evaluation.normalization import GroupChannelScaler
 
         channel_scaler = GroupChannelScaler().fit(X_train, groups=groups_train)
         X_train = channel_scaler.transform(X_train, groups=groups_train)
@@ -691,7 +691,7 @@ def _benchmark(args) -> int:
     rows.sort(key=lambda row: next(i for i, label in enumerate(display)  # snapshots ("... @N") after their run
                                    if row["method"] == label or row["method"].startswith(label + " @")))
     if args.snapshot_steps:
-        from .model_selection import length_by_cv_rows
+        from .evaluation.model_selection import length_by_cv_rows
 
         chosen = length_by_cv_rows(rows, method=METHODS["seqclr"])
         for row in chosen:
@@ -724,7 +724,7 @@ def _benchmark(args) -> int:
                   if read and read["feature_reference"] else "")
                + f"; time: seconds per seed (fit + features + probes). Total wall time {wall:.0f} s.")
     if args.plot is not None:
-        from .evaluation import plot_label_efficiency
+        from .evaluation.probe import plot_label_efficiency
 
         plot_label_efficiency(shown).savefig(args.plot, dpi=150)
         _say(args, f"Label-efficiency figure written to {args.plot}")
@@ -763,7 +763,7 @@ def _benchmark_jobs(args, methods):
 
 def _strongest_control(rows, controls):
     """The classic control the compact table shows, and how it was chosen (never from test scores)."""
-    from .evaluation import mean_probe_cv_score, strongest_by_probe_cv
+    from .evaluation.probe import mean_probe_cv_score, strongest_by_probe_cv
 
     if not controls:
         return None, None
@@ -837,7 +837,7 @@ def _check_pretrain_usage(parser, args) -> None:
 
 def _resumed_from_step(args):
     """The step of the checkpoint ``--resume`` continues from (read safely), or None when it starts afresh."""
-    from .checkpoint import CHECKPOINT_NAME, load_checkpoint
+    from .training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 
     path = None if not args.resume else args.checkpoint_dir / CHECKPOINT_NAME
     if path is None or not path.is_file():

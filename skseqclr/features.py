@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .loading import consecutive_batches, iterate_batches, to_device_microvolts
+from .training.loading import consecutive_batches, iterate_batches, to_device_microvolts
 from .pooling import pool
 from .recombination import recombine
 from .scaling import scaling_statistics
-from .training import autocast, nonfinite_tensors
+from .training.pretrainer import autocast, nonfinite_tensors
 
 __all__ = ["EncodingSettings", "encode_windows", "iterate_encoded", "pooled_features", "check_finite_outputs"]
 

@@ -7,15 +7,15 @@ subject's or amplifier's overall gain shifts every channel's log power by the
 same amount, and cancels; the topography (each channel relative to the
 window's others) stays. Nothing but the window itself is used, so the
 reference is inductive: a new subject needs no batch of its own windows
-(compare :mod:`skseqclr.normalization`).
+(compare :mod:`skseqclr.evaluation.normalization`).
 
 :class:`~skseqclr.SeqCLRTransformer` references its features this way with
 ``feature_reference=True``, the recorded channels among themselves
 and the differences of channels it reads among themselves, keeping each kind's
 mean as features of their own (:func:`reference_within_kinds`); the classic
 baselines with ``reference=True``
-(:class:`~skseqclr.baselines.LogPower`,
-:class:`~skseqclr.baselines.LogVarianceBandPower`).
+(:class:`~skseqclr.evaluation.baselines.LogPower`,
+:class:`~skseqclr.evaluation.baselines.LogVarianceBandPower`).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def reference_to_channel_mean(features, n_channels):
     Parameters
     ----------
     features : np.ndarray of shape (n_windows, n_channels * n_features_per_channel)
-        Laid out channel by channel, as :class:`~skseqclr.baselines.LogPower`,
-        :class:`~skseqclr.baselines.LogVarianceBandPower` and
+        Laid out channel by channel, as :class:`~skseqclr.evaluation.baselines.LogPower`,
+        :class:`~skseqclr.evaluation.baselines.LogVarianceBandPower` and
         :class:`~skseqclr.SeqCLRTransformer` give them.
     n_channels : int
 

@@ -15,22 +15,22 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import distributed as D
+from .training import distributed as D
 from ._validation import (DEVICE, HERTZ, NON_NEGATIVE_REAL, PATH, POSITIVE_REAL, RANDOM_STATE, VERBOSE, Flag,
                           InstanceOf, Interval, InvalidParameterError, Options, Satisfies, check_device, check_flag,
                           check_groups_shape, is_non_negative_int, is_positive_int, validate_parameter_constraints)
 from ._version import __version__
 from .augmentations import (AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, make_augmentations,
                             resolve_auto_range)
-from .encoders import encoder_config, make_encoder
+from .nn.encoders import encoder_config, make_encoder
 from .features import EncodingSettings, check_finite_outputs, compute_features
-from .heads import PROJECTORS, make_projector, projector_config
+from .nn.heads import PROJECTORS, make_projector, projector_config
 from .inputs import WindowSource, as_window_source, as_window_sources, fit_units, transform_units
 from .pooling import POOLING_BANDS, check_band_resolution, check_pooling
 from .recombination import check_feature_channels, feature_channel_pairs
 from .referencing import KIND_NAMES, channel_kinds, reference_within_kinds, referenced_kinds
 from .scaling import SCALING_MODES, estimate_input_scale
-from .training import (ContrastiveViews, Pretrainer, SeqCLRNetwork, nonfinite_tensors, resolve_precision,
+from .training.pretrainer import (ContrastiveViews, Pretrainer, SeqCLRNetwork, nonfinite_tensors, resolve_precision,
                        set_seed_for_init)
 
 __all__ = ["SeqCLRTransformer"]
@@ -94,12 +94,12 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         accuracy (:doc:`/benchmark`). Try it first on datasets of that size.
     encoder_kwargs : dict or None
         Individual encoder sizes overriding the preset, e.g.
-        ``{"branch_channels": (32, 32, 16)}``; see :data:`skseqclr.encoders.ENCODER_SIZES`.
+        ``{"branch_channels": (32, 32, 16)}``; see :data:`skseqclr.nn.encoders.ENCODER_SIZES`.
     projector : {"lstm", "pooled"}, default="lstm"
         ``"lstm"`` is the paper's projector (BiLSTMs on the encoder's output
         sequence); ``"pooled"`` projects the ``pooling`` statistics of the
         output, the features ``transform`` returns (see
-        :class:`skseqclr.heads.PooledProjector`). On the EEGMAT benchmark
+        :class:`skseqclr.nn.heads.PooledProjector`). On the EEGMAT benchmark
         the pooled projector trained 1.5x faster but its features were worse
         (:doc:`/benchmark`).
     projector_kwargs : dict or None
@@ -227,7 +227,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
         number of steps by a probe on labelled windows rather than by the loss
         (on EEGMAT the probe peaked at a few hundred steps while the loss kept
         falling; see the documentation's benchmark page, and
-        :func:`skseqclr.model_selection.select_pretraining_length`). Step 0
+        :func:`skseqclr.evaluation.model_selection.select_pretraining_length`). Step 0
         keeps the initial network, the same as the untrained control
         (``n_epochs=0``) of the same ``random_state``, so it can be one of the
         candidates. Steps past the end of the run are an error; without
@@ -483,9 +483,9 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "encoder": [Options("conv", "recurrent")],
         "model_size": [Options("paper", "small")],
-        "encoder_kwargs": [None, InstanceOf(Mapping, "a dict of encoder sizes (skseqclr.encoders.ENCODER_SIZES)")],
+        "encoder_kwargs": [None, InstanceOf(Mapping, "a dict of encoder sizes (skseqclr.nn.encoders.ENCODER_SIZES)")],
         "projector": [Options(*PROJECTORS)],
-        "projector_kwargs": [None, InstanceOf(Mapping, "a dict of projector sizes (skseqclr.heads.HEAD_SIZES)")],
+        "projector_kwargs": [None, InstanceOf(Mapping, "a dict of projector sizes (skseqclr.nn.heads.HEAD_SIZES)")],
         "amplitude_scale": [_RANGE, None],
         "time_shift": [_SAMPLES_RANGE, Options("auto"), None],
         "dc_shift": [_RANGE, None],
@@ -785,7 +785,7 @@ class SeqCLRTransformer(TransformerMixin, BaseEstimator):
 
         See Also
         --------
-        skseqclr.model_selection.select_pretraining_length :
+        skseqclr.evaluation.model_selection.select_pretraining_length :
             Chooses among the snapshots by a linear probe's cross-validation
             on labelled windows, folds grouped by subject.
 

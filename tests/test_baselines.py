@@ -1,4 +1,4 @@
-"""Tests of the classic EEG baselines in skseqclr.baselines."""
+"""Tests of the classic EEG baselines in skseqclr.evaluation.baselines."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from skseqclr.baselines import (LogPower, LogVarianceBandPower, WindowsToArray, make_riemannian_pipeline,
+from skseqclr.evaluation.baselines import (LogPower, LogVarianceBandPower, WindowsToArray, make_riemannian_pipeline,
                                 make_tangent_space)
 from skseqclr.datasets import make_synthetic_eeg
 

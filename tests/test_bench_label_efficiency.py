@@ -100,7 +100,7 @@ def test_load_features_refuses_what_it_cannot_do(bench, tmp_path):
 
 
 def test_feature_reference_subtracts_each_windows_channel_mean(bench):
-    from skseqclr.baselines import LogPower
+    from skseqclr.evaluation.baselines import LogPower
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((5, 3, 256)) * np.array([1.0, 2.0, 4.0])[None, :, None]
@@ -126,7 +126,7 @@ def test_feature_reference_adds_referenced_baselines(bench, tmp_path):
 
 
 def test_log_power_read_like_seqclr_reads_its_channels_and_references_them_like_it(bench):
-    from skseqclr.baselines import LogPower
+    from skseqclr.evaluation.baselines import LogPower
     from skseqclr.datasets import EEGMAT_CHANNELS
     from skseqclr.recombination import feature_channel_pairs
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 from conftest import TINY
 
-import skseqclr.training as training
+import skseqclr.training.pretrainer as training
 from skseqclr import SeqCLRTransformer
-from skseqclr.checkpoint import CHECKPOINT_NAME, FORMAT, FORMAT_VERSION, load_checkpoint, save_checkpoint
-from skseqclr.training import Pretrainer
+from skseqclr.training.checkpoint import CHECKPOINT_NAME, FORMAT, FORMAT_VERSION, load_checkpoint, save_checkpoint
+from skseqclr.training.pretrainer import Pretrainer
 
 # 12 windows, 2 per step (8 channels) -> 6 steps per epoch, 12 steps in all
 PARAMS = dict(TINY, sfreq=128, n_epochs=2, batch_size=8, channels_per_window=4, precision="fp32", device="cpu",

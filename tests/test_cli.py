@@ -206,7 +206,7 @@ def test_benchmark_snapshot_steps_scores_each_length_and_the_length_chosen_by_cv
 
 
 def test_benchmark_input_normalization_rescales_train_and_test_by_group(tmp_path, capsys, monkeypatch):
-    from skseqclr import normalization
+    from skseqclr.evaluation import normalization
 
     calls = []
     original = normalization.GroupChannelScaler.transform
@@ -269,7 +269,7 @@ def test_benchmark_says_which_channels_the_seqclr_rows_read(capsys):
 
 @pytest.mark.slow
 def test_benchmark_compact_by_default_full_on_request_and_plot(tmp_path, capsys, monkeypatch):
-    from skseqclr import evaluation
+    from skseqclr.evaluation import probe as evaluation
 
     figures = []
     original_plot = evaluation.plot_label_efficiency

@@ -9,7 +9,7 @@ import torch
 from skseqclr import MultiDataset, SeqCLRTransformer
 from skseqclr.augmentations import ChannelAugmenter
 from skseqclr.augmentations import functional as AF
-from skseqclr.training import ContrastiveViews, SeqCLRNetwork
+from skseqclr.training.pretrainer import ContrastiveViews, SeqCLRNetwork
 
 
 def test_crop_cuts_each_row_from_its_own_start():

@@ -25,14 +25,14 @@ from conftest import TINY
 from torch import nn
 
 from skseqclr import SeqCLRTransformer
-from skseqclr import distributed as D
-from skseqclr.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from skseqclr.encoders import make_encoder
-from skseqclr.heads import Projector
+from skseqclr.training import distributed as D
+from skseqclr.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from skseqclr.nn.encoders import make_encoder
+from skseqclr.nn.heads import Projector
 from skseqclr.inputs import as_window_source
-from skseqclr.loading import plan_epoch
-from skseqclr.losses import nt_xent
-from skseqclr.training import SeqCLRNetwork
+from skseqclr.training.loading import plan_epoch
+from skseqclr.nn.losses import nt_xent
+from skseqclr.training.pretrainer import SeqCLRNetwork
 
 WORLD_SIZE = 2
 LOCAL_BATCH = 6  # single channels per rank; the combined batch has 12
@@ -97,7 +97,7 @@ def _stop_decisions(rank, lagged):
 
 def _fit(rank, out_dir, **params):
     """Fit on all ranks, recording the planned batches and the warnings."""
-    import skseqclr.training as training
+    import skseqclr.training.pretrainer as training
 
     planned = []
     original_plan = training.plan_epoch
@@ -124,7 +124,7 @@ def _fit(rank, out_dir, **params):
 
 def _interrupt_on_rank_1_at_step(step):
     """Make rank 1 receive Ctrl-C (SIGINT) during its step number ``step`` (0-based)."""
-    from skseqclr.training import Pretrainer
+    from skseqclr.training.pretrainer import Pretrainer
 
     original = Pretrainer._train_step
 
@@ -334,7 +334,7 @@ import torch
 sys.path.insert(0, {tests!r})
 from conftest import TINY
 from skseqclr import SeqCLRTransformer
-from skseqclr import distributed as D
+from skseqclr.training import distributed as D
 
 out = {out!r}
 torch.set_num_threads(1)

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from skseqclr.encoders import ENCODER_SIZES, ConvEncoder, RecurrentEncoder, encoder_config, make_encoder
-from skseqclr.heads import ClassifierHead, Projector
+from skseqclr.nn.encoders import ENCODER_SIZES, ConvEncoder, RecurrentEncoder, encoder_config, make_encoder
+from skseqclr.nn.heads import ClassifierHead, Projector
 
 
 @pytest.mark.parametrize("kind", ["conv", "recurrent"])
@@ -112,7 +112,7 @@ def test_encoder_is_channel_wise():
 
 
 def test_pooled_projector_reads_the_pooled_statistics_and_learns():
-    from skseqclr.heads import PooledProjector, make_projector
+    from skseqclr.nn.heads import PooledProjector, make_projector
     from skseqclr.pooling import pool
 
     projector = make_projector("pooled", 4, statistics=("mean", "std", "logms"), hidden_size=8, output_size=32)

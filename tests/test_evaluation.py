@@ -1,4 +1,4 @@
-"""Tests of the label-efficiency harness in skseqclr.evaluation."""
+"""Tests of the label-efficiency harness in skseqclr.evaluation.probe."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from skseqclr.baselines import LogPower, LogVarianceBandPower
+from skseqclr.evaluation.baselines import LogPower, LogVarianceBandPower
 from skseqclr.datasets import make_synthetic_eeg
-from skseqclr.evaluation import (DEFAULT_CS, LinearProbe, evaluate_label_efficiency, format_table,
+from skseqclr.evaluation.probe import (DEFAULT_CS, LinearProbe, evaluate_label_efficiency, format_table,
                                  make_linear_probe, mean_probe_cv_score, plot_label_efficiency, probe_cv_score,
                                  split_by_group, strongest_by_probe_cv, subsample_labels, summarize)
 

@@ -259,7 +259,7 @@ def test_channel_draws_from_candidate_pairs():
 
 
 def test_pretraining_on_the_feature_channels(tiny, windows, monkeypatch):
-    import skseqclr.training as training
+    import skseqclr.training.pretrainer as training
 
     drawn = []
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from skseqclr.encoders import ConvEncoder, SamePadConv1d
-from skseqclr.fft_conv import block_size, conv1d, conv_algorithm, fft_conv1d, use_fft
-from skseqclr.training import autocast
+from skseqclr.nn.encoders import ConvEncoder, SamePadConv1d
+from skseqclr.nn.fft_conv import block_size, conv1d, conv_algorithm, fft_conv1d, use_fft
+from skseqclr.training.pretrainer import autocast
 
 
 def _operands(batch, in_channels, out_channels, kernel, length, dtype=torch.float64, seed=0):

@@ -14,9 +14,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from conftest import TINY
-from skseqclr import MultiDataset, SeqCLRTransformer, training
+from skseqclr import MultiDataset, SeqCLRTransformer
+from skseqclr.training import pretrainer as training
 from skseqclr.inputs import as_window_source
-from skseqclr.loading import plan_epoch
+from skseqclr.training.loading import plan_epoch
 
 SHORT = dict(time_shift=(-8, 8), zero_mask=(0, 16))
 

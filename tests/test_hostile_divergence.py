@@ -1,6 +1,6 @@
 """Divergence and non-finite values fail loudly instead of giving NaN features.
 
-Pretraining and fine-tuning stop with :class:`skseqclr.training.TrainingDivergedError`
+Pretraining and fine-tuning stop with :class:`skseqclr.training.pretrainer.TrainingDivergedError`
 (a ``ValueError``) naming the likely cause as soon as the loss or the weights stop
 being finite; weights files with non-finite tensors are refused; ``transform``,
 ``encode`` and the classifiers' predictions never return non-finite values.
@@ -17,8 +17,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from skseqclr import LogSoftmaxClassifier, SeqCLRClassifier, SeqCLRTransformer
-from skseqclr.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from skseqclr.training import TrainingDivergedError
+from skseqclr.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from skseqclr.training.pretrainer import TrainingDivergedError
 
 N_TIMES = 128
 #: A tiny pretraining run: a few steps of the small encoder on short windows.
@@ -161,7 +161,7 @@ def test_divergence_error_names_the_step_and_keeps_checkpoints_finite(tmp_path, 
     """The error names the first non-finite step; no checkpoint holds non-finite weights, also when the loss is
     only checked at the loop's synchronisation points (CUDA; forced here on the CPU), where the update of the
     diverged step has already made the weights NaN when the checkpoint is due."""
-    from skseqclr import training
+    from skseqclr.training import pretrainer as training
 
     monkeypatch.setattr(training.Pretrainer, "check_each_step", each_step)
     seqclr = SeqCLRTransformer(**{**SMALL, "lr": 1e10, "max_steps": 6, "n_epochs": 3, "batch_size": 4,
@@ -181,7 +181,7 @@ def test_divergence_error_names_the_step_and_keeps_checkpoints_finite(tmp_path, 
 def test_deferred_check_finds_the_first_non_finite_step(monkeypatch):
     """On CUDA the loss is checked at the existing synchronisation points (here forced on the CPU): the error
     still names the first step whose loss was not finite, and no later epoch is recorded."""
-    from skseqclr import training
+    from skseqclr.training import pretrainer as training
 
     monkeypatch.setattr(training.Pretrainer, "check_each_step", False)
     seqclr = SeqCLRTransformer(**{**SMALL, "lr": 1e10, "max_steps": None, "n_epochs": 4, "batch_size": 4})

@@ -15,7 +15,7 @@ import torch
 from conftest import TINY
 
 from skseqclr import SeqCLRTransformer, cli
-from skseqclr.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from skseqclr.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from skseqclr.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
 
 # 12 windows, 2 per step -> 6 steps per epoch; the checkpoint is written after 3 steps of a 3-step run
@@ -200,9 +200,9 @@ def test_resume_refuses_the_checkpoint_of_another_run(name, changes, X, word, ch
 
 
 def test_resume_refuses_a_checkpoint_of_another_package_version(checkpoint_dir, monkeypatch):
-    import skseqclr.training
+    import skseqclr.training.pretrainer
 
-    monkeypatch.setattr(skseqclr.training, "__version__", "0.0.0-other", raising=False)
+    monkeypatch.setattr(skseqclr.training.pretrainer, "__version__", "0.0.0-other", raising=False)
     with pytest.raises(ValueError, match="version"):
         _resume(checkpoint_dir)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from skseqclr.losses import NTXentLoss, nt_xent
+from skseqclr.nn.losses import NTXentLoss, nt_xent
 
 
 def reference_nt_xent(z_a, z_b, temperature):

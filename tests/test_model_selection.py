@@ -8,9 +8,9 @@ from sklearn.exceptions import NotFittedError
 
 from conftest import TINY
 from skseqclr import SeqCLRTransformer
-from skseqclr.evaluation import LinearProbe, evaluate_label_efficiency, probe_cv_score
-from skseqclr.model_selection import choose_step, length_by_cv_rows, select_pretraining_length
-from skseqclr.normalization import standardize_per_group
+from skseqclr.evaluation.probe import LinearProbe, evaluate_label_efficiency, probe_cv_score
+from skseqclr.evaluation.model_selection import choose_step, length_by_cv_rows, select_pretraining_length
+from skseqclr.evaluation.normalization import standardize_per_group
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_every_snapshot_and_the_final_network_are_scored_by_the_grouped_probe(se
 @pytest.mark.parametrize("scores, best", [((0.5, 0.8, 0.6), 2), ((0.5, 0.6, 0.8), 4), ((0.9, 0.6, 0.9), 1)])
 @pytest.mark.slow
 def test_the_best_scored_length_is_returned_fitted(seqclr, labelled, monkeypatch, scores, best):
-    import skseqclr.model_selection as model_selection
+    import skseqclr.evaluation.model_selection as model_selection
 
     X, y, subjects = labelled
     given = iter(scores)  # candidates are scored in order of steps: 1, 2, then the final 4
@@ -130,7 +130,7 @@ def test_select_pretraining_length_errors(tiny, seqclr, labelled):
 @pytest.mark.slow
 def test_label_efficiency_rows_carry_each_draws_cv_score(labelled):
     X, y, subjects = labelled
-    from skseqclr.baselines import LogPower
+    from skseqclr.evaluation.baselines import LogPower
 
     rows = evaluate_label_efficiency({"log-power": LogPower()}, X[:18], y[:18], X[18:], y[18:], fractions=[1.0, 0.5],
                                      groups_train=subjects[:18], label_draws=3)

@@ -16,7 +16,7 @@ import torch
 from conftest import TINY
 from skseqclr import MultiDataset, SeqCLRTransformer
 from skseqclr.inputs import as_window_sources
-from skseqclr.loading import plan_epoch
+from skseqclr.training.loading import plan_epoch
 
 #: Augmentation ranges that fit windows of 64 samples.
 SHORT = dict(time_shift=(-8, 8), zero_mask=(0, 16))

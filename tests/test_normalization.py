@@ -7,8 +7,8 @@ import pytest
 import sklearn
 from sklearn.pipeline import make_pipeline
 
-from skseqclr.evaluation import LinearProbe
-from skseqclr.normalization import GroupStandardScaler, standardize_per_group
+from skseqclr.evaluation.probe import LinearProbe
+from skseqclr.evaluation.normalization import GroupStandardScaler, standardize_per_group
 
 
 def _subjects_with_offsets(seed=0, n_subjects=6, per_subject=40):
@@ -84,9 +84,9 @@ def test_group_scaler_errors_name_the_problem():
 def test_docstring_example_runs():
     import doctest
 
-    import skseqclr.normalization
+    import skseqclr.evaluation.normalization
 
-    result = doctest.testmod(skseqclr.normalization, raise_on_error=False)
+    result = doctest.testmod(skseqclr.evaluation.normalization, raise_on_error=False)
     assert result.attempted > 0 and result.failed == 0
 
 
@@ -125,7 +125,7 @@ def _windows_of_subjects_with_gains(seed=0, n_subjects=6, per_subject=20, n_chan
 
 
 def test_channel_scaler_gives_every_subject_and_channel_the_same_amplitude():
-    from skseqclr.normalization import GroupChannelScaler, scale_channels_per_group
+    from skseqclr.evaluation.normalization import GroupChannelScaler, scale_channels_per_group
 
     X, y, groups = _windows_of_subjects_with_gains()
     scaler = GroupChannelScaler().fit(X[groups < 4], groups=groups[groups < 4])
@@ -144,7 +144,7 @@ def test_channel_scaler_gives_every_subject_and_channel_the_same_amplitude():
 
 
 def test_channel_scaler_keeps_the_input_units():
-    from skseqclr.normalization import GroupChannelScaler
+    from skseqclr.evaluation.normalization import GroupChannelScaler
 
     X, _, groups = _windows_of_subjects_with_gains()
     in_volts = GroupChannelScaler().fit(X * 1e-6, groups=groups)
@@ -154,8 +154,8 @@ def test_channel_scaler_keeps_the_input_units():
 
 
 def test_channel_scaler_makes_cross_subject_power_decoding_work():
-    from skseqclr.baselines import LogPower
-    from skseqclr.normalization import GroupChannelScaler
+    from skseqclr.evaluation.baselines import LogPower
+    from skseqclr.evaluation.normalization import GroupChannelScaler
 
     X, y, groups = _windows_of_subjects_with_gains()
     train, test = groups < 4, groups >= 4
@@ -169,7 +169,7 @@ def test_channel_scaler_makes_cross_subject_power_decoding_work():
 
 
 def test_channel_scaler_flat_channel_stays_finite():
-    from skseqclr.normalization import scale_channels_per_group
+    from skseqclr.evaluation.normalization import scale_channels_per_group
 
     X, _, groups = _windows_of_subjects_with_gains()
     X[groups == 2, 1] = 4.0
@@ -179,7 +179,7 @@ def test_channel_scaler_flat_channel_stays_finite():
 
 
 def test_channel_scaler_errors_name_the_problem():
-    from skseqclr.normalization import GroupChannelScaler, scale_channels_per_group
+    from skseqclr.evaluation.normalization import GroupChannelScaler, scale_channels_per_group
 
     X, _, groups = _windows_of_subjects_with_gains()
     with pytest.raises(ValueError, match="GroupChannelScaler needs groups.*set_transform_request"):
@@ -212,7 +212,7 @@ def test_channel_scaler_errors_name_the_problem():
 def test_channel_scaler_before_seqclr_in_a_routed_pipeline(tiny):
     """The user guide's GroupChannelScaler -> SeqCLRTransformer -> LinearProbe, groups routed, equals the steps by hand."""
     from skseqclr import SeqCLRTransformer
-    from skseqclr.normalization import GroupChannelScaler
+    from skseqclr.evaluation.normalization import GroupChannelScaler
 
     X, y, groups = _windows_of_subjects_with_gains(n_subjects=4, per_subject=12, n_times=128)
     params = dict(**tiny, sfreq=64, n_epochs=1, batch_size=16, zero_mask=(0, 16), time_shift=(-8, 8),
@@ -238,7 +238,7 @@ def test_seqclr_features_joined_with_five_band_log_variance_as_in_the_benchmark(
     from sklearn.pipeline import make_union
 
     from skseqclr import SeqCLRTransformer
-    from skseqclr.baselines import FIVE_BANDS, LogVarianceBandPower
+    from skseqclr.evaluation.baselines import FIVE_BANDS, LogVarianceBandPower
     from skseqclr.datasets import make_synthetic_eeg
 
     X, y = make_synthetic_eeg(n_windows=48, n_channels=3, n_times=256, sfreq=128, random_state=0)

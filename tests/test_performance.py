@@ -20,7 +20,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from skseqclr import SeqCLRTransformer
-from skseqclr.training import Pretrainer
+from skseqclr.training.pretrainer import Pretrainer
 
 SYNCING = {"_local_scalar_dense", "nonzero", "masked_select", "unique", "_unique", "_unique2",
            "unique_consecutive", "unique_dim", "is_nonzero", "equal", "allclose", "repeat_interleave"}
@@ -72,7 +72,7 @@ def test_training_steps_do_not_synchronise(tiny):
 
 def test_watcher_sees_a_per_step_item(tiny, monkeypatch):
     """The check would catch a loss read per step (what the loop must not do)."""
-    import skseqclr.training as training
+    import skseqclr.training.pretrainer as training
 
     original = training.Pretrainer._train_step
 
@@ -146,7 +146,7 @@ def test_cuda_features_match_cpu(tiny):
 
 @needs_cuda
 def test_fft_convolution_on_cuda_matches_direct():
-    from skseqclr.fft_conv import fft_conv1d
+    from skseqclr.nn.fft_conv import fft_conv1d
 
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(4, 32, 500, generator=generator).cuda()

@@ -20,11 +20,11 @@ import pytest
 import torch
 
 from skseqclr import SeqCLRTransformer
-from skseqclr.encoders import make_encoder
+from skseqclr.nn.encoders import make_encoder
 from skseqclr.features import EncodingSettings, encode_windows
-from skseqclr.heads import Projector
-from skseqclr.losses import nt_xent
-from skseqclr.training import SeqCLRNetwork, autocast, cpu_has_native_bf16, resolve_precision
+from skseqclr.nn.heads import Projector
+from skseqclr.nn.losses import nt_xent
+from skseqclr.training.pretrainer import SeqCLRNetwork, autocast, cpu_has_native_bf16, resolve_precision
 
 from conftest import TINY
 
@@ -114,7 +114,7 @@ def test_resolve_precision_explicit_and_invalid():
 
 
 def test_resolve_precision_auto_follows_native_bf16_on_cpu(monkeypatch):
-    import skseqclr.training as training
+    import skseqclr.training.pretrainer as training
 
     assert resolve_precision("auto", CPU) == ("bf16" if cpu_has_native_bf16() else "fp32")
     monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)

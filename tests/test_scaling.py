@@ -9,7 +9,7 @@ import torch
 from skseqclr import SeqCLRClassifier, SeqCLRTransformer
 from skseqclr.augmentations import ChannelAugmenter
 from skseqclr.scaling import channel_statistics, scaling_statistics, window_scale
-from skseqclr.training import ContrastiveViews
+from skseqclr.training.pretrainer import ContrastiveViews
 
 
 def test_window_scale_is_the_median_channel_standard_deviation_of_each_window():

@@ -1,7 +1,7 @@
 """Classic EEG features a researcher would use instead of SeqCLR.
 
 Every comparison of SeqCLR features should sit next to these, on the same
-split and with the same linear probe (:mod:`skseqclr.evaluation`):
+split and with the same linear probe (:mod:`skseqclr.evaluation.probe`):
 
 - :class:`LogPower`: each channel's log variance (broadband power).
 - :class:`LogVarianceBandPower`: each channel's log variance after band-pass
@@ -23,10 +23,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_flag, check_positive_int
-from .inputs import as_window_source, fit_units, resolve_units, transform_units
-from .pooling import POOLING_BANDS
-from .referencing import reference_to_channel_mean
+from .._validation import check_flag, check_positive_int
+from ..inputs import as_window_source, fit_units, resolve_units, transform_units
+from ..pooling import POOLING_BANDS
+from ..referencing import reference_to_channel_mean
 
 __all__ = ["LogPower", "LogVarianceBandPower", "WindowsToArray", "reference_to_channel_mean", "make_tangent_space",
            "make_riemannian_pipeline", "pyriemann_available", "DEFAULT_BANDS", "FIVE_BANDS"]

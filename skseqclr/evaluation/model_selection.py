@@ -18,8 +18,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_groups_shape
-from .evaluation import LinearProbe, probe_cv_score
+from .._validation import check_groups_shape
+from .probe import LinearProbe, probe_cv_score
 from .normalization import standardize_per_group
 
 __all__ = ["select_pretraining_length", "PretrainingLengthChoice", "choose_step", "length_by_cv_rows"]
@@ -38,7 +38,7 @@ class PretrainingLengthChoice:
         if ``step`` is its last step).
     scores : dict of int to float or None
         Each candidate's cross-validated balanced accuracy
-        (:func:`skseqclr.evaluation.probe_cv_score`), by step count; None
+        (:func:`skseqclr.evaluation.probe.probe_cv_score`), by step count; None
         where the probe could not cross-validate.
     """
 
@@ -94,7 +94,7 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
         the score of its best C is the candidate's score.
     normalization : {"none", "group"}, default="none"
         ``"group"`` standardises the features per group before the probe
-        (:func:`skseqclr.normalization.standardize_per_group`), for features
+        (:func:`skseqclr.evaluation.normalization.standardize_per_group`), for features
         that will be used that way (each subject's windows standardised
         together); it needs ``groups``.
 
@@ -151,7 +151,7 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
 def length_by_cv_rows(rows, method="SeqCLR pretrained"):
     """Benchmark rows of the pretraining length chosen by the probe's cross-validation.
 
-    Turns the rows of :func:`skseqclr.evaluation.evaluate_label_efficiency`
+    Turns the rows of :func:`skseqclr.evaluation.probe.evaluate_label_efficiency`
     with ``snapshots=True`` (``method`` and its snapshots ``"{method} @{step}"``,
     scored on the same labelled subsets) into the rows a user would get by
     choosing the length with :func:`choose_step`, without a test window:

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validation import Interval, Satisfies, is_positive_int, validate_parameter_constraints
+from .._validation import Interval, Satisfies, is_positive_int, validate_parameter_constraints
 from .fft_conv import conv1d
 
 __all__ = [

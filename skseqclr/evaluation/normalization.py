@@ -32,8 +32,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._validation import check_groups_shape, check_positive_int
-from .scaling import estimate_input_scale
+from .._validation import check_groups_shape, check_positive_int
+from ..scaling import estimate_input_scale
 
 __all__ = ["GroupChannelScaler", "GroupStandardScaler", "scale_channels_per_group", "standardize_per_group"]
 
@@ -128,15 +128,15 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
     in a :class:`~sklearn.pipeline.Pipeline`, use scikit-learn's metadata
     routing (see the example). Scikit-learn's scorers call ``predict``
     without metadata, so ``cross_val_score`` cannot pass the test fold's
-    groups to ``transform``; :func:`skseqclr.evaluation.evaluate_label_efficiency`
+    groups to ``transform``; :func:`skseqclr.evaluation.probe.evaluate_label_efficiency`
     (``groups_train``, ``groups_test``) or an explicit loop can.
 
     Examples
     --------
     >>> import numpy as np, sklearn
     >>> from sklearn.pipeline import make_pipeline
-    >>> from skseqclr.evaluation import LinearProbe
-    >>> from skseqclr.normalization import GroupStandardScaler
+    >>> from skseqclr.evaluation.probe import LinearProbe
+    >>> from skseqclr.evaluation.normalization import GroupStandardScaler
     >>> rng = np.random.default_rng(0)
     >>> groups = np.repeat(np.arange(6), 20)
     >>> y = np.tile([0, 1], 60)
@@ -334,7 +334,7 @@ class GroupChannelScaler(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from skseqclr.normalization import GroupChannelScaler
+    >>> from skseqclr.evaluation.normalization import GroupChannelScaler
     >>> rng = np.random.default_rng(0)
     >>> groups = np.repeat([0, 1], 10)
     >>> gain = np.where(groups == 0, 1.0, 5.0)[:, None, None]   # a second amplifier, 5x the gain

@@ -40,7 +40,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ._validation import check_groups_shape, check_positive_int, is_int_at_least, is_non_negative_int
+from .._validation import check_groups_shape, check_positive_int, is_int_at_least, is_non_negative_int
 from .normalization import standardize_per_group
 
 __all__ = ["subsample_labels", "LinearProbe", "DEFAULT_CS", "PROBE_SELECTIONS", "probe_cv_score", "make_linear_probe",
@@ -299,7 +299,7 @@ def probe_cv_score(probe) -> float | None:
     :class:`LinearProbe` with ``C="auto"``: an estimate, made without test
     windows, of how well these features separate the classes on subjects the
     probe has not seen. It ranks feature extractors (e.g. snapshots of one
-    pretraining run, :func:`skseqclr.model_selection.select_pretraining_length`)
+    pretraining run, :func:`skseqclr.evaluation.model_selection.select_pretraining_length`)
     on labelled training windows; as the maximum over the candidates it is
     slightly optimistic, by the same kind of margin for every extractor.
 
@@ -460,7 +460,7 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
     normalizations : sequence of {"none", "group"}, default=("none",)
         Feature normalisations to score, each on the same features:
         ``"none"`` as ``transform`` gives them, ``"group"`` standardised per
-        group (:func:`skseqclr.normalization.standardize_per_group`: each
+        group (:func:`skseqclr.evaluation.normalization.standardize_per_group`: each
         training subject with all its training windows, each test subject with
         all its test windows, labels unused).
     label_draws : int, default=1
@@ -475,7 +475,7 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
         Also score the snapshots of extractors fitted with ``snapshot_steps``
         (:meth:`skseqclr.SeqCLRTransformer.at_step`): rows named
         ``"{name} @{step}"``, on the same labelled subsets, so one pretraining
-        run measures several lengths. :func:`skseqclr.model_selection.length_by_cv_rows`
+        run measures several lengths. :func:`skseqclr.evaluation.model_selection.length_by_cv_rows`
         turns them into the rows of a length chosen without the test windows.
     verbose : bool, default=False
         Show a progress bar over extractors and seeds.

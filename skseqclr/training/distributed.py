@@ -6,8 +6,8 @@ sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``MASTER_ADDR``/``PORT``.
 :meth:`SeqCLRTransformer.fit <skseqclr.SeqCLRTransformer.fit>` calls it, so a
 script that fits a transformer runs unchanged under ``torchrun``. The training
 loop then wraps the network in ``DistributedDataParallel``, gives each rank its
-shard of the windows (:func:`skseqclr.loading.plan_epoch`), and NT-Xent
-gathers the projections of all ranks (:mod:`skseqclr.losses`), so negatives
+shard of the windows (:func:`skseqclr.training.loading.plan_epoch`), and NT-Xent
+gathers the projections of all ranks (:mod:`skseqclr.nn.losses`), so negatives
 come from the global batch as in SimCLR. Only rank 0 writes logs, progress and
 files.
 

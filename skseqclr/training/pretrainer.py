@@ -9,7 +9,7 @@ One step:
    §2.2) and scale them with the clean channel's statistics
    (:mod:`skseqclr.scaling`);
 4. encode and project both views in one forward pass, NT-Xent
-   (:mod:`skseqclr.losses`), backward, optimiser and scheduler step.
+   (:mod:`skseqclr.nn.losses`), backward, optimiser and scheduler step.
 
 The loss is accumulated on the device and read only at logging intervals and
 epoch ends, so a step has no host-device synchronisation of its own. Under
@@ -44,14 +44,14 @@ import torch
 from torch import nn
 
 from . import distributed as D
-from .augmentations.functional import crop
-from ._version import __version__
+from ..augmentations.functional import crop
+from .._version import __version__
 from .checkpoint import (CHECKPOINT_NAME, FORMAT, FORMAT_VERSION, NOT_IDENTIFYING, check_checkpoint,
                          load_checkpoint, plain, save_checkpoint, sources_digest)
 from .loading import iterate_batches, plan_epoch, to_device_microvolts
-from .losses import NTXentLoss
-from .recombination import recombine, sample_channel_pairs
-from .scaling import scaling_statistics
+from ..nn.losses import NTXentLoss
+from ..recombination import recombine, sample_channel_pairs
+from ..scaling import scaling_statistics
 
 __all__ = ["SeqCLRNetwork", "ContrastiveViews", "Pretrainer", "TrainingDivergedError", "autocast",
            "resolve_precision", "nonfinite_tensors"]
@@ -241,7 +241,7 @@ class Pretrainer:
     The estimator builds one and calls :meth:`run`; everything here is plain
     PyTorch, usable without scikit-learn. Under torch.distributed on CUDA,
     ``sync_batchnorm`` synchronises BatchNorm statistics across ranks while
-    training (see :mod:`skseqclr.distributed`).
+    training (see :mod:`skseqclr.training.distributed`).
 
     Checkpoints (``checkpoint_dir``) record the run's :meth:`identity`:
     ``run_identity``, the parameters of the estimator that built the
@@ -386,7 +386,7 @@ class Pretrainer:
         """What identifies this run, as plain data: a checkpoint continues only a run with the same identity.
 
         The estimator's parameters given as ``run_identity`` (less those in
-        :data:`skseqclr.checkpoint.NOT_IDENTIFYING`), and what the pretrainer
+        :data:`skseqclr.training.checkpoint.NOT_IDENTIFYING`), and what the pretrainer
         itself knows: the seed, optimisation and schedule, the number of steps,
         precision and device type, the views, the data's shape (per source:
         windows, channels, samples, sampling rate), its µV factors and

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .inputs import WindowSource
+from ..inputs import WindowSource
 
 __all__ = ["BatchPlan", "iterate_batches", "to_device_microvolts", "plan_epoch"]
 

@@ -6,7 +6,7 @@ Windows), so a run killed at any moment leaves either the previous checkpoint
 or the new one, never a torn file. Temporary files of a write that was killed
 are removed by the next successful write.
 
-A checkpoint of :class:`skseqclr.training.Pretrainer` holds the network,
+A checkpoint of :class:`skseqclr.training.pretrainer.Pretrainer` holds the network,
 optimiser and learning-rate schedule, the random states of every rank, the
 step, the epoch, the running sums of the current epoch, the history, and the
 identity of the run that wrote it (:data:`FORMAT`, :data:`FORMAT_VERSION` and
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = ["save_checkpoint", "load_checkpoint", "check_checkpoint", "identity_differences", "CHECKPOINT_NAME",
            "FORMAT", "FORMAT_VERSION", "NOT_IDENTIFYING", "plain", "sources_digest"]

@@ -19,9 +19,9 @@ from numbers import Integral
 import torch
 from torch import nn
 
-from ._validation import Interval, Satisfies, is_positive_int, validate_parameter_constraints
+from .._validation import Interval, Satisfies, is_positive_int, validate_parameter_constraints
 from .encoders import downsample
-from .pooling import pool
+from ..pooling import pool
 
 __all__ = ["HEAD_SIZES", "PROJECTORS", "MultiScaleBiLSTMSummary", "Projector", "PooledProjector",
            "ClassifierHead", "make_projector", "check_projector", "projector_config"]
