@@ -40,8 +40,9 @@ import torch
 
 from skseqclr import SeqCLRTransformer
 from skseqclr.datasets import EEGMAT_CHANNELS
-from skseqclr.evaluation.probe import (NORMALIZATIONS, PROBE_SELECTIONS, evaluate_label_efficiency, format_table,
-                                 make_linear_probe, summarize)
+from skseqclr.evaluation.probe import PROBE_SELECTIONS, make_linear_probe
+from skseqclr.evaluation.protocol import NORMALIZATIONS, evaluate_label_efficiency
+from skseqclr.evaluation.reporting import format_table, summarize
 from skseqclr.recombination import feature_channel_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -94,11 +94,12 @@ from sklearn.preprocessing import FunctionTransformer
 from skseqclr import MultiDataset, SeqCLRTransformer
 from skseqclr.evaluation.baselines import (FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available,
                                 reference_to_channel_mean)
-from skseqclr.cli import _param as key_value
-from skseqclr.cli import _probe_c
+from skseqclr.cli import parse_param as key_value
+from skseqclr.cli import parse_probe_c
 from skseqclr.datasets import EEGMAT_CHANNELS, fetch_eegmat
-from skseqclr.evaluation.probe import (NORMALIZATIONS, PROBE_SELECTIONS, _method_label, evaluate_label_efficiency,
-                                 format_table, make_linear_probe, snapshot_versions, subsample_labels, summarize)
+from skseqclr.evaluation.probe import PROBE_SELECTIONS, make_linear_probe, subsample_labels
+from skseqclr.evaluation.protocol import NORMALIZATIONS, evaluate_label_efficiency, snapshot_versions
+from skseqclr.evaluation.reporting import format_table, method_label, summarize
 from skseqclr.evaluation.model_selection import length_by_cv_rows
 from skseqclr.evaluation.normalization import GroupChannelScaler
 from skseqclr.recombination import feature_channel_pairs
@@ -295,7 +296,7 @@ def main(argv=None):
                         help="linear-probe rows (pretrained and untrained), baseline rows, and 'joined': the "
                              "SeqCLR features (pretrained and untrained) side by side with the five-band "
                              "log-variance (sklearn's FeatureUnion) to compute")
-    parser.add_argument("--probe-c", type=_probe_c, default="auto",
+    parser.add_argument("--probe-c", type=parse_probe_c, default="auto",
                         help="C of the linear probe: a number, or 'auto' (default: chosen by cross-validation "
                              "grouped by subject on the labelled training windows)")
     parser.add_argument("--probe-selection", default="best", choices=PROBE_SELECTIONS,
@@ -441,7 +442,7 @@ def main(argv=None):
             if row["method"].startswith("SeqCLR pretrained"):
                 row["fit_time_s"] = pretrain_cpu
         for row in length_by_cv_rows(seed_rows):
-            print(f"seed {seed}, {_method_label(row)}, {100 * row['fraction']:g}% of labels: lengths chosen by "
+            print(f"seed {seed}, {method_label(row)}, {100 * row['fraction']:g}% of labels: lengths chosen by "
                   f"grouped CV {row['chosen_steps']}", flush=True)
             seed_rows.append(row)
         rows += seed_rows

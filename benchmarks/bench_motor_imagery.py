@@ -62,9 +62,11 @@ from sklearn.preprocessing import FunctionTransformer
 
 from skseqclr import MultiDataset, SeqCLRTransformer
 from skseqclr.evaluation.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
-from skseqclr.cli import _param as key_value
+from skseqclr.cli import parse_param as key_value
 from skseqclr.datasets import load_eegbci
-from skseqclr.evaluation.probe import evaluate_label_efficiency, format_table, make_linear_probe
+from skseqclr.evaluation.probe import make_linear_probe
+from skseqclr.evaluation.protocol import evaluate_label_efficiency
+from skseqclr.evaluation.reporting import format_table
 from skseqclr.inputs import as_window_source
 from skseqclr.recombination import FEATURE_CHANNELS, feature_channel_pairs
 from skseqclr.referencing import channel_kinds, reference_within_kinds
@@ -117,7 +119,7 @@ def encoder_outputs(transformer, X, windows_per_batch=8):
     from skseqclr.features import encode_windows
 
     device = torch.device("cpu")
-    settings = transformer._settings(device)
+    settings = transformer.encoding_settings(device)
     encoder = transformer.encoder_.to(device).eval()
     with torch.no_grad():
         return np.concatenate([encode_windows(encoder, torch.as_tensor(X[i:i + windows_per_batch]), settings).numpy()

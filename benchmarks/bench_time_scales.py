@@ -32,7 +32,9 @@ from bench_label_efficiency import DEFAULT_DATA, load_eegmat
 from sklearn.preprocessing import FunctionTransformer
 
 from skseqclr import SeqCLRTransformer
-from skseqclr.evaluation.probe import evaluate_label_efficiency, format_table, make_linear_probe, summarize
+from skseqclr.evaluation.probe import make_linear_probe
+from skseqclr.evaluation.protocol import evaluate_label_efficiency
+from skseqclr.evaluation.reporting import format_table, summarize
 from skseqclr.pooling import POOLING_STATISTICS
 
 WHOLE_WINDOW = ("mean", "std", "logms")

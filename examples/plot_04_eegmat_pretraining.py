@@ -182,5 +182,5 @@ plt.show()
 # that matters: pretraining pays off only if it beats the same encoder
 # untrained and the simple features a researcher would use instead. The
 # :doc:`/benchmark` page reports it with longer pretraining, all subjects and
-# several pretraining seeds; :func:`skseqclr.evaluation.probe.evaluate_label_efficiency`
+# several pretraining seeds; :func:`skseqclr.evaluation.protocol.evaluate_label_efficiency`
 # runs the whole protocol in one call.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from skseqclr import cli
-from skseqclr.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
+from skseqclr.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, _common, _data, benchmark, main, pretrain
 
 from conftest import TINY, shared_path
 
@@ -74,18 +75,24 @@ def test_runtime_failure_exits_1(tmp_path, capsys):
 
 
 def test_argument_parsers():
-    assert cli._subjects("0-3,7") == [0, 1, 2, 3, 7]
-    assert cli._param("amplitude_scale=[0.8, 1.25]") == ("amplitude_scale", (0.8, 1.25))
-    assert cli._param("scaling=channel") == ("scaling", "channel")
-    assert cli._param("bandstop=null") == ("bandstop", None)
-    assert cli._ranges([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8"
-    assert cli._c_range([0.01]) == "C=0.01 in every probe"
-    assert cli._c_range([1e-4, 0.001, 31.6228]) == "C from 0.0001 to 31.6 over the probes"
-    assert cli._proportional_split(range(36), train_subjects=range(24)) == list(range(24))
-    assert cli._proportional_split([0, 1, 30], train_subjects=range(24)) == [0, 1]
-    assert cli._proportional_split([0, 1, 2], train_subjects=range(24)) == [0, 1]  # none >= 24: 2/3
+    assert _common._subjects("0-3,7") == [0, 1, 2, 3, 7]
+    assert cli.parse_param("amplitude_scale=[0.8, 1.25]") == ("amplitude_scale", (0.8, 1.25))
+    assert cli.parse_param("scaling=channel") == ("scaling", "channel")
+    assert cli.parse_param("bandstop=null") == ("bandstop", None)
+    assert cli.parse_probe_c("auto") == "auto" and cli.parse_probe_c("0.01") == 0.01
+    for bad in ("0", "-1", "nan", "x"):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive number"):
+            cli.parse_probe_c(bad)
+    with pytest.raises(argparse.ArgumentTypeError, match="KEY=VALUE"):
+        cli.parse_param("scaling")
+    assert _data._ranges([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8"
+    assert benchmark._c_range([0.01]) == "C=0.01 in every probe"
+    assert benchmark._c_range([1e-4, 0.001, 31.6228]) == "C from 0.0001 to 31.6 over the probes"
+    assert _data._proportional_split(range(36), train_subjects=range(24)) == list(range(24))
+    assert _data._proportional_split([0, 1, 30], train_subjects=range(24)) == [0, 1]
+    assert _data._proportional_split([0, 1, 2], train_subjects=range(24)) == [0, 1]  # none >= 24: 2/3
     with pytest.raises(cli.UsageError, match="at least 2 subjects"):
-        cli._proportional_split([3])
+        _data._proportional_split([3])
 
 
 # ------------------------------------------------------------- benchmark
@@ -269,7 +276,7 @@ def test_benchmark_says_which_channels_the_seqclr_rows_read(capsys):
 
 @pytest.mark.slow
 def test_benchmark_compact_by_default_full_on_request_and_plot(tmp_path, capsys, monkeypatch):
-    from skseqclr.evaluation import probe as evaluation
+    from skseqclr.evaluation import reporting as evaluation
 
     figures = []
     original_plot = evaluation.plot_label_efficiency
@@ -337,21 +344,21 @@ def test_benchmark_plot_jobs_and_full_usage_errors(options, message, capsys):
 def test_benchmark_jobs_default_from_threads(monkeypatch):
     parse = cli.build_parser().parse_args
     methods = list(cli.METHODS)
-    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cpu"]), methods) == 1  # torch's threads use all
-    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--threads", "1"]), methods) == 4
-    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--threads", "3"]), methods) == 1
-    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--jobs", "3"]), methods) == 3
+    monkeypatch.setattr(benchmark.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert benchmark._benchmark_jobs(parse(["benchmark", "--device", "cpu"]), methods) == 1  # torch's threads use all
+    assert benchmark._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--threads", "1"]), methods) == 4
+    assert benchmark._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--threads", "3"]), methods) == 1
+    assert benchmark._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--jobs", "3"]), methods) == 3
     # a SeqCLR encoder on a GPU is never transformed from several threads
-    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cuda:0", "--threads", "1", "--jobs", "2"]),
+    assert benchmark._benchmark_jobs(parse(["benchmark", "--device", "cuda:0", "--threads", "1", "--jobs", "2"]),
                                methods) == 1
-    assert cli._benchmark_jobs(parse(["benchmark", "--device", "cuda:0", "--jobs", "2"]), ["logpower"]) == 2
+    assert benchmark._benchmark_jobs(parse(["benchmark", "--device", "cuda:0", "--jobs", "2"]), ["logpower"]) == 2
 
 
 def test_channels_read_by_auto_on_10_20_names():
     names = ["Fp1", "Fp2", "F3", "F4", "F7", "F8", "T3", "T4", "C3", "C4", "T5", "T6", "P3", "P4", "O1", "O2",
              "Fz", "Cz", "Pz"]
-    read = cli._channels_read(np.zeros((2, 19, 64), dtype=np.float32), {"ch_names": names})
+    read = benchmark._channels_read(np.zeros((2, 19, 64), dtype=np.float32), {"ch_names": names})
     assert read["setting"] == "auto" and read["resolved"] == "original+neighbours"
     assert read["n_channels"] == 63 and read["names"][:19] == names and "Cz-Pz" in read["names"]
 
@@ -516,7 +523,7 @@ def test_pretrain_on_eegbci_whole_runs(tmp_path, monkeypatch, capsys):
 
 
 def test_pretrain_writes_nothing_on_other_ranks(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli.D, "is_main_process", lambda: False)
+    monkeypatch.setattr(pretrain.D, "is_main_process", lambda: False)
     out = tmp_path / "model"
     assert main(["pretrain", *SYNTHETIC, *TINY_ARGS, "--output", str(out)]) == EXIT_OK
     assert not out.exists()

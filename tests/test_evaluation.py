@@ -1,4 +1,4 @@
-"""Tests of the label-efficiency harness in skseqclr.evaluation.probe."""
+"""Tests of the label-efficiency harness: skseqclr.evaluation.probe, .protocol and .reporting."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from skseqclr.evaluation.baselines import LogPower, LogVarianceBandPower
 from skseqclr.datasets import make_synthetic_eeg
-from skseqclr.evaluation.probe import (DEFAULT_CS, LinearProbe, evaluate_label_efficiency, format_table,
-                                 make_linear_probe, mean_probe_cv_score, plot_label_efficiency, probe_cv_score,
-                                 split_by_group, strongest_by_probe_cv, subsample_labels, summarize)
+from skseqclr.evaluation.probe import DEFAULT_CS, LinearProbe, make_linear_probe, probe_cv_score, subsample_labels
+from skseqclr.evaluation.protocol import evaluate_label_efficiency, split_by_group
+from skseqclr.evaluation.reporting import (format_table, mean_probe_cv_score, plot_label_efficiency,
+                                           strongest_by_probe_cv, summarize)
 
 
 def test_subsample_labels_stratified_seeded_and_keeps_every_class():

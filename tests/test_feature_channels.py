@@ -259,7 +259,7 @@ def test_channel_draws_from_candidate_pairs():
 
 
 def test_pretraining_on_the_feature_channels(tiny, windows, monkeypatch):
-    import skseqclr.training.pretrainer as training
+    import skseqclr.training.views as views
 
     drawn = []
 
@@ -268,7 +268,7 @@ def test_pretraining_on_the_feature_channels(tiny, windows, monkeypatch):
         drawn.extend(zip(pairs[0].flatten().tolist(), pairs[1].flatten().tolist()))
         return pairs
 
-    monkeypatch.setattr(training, "sample_channel_pairs", recording)
+    monkeypatch.setattr(views, "sample_channel_pairs", recording)
     info = mne.create_info(NAMES, 100.0, "eeg")
     epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
     fitted(tiny, epochs, sfreq=None, recombination="feature_channels", channels_per_window=8)

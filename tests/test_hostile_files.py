@@ -269,7 +269,7 @@ def test_pretrain_resume_refuses_bad_use(name, argv, status, word, cli_checkpoin
     if status == EXIT_USAGE:
         def no_reading(*args, **kwargs):
             raise AssertionError("data was read before the usage error")
-        monkeypatch.setattr(cli, "_load", no_reading)
+        monkeypatch.setattr(cli.pretrain, "_load", no_reading)  # where pretrain looks it up
     assert main(argv) == status
     assert word in capsys.readouterr().err
     assert (out / "config.json").read_bytes() == config  # config.json still describes the weights beside it

@@ -8,7 +8,8 @@ from sklearn.exceptions import NotFittedError
 
 from conftest import TINY
 from skseqclr import SeqCLRTransformer
-from skseqclr.evaluation.probe import LinearProbe, evaluate_label_efficiency, probe_cv_score
+from skseqclr.evaluation.probe import LinearProbe, probe_cv_score
+from skseqclr.evaluation.protocol import evaluate_label_efficiency
 from skseqclr.evaluation.model_selection import choose_step, length_by_cv_rows, select_pretraining_length
 from skseqclr.evaluation.normalization import standardize_per_group
 

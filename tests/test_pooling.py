@@ -74,7 +74,7 @@ def test_transformer_with_band_pooling_gives_the_band_powers_of_its_encoder_outp
     assert list(names[:6]) == ["ch0_h0_mean", "ch0_h0_delta", "ch0_h0_theta", "ch0_h0_alpha", "ch0_h0_beta",
                                "ch0_h0_gamma"]
     with torch.no_grad():
-        h = encode_windows(seqclr.encoder_.eval(), torch.from_numpy(windows), seqclr._settings(torch.device("cpu")))
+        h = encode_windows(seqclr.encoder_.eval(), torch.from_numpy(windows), seqclr.encoding_settings(torch.device("cpu")))
     expected = pool(h, check_pooling(("mean", "bands")), 128.0).reshape(10, -1).numpy()
     np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-4)
 

@@ -114,12 +114,12 @@ def test_resolve_precision_explicit_and_invalid():
 
 
 def test_resolve_precision_auto_follows_native_bf16_on_cpu(monkeypatch):
-    import skseqclr.training.pretrainer as training
+    import skseqclr.training.precision as precision
 
     assert resolve_precision("auto", CPU) == ("bf16" if cpu_has_native_bf16() else "fp32")
-    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
     assert resolve_precision("auto", CPU) == "bf16"
-    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
     assert resolve_precision("auto", CPU) == "fp32"
 
 

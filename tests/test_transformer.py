@@ -97,6 +97,24 @@ def test_windows_too_short_for_the_encoder(tiny, rng):
         make(tiny, time_shift=None, zero_mask=None).fit(short)
 
 
+def test_public_preprocessing_contract_matches_transform(tiny, windows, rng):
+    """What other estimators use to encode windows as ``transform`` does: units, resampling, scaling, lengths."""
+    from skseqclr.inputs import as_window_source
+
+    seqclr = make(tiny, n_epochs=0, resample_to=50.0, units="mV").fit(windows)
+    source = as_window_source(windows, sfreq=100.0)
+    assert seqclr.resampling(source) == (100, 50)
+    assert seqclr.n_times_after_resampling(source) == 80
+    assert seqclr.microvolts_factor(source) == 1000.0
+    settings = seqclr.encoding_settings(torch.device("cpu"))
+    assert (settings.scaling, settings.input_scale) == ("global", seqclr.input_scale_)
+    assert make(tiny, n_epochs=0).fit(windows).resampling(source) is None
+    with pytest.raises(ValueError, match="too short"):
+        seqclr.check_windows(as_window_source(windows[:, :, :8], sfreq=100.0))
+    with pytest.raises(ValueError, match="whole-Hz"):
+        seqclr.resampling(as_window_source(windows, sfreq=100.5))
+
+
 def test_pooling_and_log_power(tiny, windows):
     est = make(tiny, pooling="mean", log_power=True).fit(windows)
     assert est.transform(windows).shape == (24, 3 * (4 + 1))

@@ -21,6 +21,7 @@ from .transforms import (
     ZeroMask,
     make_augmentations,
     resolve_auto_range,
+    resolve_auto_ranges,
 )
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "ZeroMask",
     "make_augmentations",
     "resolve_auto_range",
+    "resolve_auto_ranges",
 ]

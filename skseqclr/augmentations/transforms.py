@@ -59,6 +59,7 @@ import torch
 from . import functional as AF
 
 __all__ = [
+    "resolve_auto_ranges",
     "PAPER_RANGES",
     "PAPER_SFREQ",
     "AUTO_FRACTIONS",
@@ -143,6 +144,12 @@ def resolve_auto_range(name: str, sfreq: float | None = None, n_times: int | Non
     if n_times is not None:
         samples = min(samples, int(n_times * AUTO_FRACTIONS[name]))
     return (-samples, samples) if name == "time_shift" else (0, samples)
+
+
+def resolve_auto_ranges(ranges: dict, sfreq: float | None = None, n_times: int | None = None) -> dict:
+    """``ranges`` (augmentation name to range) with each ``"auto"`` resolved by :func:`resolve_auto_range`."""
+    return {name: (resolve_auto_range(name, sfreq, n_times) if isinstance(value, str) and value == "auto"
+                   else value) for name, value in ranges.items()}
 
 
 def _uniform(n, low, high, generator, device, dtype=torch.float32):

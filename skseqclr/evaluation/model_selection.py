@@ -151,7 +151,7 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
 def length_by_cv_rows(rows, method="SeqCLR pretrained"):
     """Benchmark rows of the pretraining length chosen by the probe's cross-validation.
 
-    Turns the rows of :func:`skseqclr.evaluation.probe.evaluate_label_efficiency`
+    Turns the rows of :func:`skseqclr.evaluation.protocol.evaluate_label_efficiency`
     with ``snapshots=True`` (``method`` and its snapshots ``"{method} @{step}"``,
     scored on the same labelled subsets) into the rows a user would get by
     choosing the length with :func:`choose_step`, without a test window:

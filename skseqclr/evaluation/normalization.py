@@ -128,7 +128,7 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
     in a :class:`~sklearn.pipeline.Pipeline`, use scikit-learn's metadata
     routing (see the example). Scikit-learn's scorers call ``predict``
     without metadata, so ``cross_val_score`` cannot pass the test fold's
-    groups to ``transform``; :func:`skseqclr.evaluation.probe.evaluate_label_efficiency`
+    groups to ``transform``; :func:`skseqclr.evaluation.protocol.evaluate_label_efficiency`
     (``groups_train``, ``groups_test``) or an explicit loop can.
 
     Examples

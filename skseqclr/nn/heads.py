@@ -24,7 +24,7 @@ from .encoders import downsample
 from ..pooling import pool
 
 __all__ = ["HEAD_SIZES", "PROJECTORS", "MultiScaleBiLSTMSummary", "Projector", "PooledProjector",
-           "ClassifierHead", "make_projector", "check_projector", "projector_config"]
+           "ClassifierHead", "StandardizedHead", "make_projector", "check_projector", "projector_config"]
 
 #: Projection heads by name: the paper's BiLSTM :class:`Projector` and :class:`PooledProjector`.
 PROJECTORS = ("lstm", "pooled")
@@ -223,3 +223,31 @@ class ClassifierHead(nn.Module):
 
     def forward(self, h):
         return self.mlp(self.summary(h))
+
+
+class StandardizedHead(nn.Module):
+    """Standardise each feature channel of ``(batch, channels, time)``, then apply ``head``.
+
+    The mean and standard deviation (over windows and time) of each encoder
+    output channel come from the training windows and stay fixed. The head
+    then sees inputs of unit scale whatever the encoder's output scale (an
+    untrained encoder's outputs are far smaller than a pretrained one's), so
+    the same learning rate suits every encoder.
+
+    Parameters
+    ----------
+    head : torch.nn.Module
+        Reads the standardised ``(batch, channels, time)`` sequence.
+    sample : torch.Tensor of shape (n_windows, channels, time)
+        Encoder outputs of training windows.
+    """
+
+    def __init__(self, head: nn.Module, sample: torch.Tensor):
+        super().__init__()
+        self.head = head
+        sample = sample.detach().float()
+        self.register_buffer("mean", sample.mean(dim=(0, 2), keepdim=True)[0])
+        self.register_buffer("scale", sample.std(dim=(0, 2), keepdim=True)[0].clamp_min(1e-6))
+
+    def forward(self, h):
+        return self.head((h - self.mean) / self.scale)

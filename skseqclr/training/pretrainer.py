@@ -44,76 +44,19 @@ import torch
 from torch import nn
 
 from . import distributed as D
-from ..augmentations.functional import crop
 from .._version import __version__
 from .checkpoint import (CHECKPOINT_NAME, FORMAT, FORMAT_VERSION, NOT_IDENTIFYING, check_checkpoint,
                          load_checkpoint, plain, save_checkpoint, sources_digest)
 from .loading import iterate_batches, plan_epoch, to_device_microvolts
 from ..nn.losses import NTXentLoss
-from ..recombination import recombine, sample_channel_pairs
-from ..scaling import scaling_statistics
+# ContrastiveViews, TrainingDivergedError, nonfinite_tensors and the precision helpers live in their own modules
+# and stay importable from here.
+from .divergence import DivergenceChecks, TrainingDivergedError, nonfinite_tensors
+from .precision import autocast, cpu_has_native_bf16, resolve_precision  # noqa: F401
+from .views import ContrastiveViews
 
 __all__ = ["SeqCLRNetwork", "ContrastiveViews", "Pretrainer", "TrainingDivergedError", "autocast",
            "resolve_precision", "nonfinite_tensors"]
-
-#: Scaled encoder inputs beyond this magnitude overflow float32 in the encoder (squares, sums of products);
-#: scaled channels are normally of order 1.
-_HUGE_INPUT = 1e15
-
-
-class TrainingDivergedError(ValueError, FloatingPointError):
-    """Training stopped because its loss or its weights stopped being finite (NaN or inf).
-
-    Raised by :class:`Pretrainer` (so by ``SeqCLRTransformer.fit``) and by the
-    classifiers' ``fit`` as soon as the loss or the weights are no longer
-    finite, instead of finishing with a network whose features would all be
-    NaN. The message names the step and the likely cause: a learning rate too
-    large, a temperature too small, a weight decay that makes the weights
-    grow, augmentation ranges or input units that push the encoder's input
-    out of float32's range. Both a ``ValueError`` (the settings are at fault)
-    and a ``FloatingPointError``.
-
-    Parameters
-    ----------
-    message : str
-    step : int or None
-        See ``step`` below.
-
-    Attributes
-    ----------
-    step : int or None
-        The optimisation step (counted from 1) whose loss was not finite, or
-        after which the weights were found not finite (epoch, for the
-        classifiers' heads).
-    """
-
-    def __init__(self, message, step=None):
-        super().__init__(message)
-        self.step = step
-
-
-def nonfinite_tensors(named_tensors) -> list:
-    """Names of the floating-point tensors that hold NaN or inf.
-
-    Parameters
-    ----------
-    named_tensors : iterable of (str, torch.Tensor)
-        E.g. ``module.state_dict().items()``, all on one device.
-
-    Returns
-    -------
-    list of str
-        In the order given; empty when every tensor is finite. One reduction
-        per tensor and one host-device synchronisation in all.
-    """
-    named = [(name, tensor.detach()) for name, tensor in named_tensors
-             if isinstance(tensor, torch.Tensor) and (tensor.is_floating_point() or tensor.is_complex())]
-    if not named:
-        return []
-    finite = torch.stack([torch.isfinite(tensor).all() for _, tensor in named])
-    if bool(finite.all()):
-        return []
-    return [name for (name, _), ok in zip(named, finite.tolist()) if not ok]
 
 
 class SeqCLRNetwork(nn.Module):
@@ -128,114 +71,8 @@ class SeqCLRNetwork(nn.Module):
         return self.projector(self.encoder(x))
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """Turn ``"auto"`` into ``"bf16"`` or ``"fp32"`` for ``device``.
-
-    ``"auto"`` picks bf16 on CPUs with native bf16 matrix instructions (AMX or
-    AVX512-BF16), where it is several times faster than fp32; elsewhere on CPUs
-    bf16 is emulated and far slower, so fp32. On CUDA ``"auto"`` is fp32, whose
-    convolutions cuDNN runs in TF32 (PyTorch's default,
-    ``torch.backends.cudnn.allow_tf32``): measured on an H200, bf16 autocast
-    made the convolutional encoder's training step slower, not faster.
-    """
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision={precision!r} is not one of 'auto', 'fp32', 'bf16'.")
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        # benchmarks/bench_pretrain.py on an H200 (torch 2.11, CUDA 13; 256 channels of 512 samples): a step of
-        # the paper-size convolutional encoder took 0.27-0.29 s in fp32 (TF32 convolutions) and 2.4-2.5 s under
-        # bf16 autocast, with cudnn.benchmark on or off; the small encoder 0.018 s against 0.023 s.
-        return "fp32"
-    if device.type == "cpu":
-        return "bf16" if cpu_has_native_bf16() else "fp32"
-    return "fp32"
-
-
-def cpu_has_native_bf16() -> bool:
-    """True if this CPU has AMX-BF16 or AVX512-BF16 instructions."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def autocast(device: torch.device, precision: str):
-    """An autocast context for ``precision`` (a no-op for fp32)."""
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 @dataclass
-class ContrastiveViews:
-    """Turns a batch of windows (µV) into two scaled, augmented views of single channels.
-
-    Parameters
-    ----------
-    batch_size : int
-        Single channels per step (N); the loss sees 2N views.
-    channels_per_window : int
-        Channels drawn from each window.
-    recombination : bool
-        Draw from the n² recombined channels (§2.1) or the originals only.
-    augmenter : ChannelAugmenter
-    scaling : str
-        See :mod:`skseqclr.scaling`.
-    input_scale : float
-        Constant of the ``"global"`` scaling, in µV.
-    crop_length : int or None
-        If set, each view is first cut to this many consecutive samples of its
-        channel, each view and channel from its own uniformly drawn start, so
-        the two views of a channel are two (possibly overlapping) stretches of
-        it; ``None`` augments the whole channel twice (the paper).
-    candidates : list of (torch.Tensor, torch.Tensor), or None
-        Per source (in the order of the pretrainer's sources), the channel
-        pairs to draw from instead of ``recombination``'s set
-        (:func:`skseqclr.recombination.sample_channel_pairs`), on the
-        training device.
-    """
-
-    batch_size: int
-    channels_per_window: int
-    recombination: bool
-    augmenter: object
-    scaling: str
-    input_scale: float = 1.0
-    crop_length: int | None = None
-    candidates: list | None = None
-
-    @property
-    def windows_per_batch(self) -> int:
-        return max(1, math.ceil(self.batch_size / self.channels_per_window))
-
-    def __call__(self, windows_uv: torch.Tensor, generator: torch.Generator, source_index: int = 0):
-        candidates = None if self.candidates is None else self.candidates[source_index]
-        first, second = sample_channel_pairs(
-            windows_uv.shape[0], windows_uv.shape[1], self.channels_per_window,
-            recombination=self.recombination, generator=generator, device=windows_uv.device,
-            candidates=candidates,
-        )
-        recombined = recombine(windows_uv, first, second)
-        channels = recombined.flatten(0, 1)[: self.batch_size]
-        center, scale = (statistic[: self.batch_size] for statistic in
-                         scaling_statistics(recombined, windows_uv, self.scaling, self.input_scale))
-        if self.crop_length is None:
-            view_a, view_b = self.augmenter(channels, generator)
-        else:
-            view_a, view_b = (self.augmenter.augment(self._crop(channels, generator), generator) for _ in range(2))
-        return (view_a - center) / scale, (view_b - center) / scale
-
-    def _crop(self, channels, generator):
-        n_starts = channels.shape[-1] - self.crop_length + 1
-        start = torch.randint(n_starts, (channels.shape[0],), generator=generator, device=channels.device)
-        return crop(channels, start, self.crop_length)
-
-
-@dataclass
-class Pretrainer:
+class Pretrainer(DivergenceChecks):
     """Runs contrastive pretraining of a :class:`SeqCLRNetwork`.
 
     The estimator builds one and calls :meth:`run`; everything here is plain
@@ -513,85 +350,6 @@ class Pretrainer:
             if D.is_main_process():
                 save_checkpoint(state, self.checkpoint_path)
             self._saved_step = self.step
-
-    # -- divergence ----------------------------------------------------------
-    def _watch_finiteness(self):
-        """Start watching the losses of a run (from the current step) for NaN/inf."""
-        self._each_step = self.device.type != "cuda" if self.check_each_step is None else bool(self.check_each_step)
-        self._run_start = self.step
-        self._losses_finite = torch.ones((), dtype=torch.bool, device=self.device)
-        self._finite_steps = torch.zeros((), dtype=torch.int64, device=self.device)
-        self._last_batch = None
-
-    def _watch_loss(self, loss):
-        """Check ``loss`` (every step; before the update, so the weights stay finite), or fold its finiteness
-        into device-side flags read by :meth:`_check_finite` (no synchronisation)."""
-        finite = torch.isfinite(loss.detach())
-        if self._each_step:
-            if not bool(finite):
-                raise self._diverged(self.step + 1)
-        else:
-            self._losses_finite = self._losses_finite & finite
-            self._finite_steps = self._finite_steps + self._losses_finite  # steps before the first non-finite one
-
-    def _check_finite(self, weights=True):
-        """Raise :class:`TrainingDivergedError` if a loss of this run, or (``weights``) a weight, is not finite.
-
-        Reads flags on the device: call it where the loop synchronises anyway.
-        """
-        if not bool(self._losses_finite):
-            raise self._diverged(self._run_start + int(self._finite_steps) + 1)
-        if weights:
-            bad = nonfinite_tensors(self.network.state_dict().items())
-            if bad:
-                raise self._diverged(self.step, bad)
-
-    def _diverged(self, step, tensors=None) -> TrainingDivergedError:
-        """The error for a loss that was not finite at ``step``, or ``tensors`` not finite after it."""
-        if tensors:
-            shown = ", ".join(tensors[:3]) + (f" and {len(tensors) - 3} more" if len(tensors) > 3 else "")
-            what = f"the weights are not finite (NaN or inf) after step {step} of {self.total_steps} ({shown})"
-        else:
-            what = f"the loss was not finite (NaN or inf) at step {step} of {self.total_steps}"
-        return TrainingDivergedError(
-            f"Pretraining diverged: {what}. {self._likely_cause(step, tensors)} Other causes to check: the "
-            f"learning rate (lr={self.lr:g}), the temperature (temperature={self.temperature:g}), the weight decay "
-            f"(weight_decay={self.weight_decay:g}), the augmentation ranges and the input's units. Training "
-            "stopped; no checkpoint or snapshot holds these weights.", step=step)
-
-    def _likely_cause(self, step, tensors) -> str:
-        views_peak, windows_peak = self._input_peaks()
-        if views_peak is not None and not views_peak <= _HUGE_INPUT:
-            enabled = ", ".join(f"{a.name}=({a.low:g}, {a.high:g})" for a in self.views.augmenter.augmentations)
-            return (f"Likely cause: the augmented views of the last batch are not finite or far too large "
-                    f"(largest |value| {views_peak:.3g} after scaling, where scaled channels are of order 1; the "
-                    f"windows' largest |value| is {windows_peak:.3g} µV): the augmentation ranges "
-                    f"({enabled or 'none enabled'}) or the input's units.")
-        if step == self._run_start + 1 and not tensors:
-            return (f"Likely cause: the temperature temperature={self.temperature:g} is too small (the loss was not "
-                    "finite before any weight update, with finite inputs: similarities divided by it overflow "
-                    "float32), or the initial weights (init_weights, or the checkpoint resumed from) are not finite.")
-        if self.lr * self.weight_decay >= 1:
-            return (f"Likely cause: the learning rate lr={self.lr:g} is too large for weight_decay="
-                    f"{self.weight_decay:g} (or the weight decay too large): each step multiplies the weights by "
-                    f"1 - lr * weight_decay = {1 - self.lr * self.weight_decay:g}, so they grow without bound; "
-                    "lr * weight_decay must be far below 1.")
-        return (f"Likely cause: the learning rate lr={self.lr:g} is too large (the weights grew without bound "
-                f"after {step - self._run_start - 1} finite step(s)), or temperature={self.temperature:g} too small.")
-
-    def _input_peaks(self):
-        """Largest |value| of freshly augmented, scaled views of the last batch, and of its windows (µV)."""
-        if self._last_batch is None:
-            return None, None
-        windows_uv, source_index = self._last_batch
-        generator = torch.Generator(device=self.device)
-        generator.manual_seed(0)
-        try:
-            with torch.no_grad():
-                views = torch.cat(self.views(windows_uv, generator, source_index))
-                return float(views.abs().max()), float(windows_uv.abs().max())
-        except Exception:  # a diagnosis only: never hide the divergence behind another error
-            return None, None
 
     # -- the loop ------------------------------------------------------------
     def _train_step(self, windows_uv, source_index=0):

@@ -1,0 +1,242 @@
+"""Saving and loading a fitted :class:`~skseqclr.transformer.SeqCLRTransformer` (safetensors).
+
+A weights file holds the encoder's and the projector's tensors, with JSON
+metadata: the network's configuration, the parameters of the run and the
+fitted values. Files are read without unpickling anything, and malformed or
+non-finite files are refused with a ``ValueError`` naming the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import HERTZ, POSITIVE_REAL, Interval, InvalidParameterError, Satisfies, is_positive_int, \
+    validate_parameter_constraints
+from ._version import __version__
+from .nn.encoders import make_encoder
+from .nn.heads import make_projector
+from .training.pretrainer import SeqCLRNetwork, nonfinite_tensors, resolve_precision, set_seed_for_init
+
+_FORMAT = "skseqclr-encoder"
+
+
+def save_transformer(self, path) -> Path:
+    """Write the fitted transformer ``self`` to ``path``; see :meth:`SeqCLRTransformer.save`."""
+    from safetensors.torch import save_file
+
+    check_is_fitted(self, "encoder_")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {f"encoder.{k}": v.detach().cpu().contiguous() for k, v in self.encoder_.state_dict().items()}
+    tensors.update({f"projector.{k}": v.detach().cpu().contiguous()
+                    for k, v in self.projector_.state_dict().items()})
+    metadata = {
+        "format": _FORMAT,
+        "skseqclr_version": __version__,
+        "encoder": self.encoder,
+        "encoder_config": json.dumps(_jsonable(self._encoder_config())),
+        "projector_config": json.dumps(_jsonable(self._projector_config())),
+        "params": json.dumps(_jsonable(self._portable_params())),
+        "fitted": json.dumps({
+            "input_scale_": self.input_scale_, "sfreq_": self.sfreq_, "ch_names_": self.ch_names_,
+            "n_channels_fit_": list(self.n_channels_fit_), "to_microvolts_": self.to_microvolts_,
+            "n_features_in_": self.n_features_in_, "n_steps_": getattr(self, "n_steps_", 0),
+            "history_": self.history_,
+        }),
+    }
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def load_transformer(cls, path, **params):
+    """A fitted ``cls`` from a file written by :func:`save_transformer`; see :meth:`SeqCLRTransformer.load`."""
+    metadata, _ = _read_weights(path)
+    model, fitted = _read_metadata(metadata, path, known=set(cls().get_params(deep=False)))
+    try:
+        cls(**model)._check_params()
+    except ValueError as error:
+        raise ValueError(f"{path}: the parameters in the metadata entry 'params' are invalid: {error}") from None
+    estimator = cls(**{**model, **params})
+    estimator._check_params()
+    with set_seed_for_init(0):
+        encoder = make_encoder(estimator.encoder, estimator.model_size, **(estimator.encoder_kwargs or {}))
+        projector = make_projector(estimator.projector, encoder.n_outputs, **estimator._projector_config())
+    network = SeqCLRNetwork(encoder, projector)
+    _load_weights_into(network, path, estimator.encoder, estimator._encoder_config())
+    network.eval()
+    estimator.encoder_, estimator.projector_ = network.encoder, network.projector
+    estimator.input_scale_ = float(fitted["input_scale_"])
+    estimator.sfreq_ = None if fitted["sfreq_"] is None else float(fitted["sfreq_"])
+    estimator.ch_names_ = list(fitted["ch_names_"])
+    estimator.n_channels_fit_ = tuple(int(n) for n in fitted["n_channels_fit_"])
+    estimator.to_microvolts_ = float(fitted["to_microvolts_"])
+    estimator.n_features_in_ = int(fitted["n_features_in_"])
+    estimator.n_steps_ = int(fitted["n_steps_"])
+    estimator.history_ = fitted["history_"]
+    estimator.interrupted_ = False
+    estimator.snapshots_ = {}
+    estimator.precision_ = resolve_precision(estimator.precision, estimator._device())
+    return estimator
+
+
+#: The parameters a weights file sets on ``SeqCLRTransformer.load``: the network's architecture and how windows
+#: are read, scaled and turned into features.
+_MODEL_PARAMS = frozenset({
+    "encoder", "model_size", "encoder_kwargs", "projector", "projector_kwargs", "scaling", "units", "sfreq",
+    "ch_names", "resample_to", "pooling", "log_power", "feature_channels", "feature_reference", "precision",
+})
+#: Parameters a file may record but ``load`` does not apply: how the encoder was trained and where (the run).
+#: Names written by earlier versions stay here, so that their files keep loading.
+_RUN_PARAMS = frozenset({
+    "amplitude_scale", "time_shift", "dc_shift", "zero_mask", "gaussian_noise", "bandstop",
+    "augmentations_per_view", "recombination", "crop_length", "channels_per_window", "group_batches",
+    "temperature", "n_epochs", "max_steps", "snapshot_steps", "batch_size", "lr", "weight_decay", "lr_schedule",
+    "device", "compile", "num_workers", "init_weights", "checkpoint_dir", "checkpoint_every", "resume",
+    "random_state", "verbose",
+})
+
+
+#: What each fitted value in a file's metadata entry 'fitted' may be.
+_FITTED_CONSTRAINTS = {
+    "input_scale_": [POSITIVE_REAL],
+    "sfreq_": [None, HERTZ],
+    "ch_names_": [Satisfies(lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(n, str) for n in v),
+                            "a non-empty list of channel names")],
+    "n_channels_fit_": [Satisfies(lambda v: isinstance(v, list) and len(v) > 0 and all(map(is_positive_int, v)),
+                                  "a non-empty list of channel counts")],
+    "to_microvolts_": [POSITIVE_REAL],
+    "n_features_in_": [Interval(numbers.Integral, 1)],
+    "n_steps_": [Interval(numbers.Integral, 0)],
+    "history_": [Satisfies(lambda v: isinstance(v, list) and all(isinstance(entry, dict) for entry in v),
+                           "a list of dicts, one per epoch")],
+}
+
+
+def _metadata_entry(metadata, key, path, kind=dict):
+    """The JSON entry ``key`` of a weights file's metadata, or a ``ValueError`` naming it."""
+    if key not in metadata:
+        raise ValueError(f"{path}: the metadata has no entry {key!r}; the file was not written by "
+                         "SeqCLRTransformer.save, or was altered since.")
+    try:
+        value = json.loads(metadata[key])
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: the metadata entry {key!r} is not valid JSON ({error}).") from None
+    if not isinstance(value, kind):
+        raise ValueError(f"{path}: the metadata entry {key!r} must be a JSON {kind.__name__}, "
+                         f"got {type(value).__name__}.")
+    return value
+
+
+def _read_metadata(metadata, path, known):
+    """The model parameters and the fitted values in a weights file's metadata, checked.
+
+    ``known``: the parameter names of this version; a file may also hold any of
+    :data:`_RUN_PARAMS`, which are recorded but not applied.
+    """
+    encoder = metadata.get("encoder")
+    if not isinstance(encoder, str):
+        raise ValueError(f"{path}: the metadata has no entry 'encoder' (the encoder's kind); the file was not "
+                         "written by SeqCLRTransformer.save, or was altered since.")
+    _metadata_entry(metadata, "encoder_config", path)
+    saved = _metadata_entry(metadata, "params", path)
+    unknown = sorted(set(saved) - _MODEL_PARAMS - _RUN_PARAMS - set(known))
+    if unknown:
+        raise ValueError(f"{path}: the metadata entry 'params' holds unknown parameter(s) {unknown}; "
+                         "this version of skseqclr does not know them (a file of a newer version, or altered).")
+    model = {name: _tuples(value) for name, value in saved.items() if name in _MODEL_PARAMS}
+    model.setdefault("feature_reference", False)  # files from before it existed hold unreferenced features
+    missing_model = sorted(name for name in model if name not in known)
+    if missing_model:
+        raise ValueError(f"{path}: the file's model needs parameter(s) {missing_model}, which this version of "
+                         "skseqclr does not have.")
+    fitted = _metadata_entry(metadata, "fitted", path)
+    missing = [name for name in _FITTED_CONSTRAINTS if name not in fitted]
+    if missing:
+        raise ValueError(f"{path}: the metadata entry 'fitted' lacks {missing}; the file was not written by "
+                         "SeqCLRTransformer.save, or was altered since.")
+    try:
+        validate_parameter_constraints(_FITTED_CONSTRAINTS, {k: fitted[k] for k in _FITTED_CONSTRAINTS})
+    except InvalidParameterError as error:
+        raise ValueError(f"{path}: the metadata entry 'fitted' is invalid: {error}") from None
+    if len(fitted["ch_names_"]) not in fitted["n_channels_fit_"]:
+        raise ValueError(f"{path}: the metadata entry 'fitted' is inconsistent: ch_names_ has "
+                         f"{len(fitted['ch_names_'])} names, n_channels_fit_ is {fitted['n_channels_fit_']}.")
+    return model, fitted
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.random.RandomState):
+        return None
+    return value
+
+
+def _tuples(value):
+    """JSON gives lists; parameters such as ranges and sizes are tuples."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def _read_weights(path):
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No weights file at {path}.")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+    except Exception as error:  # safetensors raises its own error type for corrupt headers
+        raise ValueError(f"{path} is not an skseqclr weights file (written by SeqCLRTransformer.save): {error}") from error
+    if metadata.get("format") != _FORMAT:
+        raise ValueError(f"{path} is not an skseqclr weights file (written by SeqCLRTransformer.save).")
+    tensors = load_file(str(path))
+    bad = nonfinite_tensors(tensors.items())
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ValueError(
+            f"The weights in {path} are not finite: tensor(s) {shown} hold NaN or inf values, so every feature "
+            "computed with them would be NaN. The file was written by a pretraining run that diverged or was "
+            "altered since; it is refused. Use weights saved before, or pretrain again."
+        )
+    return metadata, tensors
+
+
+def _load_weights_into(network, path, kind, config):
+    """Load saved weights into ``network``, refusing a different architecture clearly."""
+    metadata, tensors = _read_weights(path)
+    saved_config = json.loads(metadata["encoder_config"])
+    expected = _jsonable(config)
+    if metadata["encoder"] != kind or saved_config != expected:
+        raise ValueError(
+            f"The weights in {path} are for a {metadata['encoder']} encoder with sizes {saved_config}, "
+            f"but this estimator builds a {kind} encoder with sizes {expected}; set encoder, model_size "
+            "and encoder_kwargs to match the saved encoder."
+        )
+    encoder_state = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
+    network.encoder.load_state_dict(encoder_state)
+    projector_state = {k[len("projector."):]: v for k, v in tensors.items() if k.startswith("projector.")}
+    if projector_state:
+        try:
+            network.projector.load_state_dict(projector_state)
+        except RuntimeError:
+            warnings.warn(f"The projector in {path} has other sizes; it starts from random weights.")
