@@ -8,9 +8,8 @@ are concatenated.
 Besides statistics over time, each output channel can be summarised by its
 log power in a frequency band (:data:`POOLING_BANDS`; ``"bands"`` is all five):
 the log of the mean periodogram ``|FFT(h - mean)|² / T`` over the band's
-frequency bins. These need the sampling frequency. On EEGMAT the untrained
-encoder read this way gave the best SeqCLR features, and pretraining made them
-worse (:doc:`/benchmark`).
+frequency bins. These need the sampling frequency (evidence:
+:ref:`benchmark-band-pooling`).
 """
 
 from __future__ import annotations

@@ -240,11 +240,9 @@ def resolve_feature_channels(feature_channels, ch_names):
     returned as it is, after :func:`check_feature_channels`.
 
     Why the neighbours: recombination (§2.1) pretrains the encoder mostly on
-    differences of channels, and on EEGMAT reading it on neighbouring
-    electrodes' differences as well as the recorded channels gave the best
-    features and the gain from pretraining (+0.036 balanced accuracy over
-    the untrained encoder at 10% of the labels, against +0.005 on the
-    recorded channels alone; see the documentation's benchmark page).
+    differences of channels, so reading it on neighbouring electrodes'
+    differences as well as on the recorded channels reads it where it was
+    pretrained (evidence: :ref:`benchmark-feature-channels`).
 
     Parameters
     ----------

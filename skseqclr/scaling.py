@@ -12,7 +12,7 @@ Modes
     One constant for all channels and windows, learned in ``fit``: the median
     standard deviation of the training channels (µV). Keeps each channel's
     absolute amplitude, which on many EEG tasks carries much of the signal
-    (issue #8's measurements on EEGMAT).
+    (:ref:`benchmark-scaling`).
 ``"window"``
     One constant per window, shared by all its channels (originals and
     recombined differences alike): the median standard deviation of the

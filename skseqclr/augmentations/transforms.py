@@ -441,7 +441,7 @@ class ChannelAugmenter:
     each channel receives two randomly chosen augmentations, one per view,
     which is how we read the paper's augmenter;
     :class:`~skseqclr.SeqCLRTransformer` composes two per view by default,
-    which gave better features on the EEGMAT benchmark (:doc:`/benchmark`).
+    (:ref:`benchmark-augmentations-per-view`).
 
     Every augmentation is computed for the whole batch and kept only where it
     was chosen (``torch.where``), so the augmenter runs without any

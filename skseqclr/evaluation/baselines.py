@@ -34,7 +34,7 @@ __all__ = ["LogPower", "LogVarianceBandPower", "WindowsToArray", "reference_to_c
 #: Theta, alpha and beta bands in Hz.
 DEFAULT_BANDS = ((4.0, 8.0), (8.0, 13.0), (13.0, 30.0))
 #: Delta to low gamma in Hz: the three classic bands plus 1-4 and 30-45 Hz (the bands of
-#: ``SeqCLRTransformer(pooling="bands")``). On EEGMAT the strongest baseline (:doc:`/benchmark`).
+#: ``SeqCLRTransformer(pooling="bands")``); see :doc:`/results` for how it compares.
 FIVE_BANDS = tuple(POOLING_BANDS.values())
 _EPS_UV2 = 1e-12  # µV², keeps log finite on flat channels
 
@@ -101,9 +101,8 @@ class LogPower(_WindowFeatures):
         Subtract from each channel's log power its mean over the window's
         channels: each channel's power relative to the window's geometric mean
         power. A subject's or amplifier's overall gain cancels, the
-        topography stays, and only the window itself is used. On EEGMAT across
-        subjects this referenced log-power was the strongest inductive control
-        at 10% of the labels (:doc:`/benchmark`).
+        topography stays, and only the window itself is used
+        (:ref:`benchmark-feature-reference`).
 
     Attributes
     ----------

@@ -1,8 +1,7 @@
 """How long to pretrain, chosen by a linear probe on labelled training windows.
 
-The NT-Xent loss keeps falling long after the features stop improving (on
-EEGMAT the probe peaked after a few hundred steps of the small encoder while
-the loss kept falling), so the loss cannot say when to stop. One pretraining
+The NT-Xent loss can keep falling long after the features stop improving
+(:ref:`benchmark-length-cv`), so the loss cannot say when to stop. One pretraining
 run with ``SeqCLRTransformer(snapshot_steps=...)`` keeps the network after
 several step counts; :func:`select_pretraining_length` encodes the labelled
 training windows with each and keeps the one whose probe cross-validates best,

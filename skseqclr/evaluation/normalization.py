@@ -20,10 +20,10 @@ Two places to do it:
 
 It is **transductive for new subjects**: a test subject's statistics come from
 that subject's own (unlabelled) windows, so ``transform`` needs several windows
-of each subject at once, and what they contain matters: on EEGMAT (rest and
-arithmetic recordings of every subject) each subject's mean lies between its
-two conditions. Report results with and without it (the benchmark does, see
-the docs' Benchmark page).
+of each subject at once, and what they contain matters: when every subject
+was recorded in every condition, each subject's mean lies between its
+conditions. Report results with and without it, as ``skseqclr benchmark``
+does (:doc:`/results`).
 """
 
 from __future__ import annotations
@@ -252,8 +252,7 @@ def scale_channels_per_group(X, groups, *, reference_scale=None, with_mean=True,
         braindecode windows dataset, read as a whole.
     groups : array-like of shape (n_windows,)
         Group of each window, e.g. its subject. Not its recording when the
-        classes were recorded separately (as on EEGMAT, one file per
-        condition): per-recording statistics would remove the difference
+        classes were recorded separately (one file per condition): per-recording statistics would remove the difference
         between the classes.
     reference_scale : float or None, default=None
         Target standard deviation (the input's units). None: the median
