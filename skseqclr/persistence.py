@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
+import re
 import warnings
 from pathlib import Path
 
@@ -36,7 +38,13 @@ def save_transformer(self, path) -> Path:
     tensors = {f"encoder.{k}": v.detach().cpu().contiguous() for k, v in self.encoder_.state_dict().items()}
     tensors.update({f"projector.{k}": v.detach().cpu().contiguous()
                     for k, v in self.projector_.state_dict().items()})
-    metadata = {
+    save_file(tensors, str(path), metadata=_transformer_metadata(self))
+    return path
+
+
+def _transformer_metadata(self):
+    """The metadata of a weights file (a dict of strings): what :func:`_read_metadata` checks."""
+    return {
         "format": _FORMAT,
         "skseqclr_version": __version__,
         "encoder": self.encoder,
@@ -50,13 +58,16 @@ def save_transformer(self, path) -> Path:
             "history_": self.history_,
         }),
     }
-    save_file(tensors, str(path), metadata=metadata)
-    return path
 
 
 def load_transformer(cls, path, **params):
     """A fitted ``cls`` from a file written by :func:`save_transformer`; see :meth:`SeqCLRTransformer.load`."""
     metadata, _ = _read_weights(path)
+    return _fitted_from_metadata(cls, metadata, path, path, **params)
+
+
+def _fitted_from_metadata(cls, metadata, path, weights, **params):
+    """A fitted ``cls`` built from checked ``metadata`` (read from ``path``) and the weights file ``weights``."""
     model, fitted = _read_metadata(metadata, path, known=set(cls().get_params(deep=False)))
     try:
         cls(**model)._check_params()
@@ -68,7 +79,7 @@ def load_transformer(cls, path, **params):
         encoder = make_encoder(estimator.encoder, estimator.model_size, **(estimator.encoder_kwargs or {}))
         projector = make_projector(estimator.projector, encoder.n_outputs, **estimator._projector_config())
     network = SeqCLRNetwork(encoder, projector)
-    _load_weights_into(network, path, estimator.encoder, estimator._encoder_config())
+    _load_weights_into(network, weights, estimator.encoder, estimator._encoder_config())
     network.eval()
     estimator.encoder_, estimator.projector_ = network.encoder, network.projector
     estimator.input_scale_ = float(fitted["input_scale_"])
@@ -240,3 +251,102 @@ def _load_weights_into(network, path, kind, config):
             network.projector.load_state_dict(projector_state)
         except RuntimeError:
             warnings.warn(f"The projector in {path} has other sizes; it starts from random weights.")
+
+
+# ------------------------------------------------ Hugging Face layout (save_pretrained / from_pretrained)
+#: The files of a pretrained directory, as huggingface_hub's ``PyTorchModelHubMixin`` names them.
+WEIGHTS_NAME, CONFIG_NAME, MODEL_CARD_NAME = "model.safetensors", "config.json", "README.md"
+#: The metadata entries that hold JSON; ``config.json`` holds them as JSON objects, not strings.
+_JSON_ENTRIES = ("encoder_config", "projector_config", "params", "fitted")
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+
+
+def save_pretrained(self, save_directory) -> Path:
+    """Write ``self`` to ``save_directory``; see :meth:`SeqCLRTransformer.save_pretrained`."""
+    check_is_fitted(self, "encoder_")
+    directory = Path(save_directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"save_directory must be a directory, got the file {directory}.")
+    save_transformer(self, directory / WEIGHTS_NAME)
+    metadata = _transformer_metadata(self)
+    config = {key: json.loads(value) if key in _JSON_ENTRIES else value for key, value in metadata.items()}
+    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (directory / MODEL_CARD_NAME).write_text(_model_card(self), encoding="utf-8")
+    return directory
+
+
+def load_pretrained(cls, path_or_repo_id, **params):
+    """A fitted ``cls`` from a directory or Hub repository; see :meth:`SeqCLRTransformer.from_pretrained`."""
+    directory = _pretrained_directory(path_or_repo_id)
+    config_path, weights = directory / CONFIG_NAME, directory / WEIGHTS_NAME
+    for file in (config_path, weights):
+        if not file.is_file():
+            raise ValueError(f"{directory} has no {file.name}; a pretrained directory holds {CONFIG_NAME} and "
+                             f"{WEIGHTS_NAME}, as written by SeqCLRTransformer.save_pretrained.")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{config_path} is not valid JSON ({error}).") from None
+    if not isinstance(config, dict) or config.get("format") != _FORMAT:
+        raise ValueError(f"{config_path} is not an skseqclr configuration (its entry 'format' must be "
+                         f"{_FORMAT!r}); it was not written by SeqCLRTransformer.save_pretrained.")
+    # Back to the form of a weights file's metadata, so that one function checks both.
+    metadata = {key: json.dumps(value) if key in _JSON_ENTRIES else value for key, value in config.items()}
+    return _fitted_from_metadata(cls, metadata, config_path, weights, **params)
+
+
+def _pretrained_directory(path_or_repo_id):
+    """The local directory of ``path_or_repo_id``, downloaded from the Hugging Face Hub if it is a repo id."""
+    if not isinstance(path_or_repo_id, (str, os.PathLike)):
+        raise TypeError("path_or_repo_id must be a directory (str or path) or a Hugging Face Hub repo id "
+                        f"(str), got {type(path_or_repo_id).__name__}.")
+    path = Path(path_or_repo_id)
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise ValueError(f"{path} is a file, not a directory written by save_pretrained; "
+                         "load a file written by save with SeqCLRTransformer.load.")
+    if not isinstance(path_or_repo_id, str) or not _REPO_ID.match(path_or_repo_id):
+        raise ValueError(f"No directory at {path} (and it is not a Hugging Face Hub repo id such as "
+                         "'user/model'); give a directory written by SeqCLRTransformer.save_pretrained.")
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise ImportError(f"{path_or_repo_id!r} is not a local directory, so it is read as a Hugging Face Hub "
+                          "repo id, which needs the optional package huggingface_hub: "
+                          "pip install skseqclr[hub]") from None
+    return Path(snapshot_download(repo_id=path_or_repo_id,
+                                  allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, MODEL_CARD_NAME]))
+
+
+def _model_card(self):
+    encoder = f"{self.encoder} encoder ({self.model_size})"
+    sfreq = "an unstated sampling frequency" if self.sfreq_ is None else f"{self.sfreq_:g} Hz"
+    return f"""---
+library_name: skseqclr
+tags:
+- eeg
+- self-supervised-learning
+- seqclr
+---
+
+# SeqCLR {encoder}
+
+A SeqCLR channel encoder pretrained with contrastive learning on EEG windows
+(Mohsenvand et al., 2020), saved by skseqclr {__version__}. It was fitted at
+{sfreq} on {len(self.ch_names_)} channel(s) and pretrained for {getattr(self, "n_steps_", 0)} step(s).
+
+`{WEIGHTS_NAME}` holds the encoder and projector weights (safetensors); `{CONFIG_NAME}` holds
+the architecture, the parameters that define the model and what `fit` learned.
+
+## Loading
+
+```python
+from skseqclr import SeqCLRTransformer
+
+seqclr = SeqCLRTransformer.from_pretrained("path/to/this/directory")  # or a Hub repo id
+features = seqclr.transform(windows)  # windows: (n_windows, n_channels, n_times)
+```
+
+Loading from the Hugging Face Hub needs `pip install skseqclr[hub]`.
+"""

@@ -19,7 +19,8 @@ from .nn.encoders import encoder_config, make_encoder
 from .nn.heads import make_projector, projector_config
 from .inputs import as_window_sources, fit_units
 # _jsonable: re-exported, cli imports it from here
-from .persistence import _jsonable, _load_weights_into, load_transformer, save_transformer  # noqa: F401
+from .persistence import _jsonable, _load_weights_into, load_pretrained, load_transformer, save_pretrained, \
+    save_transformer  # noqa: F401
 from .pooling import check_pooling
 from .preprocessing import WindowPreprocessing
 from .readout import FeatureReadout
@@ -671,6 +672,60 @@ class SeqCLRTransformer(FeatureReadout, WindowPreprocessing, TransformerMixin, B
             ``n_epochs=20`` to pretrain further from these weights with ``fit``).
         """
         return load_transformer(cls, path, **params)
+
+    def save_pretrained(self, save_directory) -> Path:
+        """Save the fitted transformer in the layout of the Hugging Face Hub.
+
+        Writes the files that huggingface_hub's ``PyTorchModelHubMixin`` (used
+        by braindecode's models) writes: ``model.safetensors`` (the file
+        :meth:`save` writes), ``config.json`` (the architecture, the
+        parameters and the fitted values, the same content as the weights
+        file's metadata, as readable JSON) and a short model card,
+        ``README.md``. The directory can be uploaded to the Hub as it is (for
+        example with ``huggingface_hub.upload_folder``) and loads with
+        :meth:`from_pretrained`.
+
+        Parameters
+        ----------
+        save_directory : str or path
+            The directory to write; it is created if missing, and files of
+            the same names in it are replaced.
+
+        Returns
+        -------
+        pathlib.Path
+            ``save_directory``.
+        """
+        return save_pretrained(self, save_directory)
+
+    @classmethod
+    def from_pretrained(cls, path_or_repo_id, **params):
+        """A fitted transformer from a directory written by :meth:`save_pretrained`, or from the Hub.
+
+        A local directory is read offline. Anything else is read as a Hugging
+        Face Hub repository id (``"user/model"``) and downloaded with
+        ``huggingface_hub.snapshot_download``, which needs the optional
+        package ``huggingface_hub`` (``pip install skseqclr[hub]``).
+        ``config.json`` is checked as :meth:`load` checks a file's metadata:
+        only the parameters that define the model are applied, malformed
+        entries are refused with a ``ValueError`` naming the entry, and
+        weights holding NaN or inf are refused. Nothing is unpickled.
+
+        Parameters
+        ----------
+        path_or_repo_id : str or path
+            A directory holding ``config.json`` and ``model.safetensors``, or
+            a Hub repository id.
+        **params
+            Parameters to set, replacing the saved ones (e.g. ``device="cpu"``,
+            ``pooling="mean"``).
+
+        Returns
+        -------
+        SeqCLRTransformer
+            The fitted transformer, ready to ``transform``.
+        """
+        return load_pretrained(cls, path_or_repo_id, **params)
 
 
 def _sample_windows(source, n, seed):
