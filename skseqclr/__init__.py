@@ -13,4 +13,14 @@ from .transformer import SeqCLRTransformer
 from .classifier import LogSoftmaxClassifier, SeqCLRClassifier
 
 __all__ = ["__version__", "PAPER_RANGES", "SeqCLRTransformer", "SeqCLRClassifier", "LogSoftmaxClassifier",
-           "MultiDataset", "plot_augmentations"]
+           "MultiDataset", "plot_augmentations", "SeqCLRNet"]
+
+
+def __getattr__(name):
+    # SeqCLRNet subclasses braindecode's EEGModuleMixin: importing braindecode's models costs about a second,
+    # so it is imported on first use rather than with the package.
+    if name == "SeqCLRNet":
+        from .nn.seqclr_net import SeqCLRNet
+
+        return SeqCLRNet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

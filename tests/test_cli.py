@@ -557,3 +557,136 @@ def test_console_script(tmp_path):
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "log-variance bands" in result.stdout
+
+
+# ------------------------------------------------------------ --data: the user's own recordings
+
+CH_10_20 = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8", "P7", "P3", "Pz", "P4", "P8",
+            "O1", "O2"]
+
+
+def _write_epochs(path, subjects=(1, 2, 3), classes=("rest", "task"), n_per=4, metadata_column="subject"):
+    """An -epo.fif of 2-s epochs at 128 Hz on 19 10-20 channels: 10 Hz ('rest') or 20 Hz ('task') rhythms."""
+    import mne
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    sfreq, n_times = 128.0, 256
+    t = np.arange(n_times) / sfreq
+    X, codes, subject_of = [], [], []
+    event_id = {name: i + 1 for i, name in enumerate(classes)}
+    for subject in subjects:
+        for k, name in enumerate(classes):
+            for _ in range(n_per):
+                rhythm = np.sin(2 * np.pi * (10 + 10 * k) * t + rng.uniform(0, 2 * np.pi))
+                X.append(1e-5 * (rhythm + 0.5 * rng.standard_normal((len(CH_10_20), n_times))))
+                codes.append(event_id[name])
+                subject_of.append(subject)
+    info = mne.create_info(CH_10_20, sfreq, "eeg")
+    events = np.c_[np.arange(len(codes)) * n_times, np.zeros(len(codes), int), codes]
+    metadata = pd.DataFrame({metadata_column: subject_of})
+    epochs = mne.EpochsArray(np.asarray(X), info, events=events, event_id=event_id, metadata=metadata,
+                             verbose="error")
+    epochs.save(path, overwrite=True, verbose="error")
+    return path
+
+
+def _write_raw(path, seconds=10.0, sfreq=128.0, ch_names=CH_10_20[:4]):
+    import mne
+
+    rng = np.random.default_rng(len(str(path)))
+    info = mne.create_info(list(ch_names) + ["STI"], sfreq, ["eeg"] * len(ch_names) + ["stim"])
+    data = np.r_[1e-5 * rng.standard_normal((len(ch_names), int(seconds * sfreq))), np.zeros((1, int(seconds * sfreq)))]
+    mne.io.RawArray(data, info, verbose="error").save(path, overwrite=True, verbose="error")
+    return path
+
+
+@pytest.mark.slow
+def test_benchmark_on_an_epochs_file(tmp_path, capsys):
+    path = _write_epochs(tmp_path / "mine-epo.fif")
+    out = tmp_path / "results.json"
+    code = main(["benchmark", "--data", str(path), *TINY_ARGS, "--fractions", "1",
+                 "--methods", "seqclr", "untrained", "bands", "--output", str(out)])
+    printed = capsys.readouterr()
+    assert code == EXIT_OK, printed.err
+    assert "mine-epo.fif: 24 epochs of 2 s, classes rest, task, 3 subject(s), train subjects 1-2, test 3" in printed.out
+    assert "SeqCLR pretrained  " in printed.out and "SeqCLR untrained  " in printed.out
+    report = json.loads(out.read_text())
+    assert (report["n_train"], report["n_test"]) == (16, 8)
+    assert report["seqclr_params"]["ch_names"] == CH_10_20
+    # the 10 Hz / 20 Hz rhythms are separable by band power on the held-out subject
+    assert max(r["balanced_accuracy"] for r in report["rows"] if r["method"] == "log-variance bands") > 0.7
+
+
+def _bad_data_cases(tmp_path):
+    good = _write_epochs(tmp_path / "good-epo.fif")
+    junk = tmp_path / "junk-epo.fif"
+    junk.write_bytes(b"not a fif file")
+    return {
+        "missing": (["--data", str(tmp_path / "nope-epo.fif")], "does not exist"),
+        "unreadable": (["--data", str(junk)], "cannot read"),
+        "raw recording": (["--data", str(_write_raw(tmp_path / "rec_raw.fif"))], "no labels"),
+        "empty folder": (["--data", str((tmp_path / "empty").resolve())], "no recordings"),
+        "one class": (["--data", str(_write_epochs(tmp_path / "one-epo.fif", classes=("rest",)))], "single class"),
+        "one subject": (["--data", str(_write_epochs(tmp_path / "solo-epo.fif", subjects=(7,)))], "single subject"),
+        "unknown column": (["--data", str(good), "--subject-column", "participant"], "no such column"),
+        "no subject column": (["--data", str(_write_epochs(tmp_path / "anon-epo.fif", metadata_column="who"))],
+                              "--subject-column"),
+        "bad picks": (["--data", str(good), "--picks", "Oz9"], "--picks"),
+        "with --dataset": (["--data", str(good), "--dataset", "synthetic"], "not both"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "unreadable", "raw recording", "empty folder", "one class",
+                                  "one subject", "unknown column", "no subject column", "bad picks",
+                                  "with --dataset"])
+def test_benchmark_data_usage_errors_before_pretraining(case, tmp_path, capsys, monkeypatch):
+    from skseqclr.transformer import SeqCLRTransformer
+
+    (tmp_path / "empty").mkdir()
+    options, word = _bad_data_cases(tmp_path)[case]
+    monkeypatch.setattr(SeqCLRTransformer, "fit", lambda *a, **k: pytest.fail("pretraining started"))
+    assert main(["benchmark", *options, *TINY_ARGS]) == EXIT_USAGE
+    assert word in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, word", [
+    ([], "one of --dataset or --data"),
+    (["--dataset", "synthetic", "--data", "x.edf"], "not both"),
+])
+def test_pretrain_needs_dataset_or_data(options, word, tmp_path, capsys):
+    assert main(["pretrain", *options, "--output", str(tmp_path / "out")]) == EXIT_USAGE
+    assert word in capsys.readouterr().err
+
+
+def test_pretrain_on_a_folder_of_raw_recordings(tmp_path, capsys):
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    _write_raw(folder / "a_raw.fif", seconds=10)
+    _write_raw(folder / "b_raw.fif", seconds=6, sfreq=256.0)  # resampled to 128 Hz
+    (folder / "notes.txt").write_text("not a recording")
+    out = tmp_path / "out"
+    code = main(["pretrain", "--data", str(folder), "--window-seconds", "2", *TINY_ARGS, "--output", str(out)])
+    printed = capsys.readouterr()
+    assert code == EXIT_OK, printed.err
+    assert (out / "encoder.safetensors").is_file()
+    config = json.loads((out / "config.json").read_text())
+    assert config["datasets"][0]["n_windows"] == 5 + 3  # whole 2-s windows of each recording
+    assert config["seqclr_params"]["ch_names"] == CH_10_20[:4]  # the stimulus channel is not a data channel
+    assert "2 recording(s)" in printed.out
+    # the recordings' montages must agree
+    _write_raw(folder / "c_raw.fif", ch_names=CH_10_20[4:8])
+    assert main(["pretrain", "--data", str(folder), *TINY_ARGS, "--output", str(out)]) == EXIT_USAGE
+    assert "differ" in capsys.readouterr().err
+
+
+@pytest.mark.shared_data
+def test_pretrain_on_eegmat_edf_files(tmp_path, capsys):
+    files = [shared_path("eegmat", "Subject00_1.edf"), shared_path("eegmat", "Subject01_1.edf")]
+    out = tmp_path / "out"
+    code = main(["pretrain", "--data", *map(str, files), "--picks", "eeg", *TINY_ARGS, "--output", str(out)])
+    printed = capsys.readouterr()
+    assert code == EXIT_OK, printed.err
+    assert (out / "encoder.safetensors").is_file()
+    config = json.loads((out / "config.json").read_text())
+    assert config["datasets"][0]["n_windows"] > 10 and len(config["seqclr_params"]["ch_names"]) >= 19

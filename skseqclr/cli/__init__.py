@@ -42,6 +42,12 @@ runs with ``--runs``).
 (without ``--data-dir``: in ``$SKSEQCLR_DATA``, else ``~/skseqclr_data``) and
 otherwise runs on synthetic data, saying so in its first line (it never
 downloads unless ``--dataset`` names a dataset).
+``--data PATH ...`` (``benchmark``, ``pretrain``) reads the user's own files
+instead: one labelled ``-epo.fif`` (labels from event names, subjects from
+the metadata column ``--subject-column``, split by subject as above), or,
+for ``pretrain``, recordings ``mne.io.read_raw`` reads or folders of them
+(one group each), cut into ``--window-s`` windows; ``--picks`` selects
+channels by type or name.
 
 Speed
 -----
@@ -93,15 +99,35 @@ def _data_options():
     group.add_argument("--runs", type=_subjects, metavar="LIST",
                        help="eegbci runs (default: 4,8,12, imagined left vs right fist; for 'pretrain "
                             "--eegbci-windows runs', all 14)")
-    group.add_argument("--window-s", type=_positive_float, default=4.0, metavar="S",
+    group.add_argument("--window-s", "--window-seconds", type=_positive_float, default=4.0, metavar="S",
                        help="window length in seconds (default: 4)")
-    group.add_argument("--sfreq", type=_positive_float, metavar="HZ",
+    group.add_argument("--sfreq", "--resample", type=_positive_float, metavar="HZ",
                        help="resample recordings to this rate in Hz (default: 128; for 'features', the rate "
                             "the encoder was pretrained at)")
     group.add_argument("--n-windows", type=_positive_int, default=600, metavar="N",
                        help="number of synthetic windows (default: 600)")
     group.add_argument("--no-download", action="store_true",
                        help="never download; fail if the files are not local")
+    return parser
+
+
+def _own_data_options(labelled):
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("your own recordings (instead of --dataset)")
+    if labelled:
+        group.add_argument("--data", type=Path, nargs="+", metavar="PATH",
+                           help="a labelled -epo.fif file (mne.read_epochs): labels from its event names, "
+                                "subjects from a column of its metadata (--subject-column), split by subject")
+    else:
+        group.add_argument("--data", type=Path, nargs="+", metavar="PATH",
+                           help="recordings mne.io.read_raw reads (EDF, BDF, FIF, BrainVision, EEGLAB, ...) or "
+                                "folders of them, one group each, cut into consecutive --window-s windows; or one "
+                                "-epo.fif file of epochs")
+    group.add_argument("--subject-column", metavar="NAME",
+                       help="column of the epochs' metadata holding the subject (default: 'subject')")
+    group.add_argument("--picks", nargs="+", metavar="CH",
+                       help="channel types or names to keep, as MNE's pick, e.g. 'eeg' or 'Fz Cz Pz' "
+                            "(default: the data channels, no stimulus or misc channels)")
     return parser
 
 
@@ -150,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     common, data = _common_options(), _data_options()
 
     bench = commands.add_parser(
-        "benchmark", parents=[common, data, _model_options(epochs=1, max_steps=None, batch_size=256)],
+        "benchmark", parents=[common, data, _own_data_options(True), _model_options(epochs=1, max_steps=None, batch_size=256)],
         help="pretrain SeqCLR and compare linear probes at several label fractions with baselines",
         description="Pretrain SeqCLR on the training split without labels, then score a linear probe "
                     "(StandardScaler + LogisticRegression) on frozen features at several label fractions, "
@@ -208,14 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_benchmark)
 
     pre = commands.add_parser(
-        "pretrain", parents=[common, data, _model_options(epochs=10, max_steps=None, batch_size=256)],
+        "pretrain", parents=[common, data, _own_data_options(False), _model_options(epochs=10, max_steps=None, batch_size=256)],
         help="pretrain SeqCLR on one or more datasets and save the encoder",
         description="Pretrain a SeqCLR encoder without labels on one or more datasets (pooled, any channel "
                     "counts) and write OUTPUT/encoder.safetensors and OUTPUT/config.json. Under torchrun, "
                     "every rank trains on its shard and rank 0 alone writes.",
     )
-    pre.add_argument("--dataset", choices=DATASETS, nargs="+", required=True, metavar="NAME",
-                     help=f"one or more of {', '.join(DATASETS)}")
+    pre.add_argument("--dataset", choices=DATASETS, nargs="+", metavar="NAME",
+                     help=f"one or more of {', '.join(DATASETS)} (or --data)")
     pre.add_argument("--split", choices=("all", "train", "test"), default="all",
                      help="windows to use: all, or the benchmark's train or test split (default: all)")
     pre.add_argument("--eegbci-windows", choices=EEGBCI_WINDOWS, default="cues",

@@ -21,6 +21,7 @@ class Split:
     metadata: object = None
     sfreq: float | None = None
     unsplittable: str | None = None
+    ch_names: list | None = None
 
     def part(self, which):
         """``(X, y)`` of ``"train"``, ``"test"`` or ``"all"``."""
@@ -209,3 +210,172 @@ def _auto_dataset(args):
     where = roots[0]
     return "synthetic", (f"No EEG recordings found (looked for eegmat/eegbci in {where}; use --data-dir or "
                          "--dataset): running on SYNTHETIC data from make_synthetic_eeg.")
+
+
+# ------------------------------------------------------------ the user's own recordings
+
+#: File endings ``--data FOLDER`` reads with ``mne.io.read_raw`` (sidecars such as BrainVision's .eeg are not listed).
+RAW_SUFFIXES = (".edf", ".bdf", ".gdf", ".fif", ".fif.gz", ".vhdr", ".set", ".cnt", ".mff", ".nxe", ".lay", ".cdt")
+EPOCHS_SUFFIXES = ("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")
+
+
+def _own_files(paths):
+    """The files named by ``--data``: files as given, folders expanded to the recordings they hold."""
+    files = []
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"--data {path} does not exist.")
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir()
+                           if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(RAW_SUFFIXES))
+            if not found:
+                raise UsageError(f"--data {path}: no recordings in this folder (looked for files ending in "
+                                 f"{', '.join(RAW_SUFFIXES)}).")
+            files.extend(found)
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
+def _is_epochs_file(path):
+    return path.name.lower().endswith(EPOCHS_SUFFIXES)
+
+
+def _prepare(inst, path, args):
+    """Pick ``--picks`` channels of an MNE Raw or Epochs and resample it to ``args.sfreq`` (Hz)."""
+    picks = list(args.picks) if args.picks else "data"
+    try:
+        inst.pick(picks)
+    except ValueError as exc:
+        raise UsageError(f"--picks {' '.join(args.picks or ['data'])}: no such channels or channel types in "
+                         f"{path} ({exc}).") from None
+    if args.sfreq is not None and abs(inst.info["sfreq"] - args.sfreq) > 1e-6:
+        inst.resample(args.sfreq, verbose="error")
+    return inst
+
+
+def _load_own(args, quiet, labelled) -> Split:
+    """``--data``: a labelled ``-epo.fif`` file, or recordings ``mne.io.read_raw`` reads (one group each).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The command's options (``data``, ``picks``, ``subject_column``, ``window_s`` in s, ``sfreq`` in Hz).
+    quiet : bool
+        Unused by the readers (MNE's messages are silenced); kept for symmetry with :func:`_load`.
+    labelled : bool
+        True for ``benchmark``: labels (an epochs file), at least 2 classes and 2 subjects are required.
+    """
+    files = _own_files(args.data)
+    epochs_files = [f for f in files if _is_epochs_file(f)]
+    if labelled and len(epochs_files) != len(files):
+        raw = [str(f) for f in files if not _is_epochs_file(f)]
+        raise UsageError(f"benchmark --data needs labelled epochs (an -epo.fif file, labels from its event names); "
+                         f"{', '.join(raw[:3])}{' ...' if len(raw) > 3 else ''} has no labels (a raw recording, "
+                         "for 'skseqclr pretrain --data').")
+    if epochs_files:
+        if len(files) != 1:
+            raise UsageError(f"--data: give one -epo.fif file alone, got {len(files)} files "
+                             f"({len(epochs_files)} of them epochs).")
+        return _load_epochs_file(files[0], args, labelled)
+    return _load_raw_files(files, args)
+
+
+def _load_epochs_file(path, args, labelled) -> Split:
+    import mne
+
+    try:
+        epochs = mne.read_epochs(path, preload=True, verbose="error")
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad --data file
+        raise UsageError(f"--data {path}: cannot read it as MNE epochs ({type(exc).__name__}: {exc}).") from None
+    epochs = _prepare(epochs, path, args)
+    names = {code: name for name, code in epochs.event_id.items()}
+    y = np.asarray([names.get(code, str(code)) for code in epochs.events[:, 2]])
+    classes = sorted(set(y))
+    if labelled and len(classes) < 2:
+        raise UsageError(f"--data {path}: a single class ({classes[0] if classes else 'no epochs'}); "
+                         "the benchmark needs at least 2 event names.")
+    metadata = epochs.metadata
+    columns = [] if metadata is None else list(metadata.columns)
+    column = args.subject_column
+    if column is None:
+        column = "subject" if "subject" in columns else None
+    elif column not in columns:
+        raise UsageError(f"--subject-column {column!r}: no such column in the metadata of {path} "
+                         f"(columns: {', '.join(map(str, columns)) or 'none'}).")
+    if column is None:
+        if labelled:
+            raise UsageError(f"--data {path}: no 'subject' column in its metadata (columns: "
+                             f"{', '.join(map(str, columns)) or 'none'}); name the column of subjects with "
+                             "--subject-column, the benchmark splits by subject.")
+        groups = np.zeros(len(y), dtype=int)
+    else:
+        groups = metadata[column].to_numpy()
+    subjects = sorted(set(groups.tolist()))
+    unsplittable = None
+    if len(subjects) < 2:
+        unsplittable = (f"--data {path}: a single subject ({subjects[0] if subjects else 'none'}) in column "
+                        f"{column!r}; splitting by subject needs at least 2.")
+        if labelled:
+            raise UsageError(unsplittable)
+        train = np.ones(len(y), dtype=bool)
+        split = "one subject"
+    else:
+        train_subjects = _proportional_split(subjects)
+        train = np.isin(groups, train_subjects)
+        test_subjects = [s for s in subjects if s not in train_subjects]
+        split = f"train subjects {_names(train_subjects)}, test {_names(test_subjects)}"
+    sfreq = float(epochs.info["sfreq"])
+    description = (f"{path.name}: {len(y)} epochs of {epochs.times[-1] - epochs.times[0] + 1 / sfreq:g} s, "
+                   f"classes {', '.join(classes)}, {len(subjects)} subject(s), {split}; "
+                   f"{len(epochs.ch_names)} channels at {sfreq:g} Hz")
+    X = epochs.get_data().astype(np.float32)
+    return Split(path.name, X, y, groups, train, description, sfreq=sfreq, unsplittable=unsplittable,
+                 ch_names=list(epochs.ch_names))
+
+
+def _load_raw_files(files, args) -> Split:
+    import mne
+
+    windows, groups, ch_names, sfreq = [], [], None, None
+    for index, path in enumerate(files):
+        try:
+            raw = mne.io.read_raw(path, preload=True, verbose="error")
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a bad --data file
+            raise UsageError(f"--data {path}: cannot read it as a recording ({type(exc).__name__}: {exc}).") from None
+        raw = _prepare(raw, path, args)
+        if ch_names is None:
+            ch_names, sfreq = list(raw.ch_names), float(raw.info["sfreq"])
+        elif list(raw.ch_names) != ch_names or float(raw.info["sfreq"]) != sfreq:
+            raise UsageError(f"--data {path}: its channels or sampling rate differ from those of {files[0]} "
+                             "(choose common channels with --picks NAME ..., a common rate with --sfreq).")
+        n_times = int(round(args.window_s * sfreq))
+        data = raw.get_data()
+        n_windows = data.shape[1] // n_times
+        if n_windows == 0:
+            raise UsageError(f"--data {path}: {data.shape[1] / sfreq:g} s, shorter than one "
+                             f"{args.window_s:g}-s window (--window-s).")
+        cut = data[:, :n_windows * n_times].reshape(len(ch_names), n_windows, n_times).transpose(1, 0, 2)
+        windows.append(cut.astype(np.float32))
+        groups.append(np.full(n_windows, index))
+    X, groups = np.concatenate(windows), np.concatenate(groups)
+    unsplittable = None
+    if len(files) > 1:
+        train, split = _split_by_subject(groups)
+        split = split.replace("subjects", "recordings")
+    else:
+        train, split = np.ones(len(groups), dtype=bool), "one recording"
+        unsplittable = "--data: one recording cannot be split into train and test; give at least 2 (--split all)."
+    description = (f"{len(files)} recording(s) ({', '.join(p.name for p in files[:3])}{' ...' if len(files) > 3 else ''}), "
+                   f"one group each, {split} (numbered from 0 in this order); {len(ch_names)} channels, "
+                   f"consecutive {args.window_s:g}-s windows at {sfreq:g} Hz, no labels")
+    return Split("data", X, np.full(len(groups), -1), groups, train, description, sfreq=sfreq,
+                 unsplittable=unsplittable, ch_names=ch_names)
+
+
+def _names(values):
+    """Subjects for a description: ranges of integers, else the names."""
+    try:
+        return _ranges(values) if all(float(v) == int(v) for v in values) else ", ".join(map(str, values))
+    except (TypeError, ValueError):
+        return ", ".join(map(str, values))

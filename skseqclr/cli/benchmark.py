@@ -11,7 +11,7 @@ import numpy as np
 from ..training import distributed as D
 from ._common import (DEFAULT_CONTROL, DEFAULT_SFREQ, EXIT_OK, METHODS, PLOT_SUFFIXES, SEQCLR_LABELS, SEQCLR_METHODS,
                       UsageError, _check_output_file, _jsonable, _say, _transformer_params, _versions, _write_json)
-from ._data import _auto_dataset, _check_data_dir, _load
+from ._data import _auto_dataset, _check_data_dir, _load, _load_own
 
 def _benchmark(args) -> int:
     from ..evaluation.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
@@ -25,7 +25,10 @@ def _benchmark(args) -> int:
     _check_data_dir(args.data_dir)
     _check_output_file(args.output, (".json",))
     _check_output_file(args.plot, PLOT_SUFFIXES, option="--plot")
-    name, notice = (args.dataset, None) if args.dataset else _auto_dataset(args)
+    if args.data and args.dataset:
+        raise UsageError("give --dataset or --data, not both.")
+    name, notice = (("data", None) if args.data else (args.dataset, None) if args.dataset
+                    else _auto_dataset(args))
     if notice:
         print(notice, flush=True)
     methods = list(dict.fromkeys(args.methods))
@@ -39,7 +42,7 @@ def _benchmark(args) -> int:
     if not methods:
         raise UsageError("no method left to compare.")
 
-    data = _load(name, args, args.quiet)
+    data = _load_own(args, args.quiet, labelled=True) if args.data else _load(name, args, args.quiet)
     X_train, y_train = data.part("train")
     X_test, y_test = data.part("test")
     groups_train, groups_test = data.part_groups("train"), data.part_groups("test")
@@ -56,6 +59,8 @@ def _benchmark(args) -> int:
         _say(args, f"Input: each {group_word}'s channels rescaled to a common amplitude with its own windows "
                    "(GroupChannelScaler)")
     params = _transformer_params(args, data.sfreq, seed=args.seeds[0])
+    if data.ch_names is not None:
+        params.setdefault("ch_names", data.ch_names)
     if args.snapshot_steps:
         if "seqclr" not in methods:
             raise UsageError("--snapshot-steps needs the seqclr method (snapshots of its pretraining run).")

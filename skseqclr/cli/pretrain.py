@@ -10,7 +10,7 @@ import numpy as np
 from ..training import distributed as D
 from ._common import (CONFIG_FILE, DEFAULT_SFREQ, EXIT_OK, WEIGHTS_FILE, UsageError, _jsonable, _say,
                       _transformer_params, _versions, _write_json)
-from ._data import _check_data_dir, _load
+from ._data import _check_data_dir, _load, _load_own
 
 def _check_pretrain_usage(parser, args) -> None:
     """``parser.error`` (exit 2) for ``pretrain`` options that need each other."""
@@ -18,6 +18,10 @@ def _check_pretrain_usage(parser, args) -> None:
         parser.error("--resume needs --checkpoint-dir, the folder of the checkpoint to continue from.")
     if args.checkpoint_every is not None and args.checkpoint_dir is None:
         parser.error("--checkpoint-every needs --checkpoint-dir, the folder to write checkpoints to.")
+    if not args.dataset and not args.data:
+        parser.error("one of --dataset or --data is required.")
+    if args.dataset and args.data:
+        parser.error("give --dataset or --data, not both.")
 
 
 def _resumed_from_step(args):
@@ -48,10 +52,14 @@ def _pretrain(args) -> int:
         _check_data_dir(args.data_dir)
         if args.output.exists() and not args.output.is_dir():
             raise UsageError(f"--output {args.output} exists and is not a folder.")
-        names = list(dict.fromkeys(args.dataset))
-        windows, groups, described = [], [], []
+        names = list(dict.fromkeys(args.dataset or ["data"]))
+        windows, groups, described, ch_names = [], [], [], None
         for name in names:
-            data = _load(name, args, args.quiet or not D.is_main_process())
+            if args.data:
+                data = _load_own(args, args.quiet or not D.is_main_process(), labelled=False)
+                ch_names = data.ch_names
+            else:
+                data = _load(name, args, args.quiet or not D.is_main_process())
             part_groups = data.part_groups(args.split)
             if len(part_groups) == 0:
                 raise UsageError(f"{name} has no windows in --split {args.split} ({data.description}).")
@@ -63,6 +71,8 @@ def _pretrain(args) -> int:
         for d in described:
             _say(args, f"Data ({d['split']}): {d['description']} -> {d['n_windows']} windows")
         params = _transformer_params(args, args.sfreq, seed=args.seed)
+        if ch_names is not None:
+            params.setdefault("ch_names", ch_names)
         params.update(checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every,
                       resume=args.resume)
         if args.snapshot_steps:
