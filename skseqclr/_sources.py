@@ -103,8 +103,9 @@ def _guess_from_std(std: float) -> float:
     return 1e6 if std < _VOLTS_BELOW_STD else 1.0
 
 
-def _describe_indices(indices: np.ndarray) -> str:
-    shown = ", ".join(str(i) for i in indices[:5].tolist())
+def describe_windows(indices) -> str:
+    """``"window(s) i, j, ..."``: the first five window indices, for error messages."""
+    shown = ", ".join(str(i) for i in np.asarray(indices)[:5].tolist())
     return f"window(s) {shown}{', ...' if len(indices) > 5 else ''}"
 
 
@@ -115,7 +116,7 @@ def _check_finite(data: np.ndarray, where: str, indices=None) -> None:
         rows = np.flatnonzero(~finite.reshape(len(data), -1).all(axis=1))
         windows = rows if indices is None else np.asarray(indices)[rows]
         raise ValueError(
-            f"The input contains NaN or infinite values (in {where}: {_describe_indices(windows)}); remove or "
+            f"The input contains NaN or infinite values (in {where}: {describe_windows(windows)}); remove or "
             "interpolate them (for example with mne's interpolate_bads or annotations) before fitting."
         )
 

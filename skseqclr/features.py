@@ -21,15 +21,14 @@ import numpy as np
 import torch
 
 from .training.loading import consecutive_batches, iterate_batches, to_device_microvolts
+from ._sources import describe_windows
 from .pooling import pool
 from .recombination import recombine
 from .scaling import scaling_statistics
-from .training.pretrainer import autocast, nonfinite_tensors
+from .training.divergence import describe_names, nonfinite_tensors
+from .training.pretrainer import autocast
 
 __all__ = ["EncodingSettings", "encode_windows", "iterate_encoded", "pooled_features", "check_finite_outputs"]
-
-#: Windows named in an error about non-finite outputs.
-_SHOWN_WINDOWS = 5
 
 
 @dataclass
@@ -165,14 +164,12 @@ def check_finite_outputs(values, indices, *, modules, windows_uv=None, what="fea
     if finite.all():
         return
     bad = np.asarray(indices)[~finite]
-    shown = ", ".join(str(int(i)) for i in bad[:_SHOWN_WINDOWS]) + (", ..." if len(bad) > _SHOWN_WINDOWS else "")
-    where = f"The {what} of window(s) {shown} ({len(bad)} of {len(values)} in this batch) are not finite (NaN or inf)"
+    where = f"The {what} of {describe_windows(bad)} ({len(bad)} of {len(values)} in this batch) are not finite (NaN or inf)"
     corrupted = [f"{name}.{tensor}" for name, module in modules.items()
                  for tensor in nonfinite_tensors(module.state_dict().items())]
     if corrupted:
-        names = ", ".join(corrupted[:3]) + (f" and {len(corrupted) - 3} more" if len(corrupted) > 3 else "")
         raise ValueError(
-            f"{where}: the weights are not finite ({names}), because training diverged or they were altered "
+            f"{where}: the weights are not finite ({describe_names(corrupted)}), because training diverged or they were altered "
             "since. Fit again (pretraining stops with an error if it diverges), or use weights saved "
             "before."
         )

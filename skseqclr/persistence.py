@@ -23,7 +23,8 @@ from ._validation import HERTZ, POSITIVE_REAL, Interval, InvalidParameterError, 
 from ._version import __version__
 from .nn.encoders import make_encoder
 from .nn.heads import make_projector
-from .training.pretrainer import SeqCLRNetwork, nonfinite_tensors, resolve_precision, set_seed_for_init
+from .training.divergence import describe_names, nonfinite_tensors
+from .training.pretrainer import SeqCLRNetwork, resolve_precision, set_seed_for_init
 
 _FORMAT = "skseqclr-encoder"
 
@@ -223,9 +224,8 @@ def _read_weights(path):
     tensors = load_file(str(path))
     bad = nonfinite_tensors(tensors.items())
     if bad:
-        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise ValueError(
-            f"The weights in {path} are not finite: tensor(s) {shown} hold NaN or inf values, so every feature "
+            f"The weights in {path} are not finite: tensor(s) {describe_names(bad, limit=5)} hold NaN or inf values, so every feature "
             "computed with them would be NaN. The file was written by a pretraining run that diverged or was "
             "altered since; it is refused. Use weights saved before, or pretrain again."
         )

@@ -18,9 +18,7 @@ from .augmentations import AUGMENTATION_NAMES, PAPER_RANGES, ChannelAugmenter, m
 from .nn.encoders import encoder_config, make_encoder
 from .nn.heads import make_projector, projector_config
 from .inputs import as_window_sources, fit_units
-# _jsonable: re-exported, cli imports it from here
-from .persistence import _jsonable, _load_weights_into, load_pretrained, load_transformer, save_pretrained, \
-    save_transformer  # noqa: F401
+from .persistence import _load_weights_into, load_pretrained, load_transformer, save_pretrained, save_transformer
 from .pooling import check_pooling
 from .preprocessing import WindowPreprocessing
 from .readout import FeatureReadout

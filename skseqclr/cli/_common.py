@@ -199,9 +199,9 @@ def _versions():
 
 
 def _jsonable(value):
-    from ..transformer import _jsonable as transformer_jsonable
+    from ..persistence import _jsonable as persistence_jsonable
 
-    return transformer_jsonable(value)
+    return persistence_jsonable(value)
 
 
 def _check_output_file(path, suffixes, option="--output"):

@@ -42,6 +42,13 @@ class TrainingDivergedError(ValueError, FloatingPointError):
         self.step = step
 
 
+def describe_names(names, limit=3) -> str:
+    """The first ``limit`` of ``names``, comma-separated, then how many more there are (for error messages)."""
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
 def nonfinite_tensors(named_tensors) -> list:
     """Names of the floating-point tensors that hold NaN or inf.
 
@@ -107,8 +114,8 @@ class DivergenceChecks:
     def _diverged(self, step, tensors=None) -> TrainingDivergedError:
         """The error for a loss that was not finite at ``step``, or ``tensors`` not finite after it."""
         if tensors:
-            shown = ", ".join(tensors[:3]) + (f" and {len(tensors) - 3} more" if len(tensors) > 3 else "")
-            what = f"the weights are not finite (NaN or inf) after step {step} of {self.total_steps} ({shown})"
+            what = (f"the weights are not finite (NaN or inf) after step {step} of {self.total_steps} "
+                    f"({describe_names(tensors)})")
         else:
             what = f"the loss was not finite (NaN or inf) at step {step} of {self.total_steps}"
         return TrainingDivergedError(

@@ -33,7 +33,7 @@ from .._validation import (DEVICE, NON_NEGATIVE_REAL, POSITIVE_REAL, RANDOM_STAT
                            Options, check_device, validate_parameter_constraints)
 from ..inputs import MultiDataset
 from ..transformer import SeqCLRTransformer
-from .pretrainer import TrainingDivergedError, nonfinite_tensors
+from .divergence import TrainingDivergedError, describe_names, nonfinite_tensors
 
 __all__: list = []  # private helpers of skseqclr.classifier and skseqclr.log_softmax
 
@@ -172,8 +172,7 @@ def _fit_loop(*, estimator, train_modules, parameters, log_probs_of, y, train_id
                for name in nonfinite_tensors(module.state_dict().items())]
         if not math.isfinite(record["train_loss"]) or bad:
             progress.close()
-            what = (f"the weights are not finite after epoch {epoch} ({', '.join(bad[:3])}"
-                    f"{' and more' if len(bad) > 3 else ''})" if bad
+            what = (f"the weights are not finite after epoch {epoch} ({describe_names(bad)})" if bad
                     else f"the training loss of epoch {epoch} was not finite (NaN or inf)")
             raise _diverged(estimator, what, n_steps)
         if valid_idx is not None:
