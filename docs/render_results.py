@@ -1,6 +1,6 @@
 """Render the Results page's tables from the benchmark's JSON output.
 
-``skseqclr benchmark --output FILE.json`` and ``benchmarks/bench_label_efficiency.py
+``skseqclr benchmark --output FILE.json`` and ``benchmarks/experiments/label_efficiency.py
 --output FILE.json`` write every scored row: ``method``, ``normalization``
 (``"none"``: features as they are; ``"group"``: standardised per subject),
 ``fraction`` of the training labels, ``seed`` and ``balanced_accuracy`` (the
@@ -22,6 +22,15 @@ file as a Sphinx extension); paths are relative to the page, like
 
 ``:compact:`` shows the rows ``skseqclr benchmark`` prints by default
 (:func:`compact_methods`); without ``:methods:`` or ``:compact:`` every method.
+
+A file written by ``skseqclr suite --output`` (rows with a ``task`` and a
+``fold``) renders as the suite's one table, task by method, with the label
+fractions of both settings as columns (:func:`suite_table_rows`: each seed's
+mean over a task's folds, then mean ± std over seeds); ``:tasks:`` picks
+tasks, ``results-setup`` lists the tasks, the recipe and the candidates::
+
+    .. results-table:: results/suite.json
+       :tasks: eegmat; synthetic_amplitude
 
 From the command line it prints the same reStructuredText::
 
@@ -154,8 +163,116 @@ def compact_methods(result) -> list:
     return seqclr + [control]
 
 
+def is_suite_result(result) -> bool:
+    """Whether a results file was written by ``skseqclr suite`` (its rows carry a ``task``)."""
+    return any("task" in row for row in result["rows"])
+
+
+def suite_summarize(rows) -> dict:
+    """Mean and spread over seeds of each seed's mean over a task's folds, per task, method, setting and fraction.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The ``rows`` of a ``skseqclr suite`` JSON file (each with ``task`` and ``fold``).
+
+    Returns
+    -------
+    dict
+        ``{(task, method, normalization, fraction): cell}`` in first-seen
+        order, each cell as in :func:`summarize` plus ``n_folds``.
+    """
+    groups: dict = {}
+    for row in rows:
+        key = (row.get("task", ""), row["method"], row.get("normalization", "none"), float(row["fraction"]))
+        groups.setdefault(key, {}).setdefault(row["seed"], []).append(row)
+    cells = {}
+    for key, by_seed in groups.items():
+        scores = [statistics.fmean(float(r["balanced_accuracy"]) for r in members) for members in by_seed.values()]
+        members = [r for rs in by_seed.values() for r in rs]
+        cells[key] = {
+            "mean": statistics.fmean(scores),
+            "std": statistics.pstdev(scores) if len(scores) > 1 else 0.0,
+            "n_seeds": len(by_seed), "n_folds": len({r.get("fold", 0) for r in members}),
+            "n_labels": round(statistics.fmean(r.get("n_labels", 0) for r in members)),
+            "n_label_draws": max(int(r.get("n_label_draws", 1)) for r in members),
+        }
+    return cells
+
+
+#: The settings' short names in the suite table's column headers.
+SUITE_SETTINGS = {"none": "inductive", "group": "per subject"}
+
+
+def suite_table_rows(result, methods=None, settings=tuple(SETTINGS), tasks=None, bold_best=True) -> list:
+    """The suite's table, task by method, as rows of cell texts.
+
+    Parameters
+    ----------
+    result : dict
+        A ``skseqclr suite`` JSON file's content (:func:`load_result`).
+    methods : list of str or None
+        The methods to show, in this order; None shows every method, in the file's order.
+    settings : sequence of {"none", "group"}
+        The settings to show, each as a group of columns (one per label fraction).
+    tasks : list of str or None
+        The tasks to show, in this order; None shows every task.
+    bold_best : bool
+        Put the highest mean of each column of each task in bold.
+
+    Returns
+    -------
+    list of list of str
+        The header row (``"method"``, then each setting's label fractions),
+        then per task a heading row (its name in bold, empty cells)
+        followed by one row per method it has. A cell not scored reads ``"-"``.
+
+    Raises
+    ------
+    ValueError
+        If a task, method or setting asked for is not in the file.
+    """
+    cells = suite_summarize(result["rows"])
+    known_tasks = list(dict.fromkeys(task for task, _, _, _ in cells))
+    known_methods = list(dict.fromkeys(method for _, method, _, _ in cells))
+    known_settings = {normalization for _, _, normalization, _ in cells}
+    fractions = sorted({fraction for *_, fraction in cells}, reverse=True)
+    for name, asked, known in (("tasks", tasks, known_tasks), ("methods", methods, known_methods),
+                               ("settings", settings, sorted(known_settings))):
+        unknown = [item for item in (asked or []) if item not in known]
+        if unknown:
+            raise ValueError(f"{name} {unknown} are not in the results; they hold {known}.")
+    tasks = known_tasks if tasks is None else list(tasks)
+    methods = known_methods if methods is None else list(methods)
+    columns = [(setting, fraction) for setting in settings for fraction in fractions]
+    table = [["method"] + [f"{fraction_label(f)}, {SUITE_SETTINGS[s]}" for s, f in columns]]
+    for task in tasks:
+        table.append([f"**{task}**"] + [""] * len(columns))
+        shown = [m for m in methods if any((task, m, s, f) in cells for s, f in columns)]
+        best = {}
+        for setting, fraction in columns:
+            means = [cells[(task, m, setting, fraction)]["mean"] for m in shown
+                     if (task, m, setting, fraction) in cells]
+            best[(setting, fraction)] = max(means) if means else None
+        for method in shown:
+            row = [method]
+            for setting, fraction in columns:
+                cell = cells.get((task, method, setting, fraction))
+                if cell is None:
+                    row.append("-")
+                    continue
+                text = _cell_text(cell)
+                if bold_best and len(shown) > 1 and round(cell["mean"], 3) == round(best[(setting, fraction)], 3):
+                    text = f"**{text}**"
+                row.append(text)
+            table.append(row)
+    return table
+
+
 def table_rows(result, methods=None, settings=tuple(SETTINGS), bold_best=True) -> list:
     """The Results table of one benchmark file, as rows of cell texts.
+
+    A ``skseqclr suite`` file gives its task-by-method table (:func:`suite_table_rows`).
 
     Parameters
     ----------
@@ -182,6 +299,8 @@ def table_rows(result, methods=None, settings=tuple(SETTINGS), bold_best=True) -
     ValueError
         If a method or setting asked for is not in the file.
     """
+    if is_suite_result(result):
+        return suite_table_rows(result, methods=methods, settings=settings, bold_best=bold_best)
     cells = summarize(result["rows"])
     known_methods = list(dict.fromkeys(method for method, _, _ in cells))
     known_settings = set(normalization for _, normalization, _ in cells)
@@ -222,11 +341,17 @@ def table_rows(result, methods=None, settings=tuple(SETTINGS), bold_best=True) -
     return table
 
 
-def render_table(result, methods=None, settings=tuple(SETTINGS), caption=None) -> list:
-    """:func:`table_rows` as the lines of a reStructuredText ``list-table``."""
-    rows = table_rows(result, methods=methods, settings=settings)
+def render_table(result, methods=None, settings=tuple(SETTINGS), caption=None, tasks=None) -> list:
+    """:func:`table_rows` (of a suite file: :func:`suite_table_rows`, ``tasks`` among them) as the lines of a
+    reStructuredText ``list-table``."""
+    if is_suite_result(result):
+        rows = suite_table_rows(result, methods=methods, settings=settings, tasks=tasks)
+    elif tasks:
+        raise ValueError("tasks: these results are not a suite's (their rows have no 'task').")
+    else:
+        rows = table_rows(result, methods=methods, settings=settings)
     n_columns = len(rows[0])
-    first = 40 if n_columns > 2 else 100
+    first = (40 if n_columns <= 4 else 28) if n_columns > 2 else 100
     widths = [first] + [(100 - first) // (n_columns - 1)] * (n_columns - 1)
     lines = [f".. list-table::{' ' + caption if caption else ''}", "   :header-rows: 1",
              f"   :widths: {' '.join(map(str, widths))}", ""]
@@ -255,16 +380,38 @@ def _seqclr_text(result) -> str | None:
     return ", ".join(parts)
 
 
+def _suite_setup_fields(result) -> list:
+    """The fields of :func:`render_setup` particular to a ``skseqclr suite`` file: its tasks, recipe and candidates."""
+    fields = [(f"Task {name}", description) for name, description in (result.get("tasks") or {}).items()]
+    for name, reason in (result.get("skipped") or {}).items():
+        fields.append((f"Task {name}", f"not run: {reason}"))
+    params = result.get("seqclr_params") or {}
+    if params:
+        fields.append(("SeqCLR recipe", ", ".join(f"``{key}={value!r}``" for key, value in params.items())))
+    candidates = result.get("candidates") or {}
+    if candidates:
+        fields.append(("Candidates", "; ".join(f"{name}: " + (", ".join(f"``{k}={v!r}``" for k, v in values.items())
+                                                            or "the recipe as it is")
+                                               for name, values in candidates.items())))
+    if result.get("quick"):
+        fields.append(("Note", "a smoke test (``--quick``: one seed, one labelled subset, 2 pretraining steps); "
+                               "the figures say nothing about the methods"))
+    return fields
+
+
 def render_setup(result) -> list:
     """How a result was measured, as the lines of a reStructuredText field list."""
     fields = []
     argv = result.get("argv")
     if argv is not None:
         command = result.get("command", "skseqclr benchmark")
-        shown = " ".join(argv[1:] if command.endswith(" benchmark") and argv[:1] == ["benchmark"] else argv)
+        subcommand = command.split()[-1]  # "benchmark", "suite": argv may start with it
+        shown = " ".join(argv[1:] if argv[:1] == [subcommand] and subcommand != "skseqclr" else argv)
         fields.append(("Command", f"``{command} {shown}``".replace("  ", " ")))
     if result.get("data"):
         fields.append(("Data", result["data"]))
+    if is_suite_result(result):
+        fields += _suite_setup_fields(result)
     if "n_train" in result:
         fields.append(("Windows", f"{result['n_train']} training, {result['n_test']} test (split by subject)"))
     seeds = sorted({r["seed"] for r in result["rows"]})
@@ -272,16 +419,17 @@ def render_setup(result) -> list:
     fields.append(("Seeds", ", ".join(map(str, seeds))
                    + (f"; {draws} labelled subsets per seed below 100% of the labels" if draws > 1 else
                       "; one labelled subset per seed and fraction")))
-    seqclr = _seqclr_text(result)
+    seqclr = None if is_suite_result(result) else _seqclr_text(result)
     if seqclr:
         fields.append(("SeqCLR", seqclr))
     probe_cs = sorted({r["probe_C"] for r in result["rows"] if "probe_C" in r})
     if probe_cs:
         chosen = (f"``C={probe_cs[0]:.3g}`` in every probe" if len(probe_cs) == 1 else
                   f"from {min(probe_cs):.3g} to {max(probe_cs):.3g} over the probes")
+        grouping = "subject (by run for one subject's runs)" if is_suite_result(result) else "subject"
         fields.append(("Probe", "``StandardScaler`` + ``LogisticRegression`` (balanced class weights), ``C`` "
-                                f"chosen by cross-validation grouped by subject ({chosen}); balanced accuracy on "
-                                "the test subjects"))
+                                f"chosen by cross-validation grouped by {grouping} ({chosen}); balanced accuracy on "
+                                f"the test {'subjects or run' if is_suite_result(result) else 'subjects'}"))
     versions = result.get("versions")
     if versions:
         fields.append(("Versions", ", ".join(f"{name} {version}" for name, version in versions.items())))
@@ -323,13 +471,13 @@ def setup(app):
 
     class ResultsTable(_ResultsDirective):
         option_spec = {"methods": semicolon_list, "compact": directives.flag, "settings": semicolon_list,
-                       "caption": directives.unchanged}
+                       "caption": directives.unchanged, "tasks": semicolon_list}
 
         def lines(self, result):
             methods = compact_methods(result) if "compact" in self.options else self.options.get("methods")
             return render_table(result, methods=methods or None,
                                 settings=self.options.get("settings") or tuple(SETTINGS),
-                                caption=self.options.get("caption"))
+                                caption=self.options.get("caption"), tasks=self.options.get("tasks") or None)
 
     class ResultsSetup(_ResultsDirective):
         def lines(self, result):

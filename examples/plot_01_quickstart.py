@@ -50,8 +50,8 @@ print(f"{X.shape[0]} windows of {X.shape[1]} channels x {X.shape[2]} samples ({X
 # filters, one residual unit) so that this runs in seconds on a CPU. The
 # augmentations' ranges in samples are the paper's at 200 Hz; at 64 Hz we
 # scale them to the same durations (±0.25 s time shifts, masks up to 0.75 s).
-cpu_sizes = dict(model_size="small", encoder_kwargs=dict(branch_channels=(8, 8, 4), n_residual=1),
-                 projector_kwargs=dict(lstm_sizes=(16, 8, 4), hidden_size=16))
+cpu_sizes = dict(model_size=dict(preset="small", branch_channels=(8, 8, 4), n_residual=1, lstm_sizes=(16, 8, 4),
+                                 hidden_size=16))
 seqclr = SeqCLRTransformer(
     **cpu_sizes,
     sfreq=sfreq,
@@ -87,7 +87,7 @@ print(f"balanced accuracy, untrained encoder:  {control_score:.3f}")
 # default): 8 channels x 12 = 96 features, named by
 # ``get_feature_names_out``. (These synthetic channels have no names; for
 # electrodes with 10-05 names, from MNE or braindecode or given as
-# ``ch_names``, the default ``feature_channels="auto"`` also reads the
+# ``ch_names``, the readout's default ``feature_channels="auto"`` also reads the
 # differences of neighbouring electrodes: :doc:`/user_guide/recombination`.)
 print(fitted.transform(X_test[:2]).shape, fitted.get_feature_names_out()[:3])
 

@@ -34,8 +34,8 @@ sfreq = 64.0
 X, y = make_synthetic_eeg(n_windows=120 if QUICK else 180, n_channels=8, n_times=256, sfreq=sfreq,
                           noise=2.0, random_state=1)
 
-cpu_sizes = dict(model_size="small", encoder_kwargs=dict(branch_channels=(8, 8, 4), n_residual=1),
-                 projector_kwargs=dict(lstm_sizes=(16, 8, 4), hidden_size=16))
+cpu_sizes = dict(model_size=dict(preset="small", branch_channels=(8, 8, 4), n_residual=1, lstm_sizes=(16, 8, 4),
+                                 hidden_size=16))
 pipe = make_pipeline(
     SeqCLRTransformer(**cpu_sizes, sfreq=sfreq, time_shift=(-16, 16), zero_mask=(0, 48),
                       n_epochs=1, batch_size=64, random_state=0),

@@ -13,7 +13,7 @@ strongly correlated, so the split is by subject), look at the loss and at a
 2-D picture of the features, and score a linear probe with 100%, 10% and 1% of
 the training labels against the same encoder untrained and a classic feature,
 each channel's log power. Everything is CPU-sized: a narrow encoder, a few
-dozen pretraining steps, recordings resampled to 64 Hz. The project's benchmark
+hundred small pretraining steps, recordings resampled to 64 Hz. The project's benchmark
 (:doc:`/benchmark`) runs the same protocol at a real budget.
 """
 
@@ -70,14 +70,14 @@ print(f"{source}: {len(y_train)} training and {len(y_test)} test windows of 4 s;
 # %%
 # Pretraining without labels
 # --------------------------
-# ``fit`` never sees ``y_train``. Each step draws one single channel from each
-# of 64 windows (with channel recombination, paper §2.1: an original channel
-# or a difference of two), augments each twice and trains encoder and
+# ``fit`` never sees ``y_train``. Each step draws four single channels from
+# each of 16 windows (with channel recombination, paper §2.1: an original
+# channel or a difference of two), augments each twice and trains encoder and
 # projector with the NT-Xent loss. The control is the same encoder with
 # ``n_epochs=0``.
-cpu_sizes = dict(model_size="small", encoder_kwargs=dict(branch_channels=(8, 8, 4), n_residual=1),
-                 projector_kwargs=dict(lstm_sizes=(16, 8, 4), hidden_size=16))
-settings = dict(**cpu_sizes, time_shift=(-16, 16), zero_mask=(0, 48), batch_size=64, channels_per_window=1,
+cpu_sizes = dict(model_size=dict(preset="small", branch_channels=(8, 8, 4), n_residual=1, lstm_sizes=(16, 8, 4),
+                                 hidden_size=16))
+settings = dict(**cpu_sizes, time_shift=(-16, 16), zero_mask=(0, 48), batch_size=64,
                 sfreq=None if shared is not None else sfreq,  # numpy arrays carry no sampling frequency
                 random_state=0)
 seqclr = SeqCLRTransformer(**settings, n_epochs=2 if QUICK else 3).fit(X_train)
@@ -103,7 +103,7 @@ plt.show()
 # Features of the test subjects, in two dimensions
 # ------------------------------------------------
 # ``transform`` gives one vector per window: 12 pooled statistics for each
-# channel read. eegmat's electrodes have 10-20 names, so the default
+# channel read. eegmat's electrodes have 10-20 names, so the readout's default
 # ``feature_channels="auto"`` reads the 19 recorded channels and the 44
 # differences of neighbouring electrodes (:doc:`/user_guide/recombination`;
 # the synthetic windows, unnamed, are read on their 19 channels). A PCA of the

@@ -52,10 +52,10 @@ else:
 print(f"pretraining: {len(pretraining_windows)} windows of 19 channels; "
       f"target task: {len(y_motor)} trials of {n_motor_channels} channels, {np.bincount(y_motor)} per class")
 
-cpu_sizes = dict(model_size="small", encoder_kwargs=dict(branch_channels=(8, 8, 4), n_residual=1),
-                 projector_kwargs=dict(lstm_sizes=(16, 8, 4), hidden_size=16))
+cpu_sizes = dict(model_size=dict(preset="small", branch_channels=(8, 8, 4), n_residual=1, lstm_sizes=(16, 8, 4),
+                                 hidden_size=16))
 settings = dict(**cpu_sizes, sfreq=None if shared is not None else sfreq, time_shift=(-16, 16),
-                zero_mask=(0, 48), batch_size=64, channels_per_window=1, random_state=0)
+                zero_mask=(0, 48), batch_size=64, random_state=0)
 seqclr = SeqCLRTransformer(**settings, n_epochs=2 if QUICK else 5).fit(pretraining_windows)
 untrained = SeqCLRTransformer(**settings, n_epochs=0).fit(pretraining_windows)
 print(f"pretrained for {seqclr.n_steps_} steps on {seqclr.n_channels_fit_[0]}-channel windows")
@@ -108,7 +108,7 @@ ax.set_title("Left vs right hand imagery, eegmmidb subject 1" if shared is not N
 plt.show()
 
 # %%
-# With one subject, a few dozen trials and a few dozen pretraining steps on a
+# With one subject, a few dozen trials and a few hundred small pretraining steps on a
 # different task, expect scores near chance and a wide spread; the point here
 # is the route. The same encoder can also be pretrained on both datasets at
 # once, without labels, by pooling them in a :class:`~skseqclr.MultiDataset`

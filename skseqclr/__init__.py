@@ -9,10 +9,12 @@ from . import datasets
 from .augmentations import PAPER_RANGES
 from .inputs import MultiDataset
 from .plotting import plot_augmentations
-from .transformer import SeqCLRTransformer
+from .options import Checkpointing, Preprocessing, Readout
+from .transformer import PAPER_SETTINGS, SeqCLRTransformer
 from .classifier import LogSoftmaxClassifier, SeqCLRClassifier
 
-__all__ = ["__version__", "PAPER_RANGES", "SeqCLRTransformer", "SeqCLRClassifier", "LogSoftmaxClassifier",
+__all__ = ["__version__", "PAPER_RANGES", "PAPER_SETTINGS", "SeqCLRTransformer", "Preprocessing", "Readout",
+           "Checkpointing", "SeqCLRClassifier", "LogSoftmaxClassifier",
            "MultiDataset", "plot_augmentations", "SeqCLRNet"]
 
 

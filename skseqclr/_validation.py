@@ -54,6 +54,11 @@ def check_groups_shape(groups, n_rows, name="groups", row="window"):
     return groups
 
 
+def check_optional_groups(groups, n_rows, name="groups"):
+    """None for ``groups=None``, else ``groups`` checked by :func:`check_groups_shape`."""
+    return None if groups is None else check_groups_shape(groups, n_rows, name)
+
+
 # --------------------------------------------------------------------------- declarative constraints
 # Modelled on scikit-learn's ``_parameter_constraints`` (sklearn.utils._param_validation), kept here so
 # that the messages are ours and do not depend on a private scikit-learn module: an estimator lists the

@@ -7,8 +7,21 @@ the fine-tuned encoder. :class:`SeqCLRClassifier`, here, is that classifier:
 a multi-scale BiLSTM head on the encoder's full-length output of every channel.
 :class:`LogSoftmaxClassifier` (defined in :mod:`skseqclr.log_softmax`, importable
 from here) is a linear or MLP log-softmax head on pooled feature vectors; how the
-two compare is in :ref:`ablation-classifier-head`. Both train with the loop of
-:mod:`skseqclr.training.finetune`.
+two compare is in :ref:`ablation-classifier-head`. Both are trained by skorch
+(braindecode's ``EEGClassifier``) through :mod:`skseqclr.training.finetune`:
+epochs, validation, early stopping with the best weights restored, history
+and the user's callbacks are skorch's.
+
+What :class:`SeqCLRClassifier` adds around skorch is the SeqCLR part: the
+encoder from a pretrained transformer, copied and frozen or fine-tuned (its
+own learning rate, as a skorch parameter group), windows read in the
+transformer's units, resampling and scaling, the head's input
+standardisation, and, with a frozen encoder, the encoder outputs computed
+once and cached, so that the module skorch trains is then the head alone
+(that module and its assembly are in :mod:`skseqclr.training.classifier_net`).
+Prediction streams windows through the encoder and the head in batches
+(with ``num_workers`` for lazy datasets) and refuses outputs that are not
+finite.
 """
 
 from __future__ import annotations
@@ -24,32 +37,26 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .training import distributed as D
+from .training.classifier_net import (HEAD_MIN_LENGTH, EncoderAndHead, are_callbacks, encode_all, make_head,
+                                      use_cache)
 from ._validation import (HERTZ, POSITIVE_REAL, Flag, InstanceOf, Interval, Options, Satisfies, check_device)
 from .features import EncodingSettings, check_finite_outputs, encode_windows, iterate_encoded
-from .nn.heads import HEAD_SIZE_CONSTRAINTS, ClassifierHead, StandardizedHead
+from .nn.heads import HEAD_SIZE_CONSTRAINTS, StandardizedHead
 from .inputs import (as_window_source, extract_targets, fit_units, is_sequence_of_windows, refuse_multidataset,
                      transform_units)
 # _MLP: classifiers pickled when it was defined here still load
-from .log_softmax import _MLP, LogSoftmaxClassifier, _LogSoftmaxClassifierMixin, _normalised_log_proba  # noqa: F401
-from .training.finetune import (_COMMON_CONSTRAINTS, _check_common_params, _check_n_labels, _class_weight_tensor,
-                                _encode_labels, _fit_loop, _is_fitted_transformer, _is_frozen_estimator, _split,
-                                _torch_seeded, pretrained_transformer)
+from .log_softmax import _MLP, LogSoftmaxClassifier, LogSoftmaxClassifierMixin, normalised_log_proba  # noqa: F401
+from .training.finetune import (COMMON_CONSTRAINTS, check_common_params, check_n_labels, class_weight_tensor,
+                                encode_labels, is_fitted_transformer, is_frozen_estimator, torch_seeded,
+                                LabelledWindows, best_epoch, pretrained_transformer, split, train_net)
 from .training.loading import to_device_microvolts
 from .training.pretrainer import autocast, resolve_precision
 from .transformer import SeqCLRTransformer
 
 __all__ = ["SeqCLRClassifier", "LogSoftmaxClassifier", "StandardizedHead"]
 
-#: ``cache_encoded="auto"`` keeps frozen encoder outputs in memory up to this size.
-_AUTO_CACHE_BYTES = 1 << 30
-#: The head reads the sequence at full rate, /2 and /4 (two halvings).
-_HEAD_MIN_LENGTH = 4
-#: Training windows whose encoder outputs give the head's input standardisation.
-_STATISTICS_WINDOWS = 256
-
-
 # --------------------------------------------------------------------------- the paper's classifier
-class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimator):
+class SeqCLRClassifier(LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimator):
     """The SeqCLR classifier: a pretrained channel encoder and a log-softmax head (paper §2.3).
 
     Every channel of a window goes through the pretrained, channel-wise
@@ -111,11 +118,12 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         unlisted labels weigh 1), for imbalanced data such as sleep stages.
     validation_fraction : float or None, default=None
         Fraction of the training windows held out (stratified where every class
-        has at least two windows) for early stopping; ``None`` trains for
-        ``n_epochs`` without early stopping.
+        can be represented in both parts) as skorch's validation set, for
+        early stopping; ``None`` trains for ``n_epochs`` without validation.
     patience : int, default=5
-        Epochs without a lower validation loss before training stops; the
-        weights of the epoch with the lowest validation loss are kept.
+        Epochs without a lower validation loss before training stops
+        (:class:`skorch.callbacks.EarlyStopping`); the weights of the epoch
+        with the lowest validation loss are kept.
     cache_encoded : bool or "auto", default="auto"
         With a frozen encoder, encode the training windows once and keep the
         ``(n_windows, 4 * n_channels, n_times)`` float32 outputs in memory
@@ -130,15 +138,26 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         bf16 autocast where it is fast (CPUs with native bf16), else fp32
         (CUDA included: see :class:`SeqCLRTransformer`).
     num_workers : int, default=0
-        DataLoader workers reading lazy (not preloaded) datasets while
-        encoding them (prediction, and the cache of a frozen encoder);
-        fine-tuning reads its batches in the main process.
+        DataLoader workers reading lazy (not preloaded) datasets: in
+        prediction, for the cache of a frozen encoder and for the training
+        batches when the encoder runs every epoch.
     random_state : int, RandomState or None
         Seeds the head's initial weights, the validation split, the batch order
         and dropout (and pretraining when ``pretrained=None``). Two fits with the
         same integer give the same model on the CPU.
     verbose : int, default=0
-        ``> 0`` shows a progress bar over epochs with the losses.
+        ``> 0`` prints skorch's table of the losses, accuracy and duration of
+        each epoch.
+    callbacks : list or None, default=None
+        skorch callbacks run during training, after the classifier's own
+        (the divergence check, then the early stopping of
+        ``validation_fraction``): :class:`skorch.callbacks.Callback`
+        instances, ``(name, callback)`` pairs, or scikit-learn scorer names
+        such as ``"balanced_accuracy"`` (braindecode's ``EEGClassifier``
+        turns them into training and validation scores). E.g.
+        ``[LRScheduler(policy="CosineAnnealingLR", T_max=30)]`` or
+        ``[EarlyStopping(monitor="valid_acc", lower_is_better=False)]``.
+        They are copied at each ``fit``; what they record is in ``history_``.
 
     Attributes
     ----------
@@ -161,11 +180,15 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         Channels of the training windows; :meth:`predict` needs the same.
     n_features_in_ : int
         Channels of the training windows (time samples for 2-D arrays).
-    history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss`` (mean NLL), with validation also
-        ``valid_loss`` and ``valid_accuracy``, and ``time_s`` (seconds).
+    history_ : skorch.history.History
+        skorch's history of the training: one dict per epoch with ``epoch``
+        (from 1), ``train_loss`` (mean NLL), ``dur`` (seconds), with
+        validation ``valid_loss`` and ``valid_acc``, what callbacks record
+        (``event_lr`` of an ``LRScheduler``, ...) and the losses of each
+        batch (``batches``); ``history_[:, "train_loss"]`` reads a column.
     best_epoch_ : int
-        Epoch whose weights were kept (the last without validation).
+        Index in ``history_`` of the epoch whose weights were kept (the last
+        without validation).
     n_iter_ : int
         Epochs run.
 
@@ -215,6 +238,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         num_workers=0,
         random_state=None,
         verbose=0,
+        callbacks=None,
     ):
         self.pretrained = pretrained
         self.finetune = finetune
@@ -236,13 +260,14 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         self.num_workers = num_workers
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def __sklearn_clone__(self):
         # Cloning a fitted transformer would throw its pretraining away; like
         # sklearn's FrozenEstimator, a fitted `pretrained` is kept as it is
         # (the classifier only reads it).
         new = super().__sklearn_clone__()
-        if _is_fitted_transformer(self.pretrained):
+        if is_fitted_transformer(self.pretrained):
             new.pretrained = self.pretrained
         return new
 
@@ -262,9 +287,9 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
 
     #: What each parameter may be, checked by name at fit (as :class:`SeqCLRTransformer`'s).
     _parameter_constraints: dict = {
-        **_COMMON_CONSTRAINTS,
+        **COMMON_CONSTRAINTS,
         "pretrained": [InstanceOf(SeqCLRTransformer, "a SeqCLRTransformer (fitted, or unfitted to pretrain in fit)"),
-                       Satisfies(lambda value: _is_frozen_estimator(value), "a FrozenEstimator of a fitted one"),
+                       Satisfies(lambda value: is_frozen_estimator(value), "a FrozenEstimator of a fitted one"),
                        InstanceOf((str, os.PathLike), "the path of weights saved by SeqCLRTransformer.save"), None],
         "finetune": [Flag()],
         "lstm_sizes": [HEAD_SIZE_CONSTRAINTS["lstm_sizes"][0]],
@@ -274,10 +299,12 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         "sfreq": [None, HERTZ],
         "precision": [Options("auto", "fp32", "bf16")],
         "num_workers": [Interval(numbers.Integral, 0)],
+        "callbacks": [None, Satisfies(lambda value: are_callbacks(value),
+                                      "a list of skorch callbacks, (name, callback) pairs or scorer names")],
     }
 
     def _check_params(self):
-        _check_common_params(self)
+        check_common_params(self)
 
     def _device(self):
         check_device(self.device)  # also at predict: a classifier pickled on a GPU machine, used on a laptop
@@ -311,18 +338,18 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
             self.n_channels_ = source.n_channels
         elif source.n_channels != self.n_channels_:
             self._refuse_channels(source.n_channels)
-        if transformer.sfreq_ is not None and source.sfreq is not None and transformer.resample_to is None \
-                and not np.isclose(source.sfreq, transformer.sfreq_):
+        if transformer.sfreq_ is not None and source.sfreq is not None \
+                and transformer.preprocessing_.resample_to is None and not np.isclose(source.sfreq, transformer.sfreq_):
             raise ValueError(
                 f"The encoder was pretrained on {transformer.sfreq_} Hz data, X is at {source.sfreq} Hz; "
                 "resample X, or pretrain with resample_to set to resample on the fly."
             )
         transformer.check_windows(source)
         n_times = transformer.n_times_after_resampling(source)
-        if n_times < _HEAD_MIN_LENGTH:
+        if n_times < HEAD_MIN_LENGTH:
             raise ValueError(
                 f"Windows of {n_times} samples are too short for the classifier head, whose BiLSTM at a "
-                f"quarter of the rate needs at least {_HEAD_MIN_LENGTH} samples ({n_times} feature(s) per "
+                f"quarter of the rate needs at least {HEAD_MIN_LENGTH} samples ({n_times} feature(s) per "
                 "window); use longer windows."
             )
         return source
@@ -357,94 +384,54 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         self._check_params()
         refuse_multidataset(X, "classified")  # before any pretraining
         # Labels first: a bad y fails at once, before any pretraining.
-        y_encoded = _encode_labels(self, extract_targets(X) if y is None else y)
+        y_encoded = encode_labels(self, extract_targets(X) if y is None else y)
         transformer = self._pretrained_transformer(X, X_unlabelled)
         source = self._source(X, transformer, reset=True)
-        _check_n_labels(y_encoded, source.n_windows)
+        check_n_labels(y_encoded, source.n_windows)
 
         device = self._device()
         precision = resolve_precision(self.precision, device)
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        rng = np.random.default_rng(seed)
-        train_idx, valid_idx = _split(y_encoded, self.validation_fraction, rng)
-        settings = EncodingSettings(transformer.scaling, transformer.input_scale_, precision)
+        settings = EncodingSettings(transformer.preprocessing_.scaling, transformer.input_scale_, precision)
         # units="auto" is decided here, on the training windows, and kept for predict
-        (to_microvolts,), kept_to_microvolts = fit_units(transformer.units, [source])
+        (to_microvolts,), kept_to_microvolts = fit_units(transformer.preprocessing_.units, [source])
         resample = transformer.resampling(source)
 
         def read(indices):
             windows = torch.from_numpy(source.read(indices))
             return to_device_microvolts(windows, device, to_microvolts, resample)
 
-        with _torch_seeded(seed, device):
+        with torch_seeded(seed, device):
             encoder = copy.deepcopy(transformer.encoder_).to(device).eval()
             encoder.requires_grad_(self.finetune)
             cache = None
-            if not self.finetune and self._use_cache(source, encoder, transformer):
-                cache = self._encode_all(encoder, source, settings, device, to_microvolts, resample)
-            head = self._make_head(encoder, source, train_idx, rng, cache, read, settings).to(device)
-
-            def log_probs_of(indices, training):
-                if cache is not None:
-                    h = cache[torch.as_tensor(indices)].to(device, non_blocking=True)
-                else:
-                    with torch.set_grad_enabled(training and self.finetune):
-                        h = encode_windows(encoder, read(indices), settings).flatten(1, 2)
-                with autocast(device, precision):
-                    return head(h).float()
-
-            parameters = [{"params": head.parameters(), "lr": self.lr}]
-            if self.finetune:
-                parameters.append({"params": encoder.parameters(), "lr": self.encoder_lr})
-            self.history_, self.best_epoch_ = _fit_loop(
-                estimator=self, train_modules=[head, encoder] if self.finetune else [head], parameters=parameters,
-                log_probs_of=log_probs_of, y=y_encoded, train_idx=train_idx, valid_idx=valid_idx,
-                weight=_class_weight_tensor(self.class_weight, self.classes_, y_encoded, device), rng=rng,
-                device=device, desc="SeqCLRClassifier",
+            if not self.finetune and use_cache(self.cache_encoded, source, encoder,
+                                               transformer.n_times_after_resampling(source)):
+                cache = encode_all(encoder, source, settings, device, to_microvolts, resample,
+                                   batch_size=self.batch_size, num_workers=self.num_workers)
+            # skorch reads the windows, or their cached encoder outputs (then only the head runs)
+            train_set, valid_set = split(LabelledWindows(source if cache is None else cache, y_encoded), y_encoded,
+                                         self.validation_fraction, seed)
+            train_idx = np.sort(getattr(train_set, "indices", np.arange(source.n_windows)))  # a Subset's
+            head = make_head(self, encoder, source.n_channels, train_idx, np.random.default_rng(seed), cache=cache,
+                             read=read, settings=settings)
+            net = train_net(
+                self, EncoderAndHead(encoder, head, settings, to_microvolts, resample, finetune=self.finetune,
+                                     encoded=cache is not None),
+                train_set, valid_set, device=device,
+                weight=class_weight_tensor(self.class_weight, self.classes_, y_encoded, device),
+                param_groups=[("encoder.*", {"lr": self.encoder_lr})] if self.finetune else [],
+                num_workers=0 if cache is not None else self.num_workers, callbacks=self.callbacks,
             )
-        encoder.requires_grad_(True)
+        module = net.module_
+        module.encoder.requires_grad_(True)
         self.transformer_ = transformer
         self.to_microvolts_ = kept_to_microvolts
-        self.encoder_ = encoder.cpu().eval()
-        self.head_ = head.cpu().eval()
+        self.encoder_ = module.encoder.cpu().eval()
+        self.head_ = module.head.cpu().eval()
+        self.history_, self.best_epoch_ = net.history, best_epoch(net)
         self.n_iter_ = len(self.history_)
         return self
-
-    def _make_head(self, encoder, source, train_idx, rng, cache, read, settings):
-        """The head, with input statistics from the encoder outputs of a sample of training windows."""
-        sample = np.sort(rng.choice(train_idx, size=min(len(train_idx), _STATISTICS_WINDOWS), replace=False))
-        if cache is not None:
-            h = cache[torch.as_tensor(sample)]
-        else:
-            with torch.no_grad():
-                h = torch.cat([encode_windows(encoder, read(sample[i:i + self.batch_size]), settings).flatten(1, 2)
-                               for i in range(0, len(sample), self.batch_size)])
-        if not bool(torch.isfinite(h).all()):  # a diverged or corrupted encoder: refuse before training a head on it
-            check_finite_outputs(h.cpu().numpy(), sample, modules={"encoder": encoder}, what="encoder outputs")
-        head = ClassifierHead(encoder.n_outputs * source.n_channels, len(self.classes_), tuple(self.lstm_sizes),
-                              self.hidden_size, self.dropout)
-        return StandardizedHead(head, h)
-
-    def _use_cache(self, source, encoder, transformer):
-        if self.cache_encoded == "auto":
-            n_values = source.n_windows * encoder.n_outputs * source.n_channels \
-                * transformer.n_times_after_resampling(source)
-            return 4 * n_values <= _AUTO_CACHE_BYTES
-        return bool(self.cache_encoded)
-
-    def _encode_all(self, encoder, source, settings, device, to_microvolts, resample):
-        """Frozen encoder outputs of every window, ``(n_windows, 4 * n_channels, n_times)`` on the CPU."""
-        out = None
-        with torch.no_grad():
-            for indices, windows_uv in iterate_encoded(encoder, source, to_microvolts=to_microvolts,
-                                                       resample=resample, settings=settings, device=device,
-                                                       windows_per_batch=self.batch_size,
-                                                       num_workers=self.num_workers):
-                h = encode_windows(encoder, windows_uv, settings).flatten(1, 2).cpu()
-                if out is None:
-                    out = torch.empty((source.n_windows, *h.shape[1:]), dtype=torch.float32)
-                out[torch.as_tensor(indices)] = h
-        return out
 
     # -------------------------------------------------------------------- predict
     def predict_log_proba(self, X):
@@ -465,7 +452,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
         transformer = self.transformer_
         source = self._source(X, transformer, reset=False)
         device = self._device()
-        settings = EncodingSettings(transformer.scaling, transformer.input_scale_,
+        settings = EncodingSettings(transformer.preprocessing_.scaling, transformer.input_scale_,
                                     resolve_precision(self.precision, device))
         encoder, head = self.encoder_.to(device).eval(), self.head_.to(device).eval()
         out = np.empty((source.n_windows, len(self.classes_)), dtype=np.float64)
@@ -477,7 +464,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
                         windows_per_batch=self.batch_size, num_workers=self.num_workers):
                     h = encode_windows(encoder, windows_uv, settings).flatten(1, 2)
                     with autocast(device, settings.precision):
-                        log_proba = _normalised_log_proba(head(h).float())
+                        log_proba = normalised_log_proba(head(h).float())
                     # never NaN silently (argmax would read it as the first class)
                     check_finite_outputs(log_proba, indices, modules={"encoder": encoder, "head": head},
                                          windows_uv=windows_uv, what="class probabilities")
@@ -490,7 +477,7 @@ class SeqCLRClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimato
     def _to_microvolts(self, source):
         """Factor to µV of ``source``: the same for every window of a call (decided at fit for "auto")."""
         fitted = getattr(self, "to_microvolts_", None)  # classifiers pickled before it existed
-        return transform_units(self.transformer_.units, source,
+        return transform_units(self.transformer_.preprocessing_.units, source,
                                self.transformer_.to_microvolts_ if fitted is None else fitted)
 
     def score(self, X, y=None, sample_weight=None):

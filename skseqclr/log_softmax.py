@@ -24,19 +24,19 @@ from torch import nn
 from ._validation import Satisfies, is_positive_int
 from .features import check_finite_outputs
 from .training import distributed as D
-from .training.finetune import (_COMMON_CONSTRAINTS, _check_common_params, _class_weight_tensor, _encode_labels,
-                                _fit_loop, _split, _torch_seeded)
+from .training.finetune import (COMMON_CONSTRAINTS, check_common_params, class_weight_tensor, encode_labels,
+                                torch_seeded, LabelledWindows, best_epoch, split, train_net)
 
 __all__ = ["LogSoftmaxClassifier"]
 
 
-def _normalised_log_proba(log_probs: torch.Tensor) -> np.ndarray:
+def normalised_log_proba(log_probs: torch.Tensor) -> np.ndarray:
     """Float64 log-probabilities whose exponentials sum to 1 to machine precision."""
     log_probs = log_probs.double()
     return (log_probs - torch.logsumexp(log_probs, dim=1, keepdim=True)).cpu().numpy()
 
 
-class _LogSoftmaxClassifierMixin:
+class LogSoftmaxClassifierMixin:
     """``predict``/``predict_proba``/``decision_function`` from ``predict_log_proba``."""
 
     def predict_proba(self, X):
@@ -104,7 +104,7 @@ class _MLP(nn.Module):
         return self.net(x)
 
 
-class LogSoftmaxClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimator):
+class LogSoftmaxClassifier(LogSoftmaxClassifierMixin, ClassifierMixin, BaseEstimator):
     """A log-softmax head on fixed-length feature vectors, trained with the negative log-likelihood.
 
     The simple route to SeqCLR's log-softmax output: put it after
@@ -147,7 +147,7 @@ class LogSoftmaxClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEsti
     random_state : int, RandomState or None
         Seeds initial weights, validation split, batch order and dropout.
     verbose : int, default=0
-        ``> 0`` shows a progress bar over epochs.
+        ``> 0`` prints skorch's table of the losses of each epoch.
 
     Attributes
     ----------
@@ -161,11 +161,13 @@ class LogSoftmaxClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEsti
         Standardisation of the features (training mean and standard deviation).
     module_ : torch.nn.Module
         The trained network, on the CPU.
-    history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss``, with validation ``valid_loss`` and
-        ``valid_accuracy``, and ``time_s``.
+    history_ : skorch.history.History
+        skorch's history (see :class:`~skseqclr.classifier.SeqCLRClassifier`):
+        per epoch ``epoch`` (from 1), ``train_loss``, ``dur``, with validation
+        ``valid_loss`` and ``valid_acc``.
     best_epoch_ : int
-        Epoch whose weights were kept (the last without validation).
+        Index in ``history_`` of the epoch whose weights were kept (the last
+        without validation).
     n_iter_ : int
         Epochs run.
 
@@ -176,7 +178,7 @@ class LogSoftmaxClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEsti
 
     #: What each parameter may be, checked by name at fit.
     _parameter_constraints: dict = {
-        **_COMMON_CONSTRAINTS,
+        **COMMON_CONSTRAINTS,
         "hidden_layer_sizes": [Satisfies(lambda value: isinstance(value, (tuple, list)) and all(
             is_positive_int(size) for size in value), "a tuple of positive integers (() for a linear layer)")],
     }
@@ -212,31 +214,23 @@ class LogSoftmaxClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEsti
         LogSoftmaxClassifier
             The fitted classifier.
         """
-        _check_common_params(self)
+        check_common_params(self)
         X, y = validate_data(self, X, y, dtype=np.float32, ensure_min_samples=2)
-        y_encoded = _encode_labels(self, y)
+        y_encoded = encode_labels(self, y)
         self.mean_ = X.mean(axis=0, dtype=np.float64).astype(np.float32)
         std = X.std(axis=0, dtype=np.float64)
         self.scale_ = np.where(std > 1e-12, std, 1.0).astype(np.float32)
 
         device = D.local_device(self.device)
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        rng = np.random.default_rng(seed)
-        train_idx, valid_idx = _split(y_encoded, self.validation_fraction, rng)
-        features = torch.as_tensor((X - self.mean_) / self.scale_, device=device)
-        with _torch_seeded(seed, device):
-            module = _MLP(X.shape[1], tuple(self.hidden_layer_sizes), len(self.classes_), self.dropout).to(device)
-
-            def log_probs_of(indices, training):
-                return module(features[torch.as_tensor(indices, device=device)])
-
-            weight = _class_weight_tensor(self.class_weight, self.classes_, y_encoded, device)
-            self.history_, self.best_epoch_ = _fit_loop(
-                estimator=self, train_modules=[module], parameters=[{"params": module.parameters(), "lr": self.lr}],
-                log_probs_of=log_probs_of, y=y_encoded, train_idx=train_idx, valid_idx=valid_idx, weight=weight,
-                rng=rng, device=device, desc="LogSoftmaxClassifier",
-            )
-        self.module_ = module.cpu().eval()
+        features = torch.as_tensor((X - self.mean_) / self.scale_)
+        train_set, valid_set = split(LabelledWindows(features, y_encoded), y_encoded, self.validation_fraction, seed)
+        with torch_seeded(seed, device):
+            module = _MLP(X.shape[1], tuple(self.hidden_layer_sizes), len(self.classes_), self.dropout)
+            net = train_net(self, module, train_set, valid_set, device=device,
+                            weight=class_weight_tensor(self.class_weight, self.classes_, y_encoded, device))
+        self.module_ = net.module_.cpu().eval()
+        self.history_, self.best_epoch_ = net.history, best_epoch(net)
         self.n_iter_ = len(self.history_)
         return self
 
@@ -256,7 +250,7 @@ class LogSoftmaxClassifier(_LogSoftmaxClassifierMixin, ClassifierMixin, BaseEsti
         check_is_fitted(self, "module_")
         X = validate_data(self, X, dtype=np.float32, reset=False)
         with torch.no_grad():
-            log_proba = _normalised_log_proba(self.module_(torch.as_tensor((X - self.mean_) / self.scale_)))
+            log_proba = normalised_log_proba(self.module_(torch.as_tensor((X - self.mean_) / self.scale_)))
         check_finite_outputs(log_proba, np.arange(len(log_proba)), modules={"module_": self.module_},
                              what="class probabilities")
         return log_proba

@@ -4,6 +4,14 @@ A weights file holds the encoder's and the projector's tensors, with JSON
 metadata: the network's configuration, the parameters of the run and the
 fitted values. Files are read without unpickling anything, and malformed or
 non-finite files are refused with a ``ValueError`` naming the problem.
+Files written before the transformer's settings were grouped into
+:class:`~skseqclr.Preprocessing` and :class:`~skseqclr.Readout` (flat names
+such as ``pooling`` or ``encoder_kwargs``) are read too, their settings
+mapped onto today's parameters (:func:`upgrade_params`, defined in
+:mod:`skseqclr._transformer_params`).
+
+:class:`TransformerPersistence` gives the transformer its ``save``,
+``load``, ``save_pretrained`` and ``from_pretrained`` methods.
 """
 
 from __future__ import annotations
@@ -16,17 +24,136 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import HERTZ, POSITIVE_REAL, Interval, InvalidParameterError, Satisfies, is_positive_int, \
     validate_parameter_constraints
+from ._transformer_params import LEGACY_PARAMS, make_network, network_config, options_from_params, upgrade_params
 from ._version import __version__
-from .nn.encoders import make_encoder
-from .nn.heads import make_projector
+from .options import Preprocessing, Readout
 from .training.divergence import describe_names, nonfinite_tensors
-from .training.pretrainer import SeqCLRNetwork, resolve_precision, set_seed_for_init
+from .training.pretrainer import resolve_precision, set_seed_for_init
 
 _FORMAT = "skseqclr-encoder"
+
+
+class TransformerPersistence:
+    """``save``, ``load``, ``save_pretrained`` and ``from_pretrained`` of the transformer (a mixin)."""
+
+    def save(self, path) -> Path:
+        """Save encoder and projector weights with their configuration (safetensors).
+
+        The file loads with :meth:`load` on any machine (CPU or GPU) and can
+        initialise another transformer through
+        ``checkpointing=Checkpointing(init_weights=path)``.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write; missing parent folders are created.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+        """
+        return save_transformer(self, path)
+
+    def _portable_params(self):
+        """The parameters a file records: all but the checkpoint settings (paths) and the device, with the
+        preprocessing in effect (``preprocessing_``) and the readout as dicts (``load`` applies those of
+        :data:`_MODEL_PARAMS` only)."""
+        params = {k: v for k, v in self.get_params(deep=False).items() if k not in ("checkpointing", "device")}
+        params["preprocessing"] = self.preprocessing_.get_params()
+        params["readout"] = (Readout() if self.readout is None else self.readout).get_params()
+        return params
+
+    @classmethod
+    def load(cls, path, **params):
+        """A fitted transformer from a file written by :meth:`save`.
+
+        A file carries the model, not the run: of the parameters recorded in
+        it, only those that define the network and how windows are read and
+        turned into features are applied (``encoder``, ``model_size``,
+        ``sfreq``, ``ch_names``, ``precision``, the ``readout`` and the
+        preprocessing's ``units``, ``scaling`` and ``resample_to``). Every
+        other parameter (how it was trained, checkpoints, the device) takes
+        its default, or the value given here. Malformed metadata (a missing
+        entry, invalid JSON, a value of the wrong type, an unknown parameter)
+        is refused with a ``ValueError`` naming the entry. Files written by
+        earlier versions, with flat parameters such as ``pooling`` or
+        ``encoder_kwargs``, are read too (:func:`skseqclr.persistence.upgrade_params`).
+
+        Parameters
+        ----------
+        path : str or path
+        **params
+            Parameters to set, nested names included (e.g. ``device="cpu"``,
+            ``readout__pooling="mean"``, ``n_epochs=20`` to pretrain further
+            from these weights with ``fit``).
+
+        Returns
+        -------
+        SeqCLRTransformer
+            The fitted transformer, ready to ``transform``.
+        """
+        return load_transformer(cls, path, **params)
+
+    def save_pretrained(self, save_directory) -> Path:
+        """Save the fitted transformer in the layout of the Hugging Face Hub.
+
+        Writes the files that huggingface_hub's ``PyTorchModelHubMixin`` (used
+        by braindecode's models) writes: ``model.safetensors`` (the file
+        :meth:`save` writes), ``config.json`` (the architecture, the
+        parameters and the fitted values, the same content as the weights
+        file's metadata, as readable JSON) and a short model card,
+        ``README.md``. The directory can be uploaded to the Hub as it is (for
+        example with ``huggingface_hub.upload_folder``) and loads with
+        :meth:`from_pretrained`.
+
+        Parameters
+        ----------
+        save_directory : str or path
+            The directory to write; it is created if missing, and files of
+            the same names in it are replaced.
+
+        Returns
+        -------
+        pathlib.Path
+            ``save_directory``.
+        """
+        return save_pretrained(self, save_directory)
+
+    @classmethod
+    def from_pretrained(cls, path_or_repo_id, **params):
+        """A fitted transformer from a directory written by :meth:`save_pretrained`, or from the Hub.
+
+        A local directory is read offline. Anything else is read as a Hugging
+        Face Hub repository id (``"user/model"``) and downloaded with
+        ``huggingface_hub.snapshot_download``, which needs the optional
+        package ``huggingface_hub`` (``pip install skseqclr[hub]``).
+        ``config.json`` is checked as :meth:`load` checks a file's metadata
+        (directories written by earlier versions included): only the
+        parameters that define the model are applied, malformed entries are
+        refused with a ``ValueError`` naming the entry, and weights holding
+        NaN or inf are refused. Nothing is unpickled.
+
+        Parameters
+        ----------
+        path_or_repo_id : str or path
+            A directory holding ``config.json`` and ``model.safetensors``, or
+            a Hub repository id.
+        **params
+            Parameters to set, replacing the saved ones (e.g. ``device="cpu"``,
+            ``readout__pooling="mean"``).
+
+        Returns
+        -------
+        SeqCLRTransformer
+            The fitted transformer, ready to ``transform``.
+        """
+        return load_pretrained(cls, path_or_repo_id, **params)
 
 
 def save_transformer(self, path) -> Path:
@@ -49,9 +176,9 @@ def _transformer_metadata(self):
         "format": _FORMAT,
         "skseqclr_version": __version__,
         "encoder": self.encoder,
-        "encoder_config": json.dumps(_jsonable(self._encoder_config())),
-        "projector_config": json.dumps(_jsonable(self._projector_config())),
-        "params": json.dumps(_jsonable(self._portable_params())),
+        "encoder_config": json.dumps(jsonable(network_config(self.encoder, self.model_size)[0])),
+        "projector_config": json.dumps(jsonable(network_config(self.encoder, self.model_size)[1])),
+        "params": json.dumps(jsonable(self._portable_params())),
         "fitted": json.dumps({
             "input_scale_": self.input_scale_, "sfreq_": self.sfreq_, "ch_names_": self.ch_names_,
             "n_channels_fit_": list(self.n_channels_fit_), "to_microvolts_": self.to_microvolts_,
@@ -71,17 +198,17 @@ def _fitted_from_metadata(cls, metadata, path, weights, **params):
     """A fitted ``cls`` built from checked ``metadata`` (read from ``path``) and the weights file ``weights``."""
     model, fitted = _read_metadata(metadata, path, known=set(cls().get_params(deep=False)))
     try:
-        cls(**model)._check_params()
-    except ValueError as error:
+        cls(**model).validate()
+    except (ValueError, TypeError) as error:
         raise ValueError(f"{path}: the parameters in the metadata entry 'params' are invalid: {error}") from None
-    estimator = cls(**{**model, **params})
-    estimator._check_params()
+    estimator = cls(**model).set_params(**params)
+    estimator.validate()
     with set_seed_for_init(0):
-        encoder = make_encoder(estimator.encoder, estimator.model_size, **(estimator.encoder_kwargs or {}))
-        projector = make_projector(estimator.projector, encoder.n_outputs, **estimator._projector_config())
-    network = SeqCLRNetwork(encoder, projector)
-    _load_weights_into(network, weights, estimator.encoder, estimator._encoder_config())
+        network, encoder_config = make_network(estimator.encoder, estimator.model_size)
+    load_weights_into(network, weights, estimator.encoder, encoder_config)
     network.eval()
+    estimator.preprocessing_ = clone(estimator.preprocessing) if estimator.preprocessing is not None \
+        else Preprocessing()
     estimator.encoder_, estimator.projector_ = network.encoder, network.projector
     estimator.input_scale_ = float(fitted["input_scale_"])
     estimator.sfreq_ = None if fitted["sfreq_"] is None else float(fitted["sfreq_"])
@@ -99,20 +226,13 @@ def _fitted_from_metadata(cls, metadata, path, weights, **params):
 
 #: The parameters a weights file sets on ``SeqCLRTransformer.load``: the network's architecture and how windows
 #: are read, scaled and turned into features.
-_MODEL_PARAMS = frozenset({
-    "encoder", "model_size", "encoder_kwargs", "projector", "projector_kwargs", "scaling", "units", "sfreq",
-    "ch_names", "resample_to", "pooling", "log_power", "feature_channels", "feature_reference", "precision",
-})
+_MODEL_PARAMS = frozenset({"encoder", "model_size", "sfreq", "ch_names", "preprocessing", "readout", "precision"})
 #: Parameters a file may record but ``load`` does not apply: how the encoder was trained and where (the run).
-#: Names written by earlier versions stay here, so that their files keep loading.
 _RUN_PARAMS = frozenset({
     "amplitude_scale", "time_shift", "dc_shift", "zero_mask", "gaussian_noise", "bandstop",
-    "augmentations_per_view", "recombination", "crop_length", "channels_per_window", "group_batches",
-    "temperature", "n_epochs", "max_steps", "snapshot_steps", "batch_size", "lr", "weight_decay", "lr_schedule",
-    "device", "compile", "num_workers", "init_weights", "checkpoint_dir", "checkpoint_every", "resume",
-    "random_state", "verbose",
+    "augmentations_per_view", "recombination", "crop_length", "temperature", "n_epochs", "max_steps",
+    "batch_size", "lr", "checkpointing", "device", "random_state", "verbose",
 })
-
 
 #: What each fitted value in a file's metadata entry 'fitted' may be.
 _FITTED_CONSTRAINTS = {
@@ -157,12 +277,13 @@ def _read_metadata(metadata, path, known):
                          "written by SeqCLRTransformer.save, or was altered since.")
     _metadata_entry(metadata, "encoder_config", path)
     saved = _metadata_entry(metadata, "params", path)
-    unknown = sorted(set(saved) - _MODEL_PARAMS - _RUN_PARAMS - set(known))
+    unknown = sorted(set(saved) - _MODEL_PARAMS - _RUN_PARAMS - LEGACY_PARAMS - set(known))
     if unknown:
         raise ValueError(f"{path}: the metadata entry 'params' holds unknown parameter(s) {unknown}; "
                          "this version of skseqclr does not know them (a file of a newer version, or altered).")
-    model = {name: _tuples(value) for name, value in saved.items() if name in _MODEL_PARAMS}
-    model.setdefault("feature_reference", False)  # files from before it existed hold unreferenced features
+    saved = upgrade_params(saved, path)
+    model = options_from_params({name: _tuples(value) for name, value in saved.items() if name in _MODEL_PARAMS},
+                               path)
     missing_model = sorted(name for name in model if name not in known)
     if missing_model:
         raise ValueError(f"{path}: the file's model needs parameter(s) {missing_model}, which this version of "
@@ -182,11 +303,12 @@ def _read_metadata(metadata, path, known):
     return model, fitted
 
 
-def _jsonable(value):
+def jsonable(value):
+    """``value`` with NumPy scalars, paths and tuples made JSON types (a RandomState becomes None), recursively."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):
@@ -232,16 +354,16 @@ def _read_weights(path):
     return metadata, tensors
 
 
-def _load_weights_into(network, path, kind, config):
+def load_weights_into(network, path, kind, config):
     """Load saved weights into ``network``, refusing a different architecture clearly."""
     metadata, tensors = _read_weights(path)
     saved_config = json.loads(metadata["encoder_config"])
-    expected = _jsonable(config)
+    expected = jsonable(config)
     if metadata["encoder"] != kind or saved_config != expected:
         raise ValueError(
             f"The weights in {path} are for a {metadata['encoder']} encoder with sizes {saved_config}, "
-            f"but this estimator builds a {kind} encoder with sizes {expected}; set encoder, model_size "
-            "and encoder_kwargs to match the saved encoder."
+            f"but this estimator builds a {kind} encoder with sizes {expected}; set encoder and model_size "
+            "to match the saved encoder."
         )
     encoder_state = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
     network.encoder.load_state_dict(encoder_state)
@@ -320,7 +442,9 @@ def _pretrained_directory(path_or_repo_id):
 
 
 def _model_card(self):
-    encoder = f"{self.encoder} encoder ({self.model_size})"
+    size = self.model_size if isinstance(self.model_size, str) else \
+        f"{self.model_size.get('preset', 'paper')}, sizes changed"
+    encoder = f"{self.encoder} encoder ({size})"
     sfreq = "an unstated sampling frequency" if self.sfreq_ is None else f"{self.sfreq_:g} Hz"
     return f"""---
 library_name: skseqclr

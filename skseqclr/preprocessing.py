@@ -12,8 +12,9 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .features import EncodingSettings
-from .inputs import WindowSource, transform_units
+from .inputs import WindowSource, fit_units, transform_units
 from .pooling import check_band_resolution, check_pooling
+from .scaling import estimate_input_scale
 from .training.pretrainer import resolve_precision
 from ._validation import is_positive_int
 
@@ -23,10 +24,11 @@ __all__ = ["WindowPreprocessing"]
 class WindowPreprocessing:
     """Units, resampling, scaling and window-length checks of the transformer (a mixin).
 
-    Uses the transformer's parameters ``units``, ``resample_to``,
-    ``scaling``, ``precision``, ``pooling``, ``crop_length``, ``encoder`` and
-    ``model_size``, and after ``fit`` its ``to_microvolts_``,
-    ``input_scale_``, ``sfreq_`` and ``encoder_``.
+    Uses the transformer's :class:`~skseqclr.Preprocessing` in effect,
+    ``preprocessing_`` (set at the start of ``fit``), its parameters
+    ``precision``, ``crop_length``, ``encoder`` and ``model_size``, the
+    ``pooling`` of its :class:`~skseqclr.Readout`, and after ``fit`` its
+    ``to_microvolts_``, ``input_scale_``, ``sfreq_`` and ``encoder_``.
     """
 
     def resampling(self, source: WindowSource) -> tuple[int, int] | None:
@@ -40,7 +42,7 @@ class WindowPreprocessing:
         Returns
         -------
         (int, int) or None
-            ``(from_hz, to_hz)`` when ``resample_to`` is set and differs from
+            ``(from_hz, to_hz)`` when the preprocessing's ``resample_to`` is set and differs from
             the windows' rate; ``None`` when the windows are used at their rate.
 
         Raises
@@ -48,14 +50,15 @@ class WindowPreprocessing:
         ValueError
             If either rate is not a whole number of Hz.
         """
-        if self.resample_to is None or source.sfreq is None or np.isclose(source.sfreq, self.resample_to):
+        resample_to = self.preprocessing_.resample_to
+        if resample_to is None or source.sfreq is None or np.isclose(source.sfreq, resample_to):
             return None
-        if not float(source.sfreq).is_integer() or not float(self.resample_to).is_integer():
+        if not float(source.sfreq).is_integer() or not float(resample_to).is_integer():
             raise ValueError(
-                f"On-the-fly resampling needs whole-Hz rates, got {source.sfreq} -> {self.resample_to} Hz; "
+                f"On-the-fly resampling needs whole-Hz rates, got {source.sfreq} -> {resample_to} Hz; "
                 "resample with MNE first."
             )
-        return int(source.sfreq), int(self.resample_to)
+        return int(source.sfreq), int(resample_to)
 
     def n_times_after_resampling(self, source: WindowSource) -> int:
         """Samples per window of ``source`` as the encoder sees them (after :meth:`resampling`).
@@ -104,7 +107,8 @@ class WindowPreprocessing:
         skseqclr.features.EncodingSettings
         """
         check_is_fitted(self, "encoder_")
-        return EncodingSettings(self.scaling, self.input_scale_, resolve_precision(self.precision, device))
+        return EncodingSettings(self.preprocessing_.scaling, self.input_scale_,
+                                resolve_precision(self.precision, device))
 
     def microvolts_factor(self, source: WindowSource) -> float:
         """Factor to µV of the windows of ``source``, the same for every window of the call.
@@ -121,17 +125,38 @@ class WindowPreprocessing:
             ``fit`` (``to_microvolts_``).
         """
         check_is_fitted(self, "to_microvolts_")
-        return transform_units(self.units, source, self.to_microvolts_)
+        return transform_units(self.preprocessing_.units, source, self.to_microvolts_)
 
     # ---------------------------------------------------------------- private: fit
+    def _fit_preprocessing(self, sources, seed):
+        """Decide what ``fit`` learns of the windows before pretraining.
+
+        Returns the encoder's sampling frequency (Hz, or None if unknown), the
+        factor to µV of each source, the fitted factor of inputs without units
+        (``to_microvolts_``) and the ``"global"`` scaling constant (µV; 1 for
+        the other scalings), estimated on up to 64 windows of each source
+        drawn with ``seed``.
+        """
+        target_sfreq = self._target_sfreq(sources)
+        factors, to_microvolts = fit_units(self.preprocessing_.units, sources)  # "auto" is decided here, once
+        input_scale = 1.0
+        if self.preprocessing_.scaling == "global":
+            # Datasets pooled for pretraining may differ in window length: estimate on their common length.
+            n_common = min(s.n_times for s in sources)
+            input_scale = estimate_input_scale(np.concatenate([
+                _sample_windows(s, 64, seed).reshape(-1, s.n_times)[:, :n_common] * f
+                for s, f in zip(sources, factors)])[:, None, :])
+        return target_sfreq, factors, to_microvolts, float(input_scale)
+
     def _target_sfreq(self, sources):
-        if self.resample_to is not None:
-            return float(self.resample_to)
+        if self.preprocessing_.resample_to is not None:
+            return float(self.preprocessing_.resample_to)
         rates = {s.sfreq for s in sources if s.sfreq is not None}
         if len(rates) > 1:
             raise ValueError(
                 f"The inputs have different sampling frequencies {sorted(rates)} Hz; resample them "
-                "to one rate first (e.g. mne's raw.resample) or set resample_to=<Hz> to resample on the fly."
+                "to one rate first (e.g. mne's raw.resample) or set "
+                "preprocessing=Preprocessing(resample_to=<Hz>) to resample on the fly."
             )
         return rates.pop() if rates else None
 
@@ -153,7 +178,7 @@ class WindowPreprocessing:
                 augmenter.check_window(n_times)
             else:
                 self._check_crop(crop_samples, n_times, encoder_min_length, augmenter)
-        check_band_resolution(check_pooling(self.pooling), n_times, sfreq)
+        check_band_resolution(check_pooling(self._readout().pooling), n_times, sfreq)
 
     def _crop_samples(self, sources):
         """Samples per pretraining view if the views are crops, else None.
@@ -183,3 +208,10 @@ class WindowPreprocessing:
                 f"(model_size={self.model_size!r}), which needs at least {encoder_min_length} samples."
             )
         augmenter.check_window(crop_samples, what=f"the pretraining crops (crop_length={self.crop_length})")
+
+
+def _sample_windows(source, n, seed):
+    """Up to ``n`` windows of ``source``, drawn without replacement with ``seed``, in order."""
+    rng = np.random.default_rng(seed)
+    indices = np.sort(rng.choice(source.n_windows, size=min(n, source.n_windows), replace=False))
+    return source.read(indices)

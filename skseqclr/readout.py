@@ -1,9 +1,12 @@
 """How a fitted :class:`~skseqclr.transformer.SeqCLRTransformer` turns windows into features.
 
-:class:`FeatureReadout` (a mixin of the transformer) encodes the channels
+:class:`FeatureReadout` (a mixin of the transformer) follows the
+transformer's :class:`~skseqclr.Readout`: it encodes the channels
 ``feature_channels`` reads, pools the encoder's outputs over time
 (``pooling``, ``log_power``) and, with ``feature_reference``, references each
-channel's features to the mean of its kind.
+channel's features to the mean of its kind. The readout is read at every
+call, so it can be changed on a fitted transformer
+(``set_params(readout__pooling="mean")``).
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_flag
 from .features import check_finite_outputs, compute_features
 from .inputs import WindowSource, as_window_source
+from .options import Readout
 from .pooling import check_pooling
 from .recombination import feature_channel_pairs
 from .referencing import KIND_NAMES, channel_kinds, reference_within_kinds, referenced_kinds
@@ -24,12 +27,17 @@ __all__ = ["FeatureReadout"]
 class FeatureReadout:
     """``encode``, ``transform`` and the feature names of the transformer (a mixin)."""
 
+    def _readout(self) -> Readout:
+        """The checked :class:`~skseqclr.Readout` in effect (``readout``, or the defaults for None)."""
+        return (Readout() if self.readout is None else self.readout).validate()
+
     def _n_features_per_channel(self):
-        return self.encoder_.n_outputs * len(check_pooling(self.pooling)) + int(self.log_power)
+        readout = self._readout()
+        return self.encoder_.n_outputs * len(check_pooling(readout.pooling)) + int(readout.log_power)
 
     def _feature_channels(self, ch_names):
         """``(pairs, names)`` of the channels features are read on; ``pairs`` None for the originals."""
-        first, second, names = feature_channel_pairs(self.feature_channels, list(ch_names))
+        first, second, names = feature_channel_pairs(self._readout().feature_channels, list(ch_names))
         return (None if first == second == list(range(len(ch_names))) else (first, second)), names
 
     @property
@@ -56,14 +64,14 @@ class FeatureReadout:
             the rows).
         """
         check_is_fitted(self, "encoder_")
-        check_flag("feature_reference", self.feature_reference)  # transform-time: set_params skips fit's checks
+        readout = self._readout()  # checked at every call: set_params on a fitted transformer skips fit's checks
         source = as_window_source(X, sfreq=self.sfreq, ch_names=self.ch_names)
         pairs, names = self._feature_channels(source.ch_names)
-        if self.sfreq_ is not None and source.sfreq is not None and self.resample_to is None \
+        if self.sfreq_ is not None and source.sfreq is not None and self.preprocessing_.resample_to is None \
                 and not np.isclose(source.sfreq, self.sfreq_):
             raise ValueError(
-                f"The encoder was trained on {self.sfreq_} Hz data, X is at {source.sfreq} Hz; "
-                "resample X, or set resample_to to resample on the fly."
+                f"The encoder was trained on {self.sfreq_} Hz data, X is at {source.sfreq} Hz; resample X, "
+                "or fit with preprocessing=Preprocessing(resample_to=<Hz>) to resample on the fly."
             )
         self.check_windows(source)
         device = self._device()
@@ -73,12 +81,12 @@ class FeatureReadout:
             features = compute_features(
                 encoder, source, to_microvolts=self.microvolts_factor(source), resample=self.resampling(source),
                 settings=self.encoding_settings(device), device=device, windows_per_batch=windows_per_batch,
-                statistics=check_pooling(self.pooling), log_power=self.log_power, num_workers=self.num_workers,
-                sfreq=self.sfreq_, pairs=pairs,
+                statistics=check_pooling(readout.pooling), log_power=readout.log_power,
+                num_workers=self.preprocessing_.num_workers, sfreq=self.sfreq_, pairs=pairs,
             )
         finally:
             self.encoder_.cpu()
-        if self.feature_reference:
+        if readout.feature_reference:
             features = reference_within_kinds(features, self._channel_kinds(pairs, len(names)))
         # never NaN silently (compute_features checked each batch; this covers what followed)
         check_finite_outputs(features, np.arange(len(features)), modules={"encoder": self.encoder_})
@@ -92,7 +100,7 @@ class FeatureReadout:
         """Names of the rows of ``encode``'s output for windows with channels ``ch_names``: the channels read,
         then (``feature_reference``) each referenced kind's mean."""
         pairs, names = self._feature_channels(ch_names)
-        if not self.feature_reference:
+        if not self._readout().feature_reference:
             return list(names)
         kinds = self._channel_kinds(pairs, len(names))
         return list(names) + [f"{KIND_NAMES[kinds[members[0]]]}-mean" for members in referenced_kinds(kinds)]
@@ -137,7 +145,7 @@ class FeatureReadout:
         read = self._feature_channels(source.ch_names)[1]
         if len(read) != len(fitted):
             raise ValueError(
-                f"feature_channels={self.feature_channels!r} reads {len(read)} channels of X but read "
+                f"feature_channels={self._readout().feature_channels!r} reads {len(read)} channels of X but read "
                 f"{len(fitted)} of the windows seen in fit, because X's channel names "
                 f"({', '.join(list(source.ch_names)[:4])}, ...) differ from those seen in fit "
                 f"({', '.join(self.ch_names_[:4])}, ...); the feature vector would change layout. Give numpy "
@@ -148,10 +156,11 @@ class FeatureReadout:
         """Feature names ``<channel>_h<k>_<statistic>`` (and ``<channel>_logpower``); a difference's channel is
         ``<a>-<b>``, the means of ``feature_reference`` ``original-mean`` and ``difference-mean``."""
         check_is_fitted(self, "encoder_")
+        readout = self._readout()
         names = []
         for ch in self._read_rows(self.ch_names_):
             for k in range(self.encoder_.n_outputs):
-                names.extend(f"{ch}_h{k}_{stat}" for stat in check_pooling(self.pooling))
-            if self.log_power:
+                names.extend(f"{ch}_h{k}_{stat}" for stat in check_pooling(readout.pooling))
+            if readout.log_power:
                 names.append(f"{ch}_logpower")
         return np.asarray(names, dtype=object)

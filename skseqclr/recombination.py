@@ -15,9 +15,9 @@ of channels drawn, never with ``n**2``.
 Each drawn channel is uniform over the ``n**2`` set (§2.1 treats every
 original and every difference as an equally valid single channel), drawn
 independently from a ``torch.Generator`` so a run is reproducible. The
-estimators expose the choices as ``recombination`` (draw from the ``n**2``
-set, or from the ``n`` originals only) and ``channels_per_window`` (channels
-drawn per window and step). A difference of two channels in µV is in µV, so
+transformer exposes the choice as ``recombination`` (draw from the ``n**2``
+set, or from the ``n`` originals only) and draws four channels per window and
+step (:ref:`benchmark-recombination`). A difference of two channels in µV is in µV, so
 the augmentations' ranges (§2.2) apply to it unchanged.
 """
 
@@ -32,7 +32,7 @@ __all__ = ["FEATURE_CHANNELS", "all_channel_pairs", "check_feature_channels", "f
            "has_standard_positions", "n_recombined_channels", "neighbour_pairs", "recombine",
            "resolve_feature_channels", "sample_channel_pairs"]
 
-#: The named sets of channels that features can be read on (``SeqCLRTransformer(feature_channels=...)``);
+#: The named sets of channels that features can be read on (``Readout(feature_channels=...)``);
 #: ``"auto"`` picks one of them from the channel names (:func:`resolve_feature_channels`).
 FEATURE_CHANNELS = ("auto", "original", "differences", "all", "neighbours", "original+neighbours")
 
@@ -80,7 +80,6 @@ def sample_channel_pairs(
     recombination: bool = True,
     generator: torch.Generator | None = None,
     device=None,
-    candidates: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw channels of the recombined set, uniformly, for each window of a batch.
 
@@ -99,10 +98,6 @@ def sample_channel_pairs(
         Source of randomness; must live on ``device``.
     device : torch.device or str or None
         Device of the returned indices.
-    candidates : (first, second) of 1-D torch.Tensor, or None
-        If given, draw uniformly from these channel pairs instead (e.g. those
-        of :func:`feature_channel_pairs`; ``recombination`` is then unused).
-        On ``device``.
 
     Returns
     -------
@@ -122,10 +117,6 @@ def sample_channel_pairs(
         raise ValueError(f"channels_per_window must be at least 1, got {channels_per_window}.")
     if n_channels < 1:
         raise ValueError(f"Windows need at least one channel, got {n_channels}.")
-    if candidates is not None:
-        drawn = torch.randint(len(candidates[0]), (n_windows, channels_per_window), generator=generator,
-                              device=device)
-        return candidates[0][drawn], candidates[1][drawn]
     population = n_recombined_channels(n_channels) if recombination else n_channels
     flat = torch.randint(
         population, (n_windows, channels_per_window), generator=generator, device=device

@@ -10,7 +10,7 @@ reference is inductive: a new subject needs no batch of its own windows
 (compare :mod:`skseqclr.evaluation.normalization`).
 
 :class:`~skseqclr.SeqCLRTransformer` references its features this way with
-``feature_reference=True``, the recorded channels among themselves
+``readout=Readout(feature_reference=True)``, the recorded channels among themselves
 and the differences of channels it reads among themselves, keeping each kind's
 mean as features of their own (:func:`reference_within_kinds`); the classic
 baselines with ``reference=True``

@@ -18,12 +18,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SKSEQCLR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 #: Encoder and projector sizes small enough for a training step in milliseconds.
-TINY = dict(
-    model_size="small",
-    encoder_kwargs=dict(branch_kernels=(8, 4, 2), branch_channels=(4, 4, 2), n_residual=1,
-                        residual_kernel=4, output_kernel=4),
-    projector_kwargs=dict(lstm_sizes=(8, 4, 2), hidden_size=16, output_size=16),
-)
+TINY_ENCODER = dict(branch_kernels=(8, 4, 2), branch_channels=(4, 4, 2), n_residual=1, residual_kernel=4,
+                    output_kernel=4)
+TINY_PROJECTOR = dict(lstm_sizes=(8, 4, 2), hidden_size=16, output_size=16)
+TINY = dict(model_size=dict(preset="small", **TINY_ENCODER, **TINY_PROJECTOR))
 
 
 # The tests' models are tiny: one thread is faster than two for them (no spin-up or
@@ -80,8 +78,10 @@ def shared_path(*parts) -> Path:
 
 
 def load_benchmark(name):
-    """The module of ``benchmarks/<name>.py`` (the benchmarks are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
+    """The module of ``benchmarks/<name>.py``, e.g. ``"experiments/label_efficiency"`` (the benchmarks are
+    scripts, not a package)."""
+    path = REPO_ROOT / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

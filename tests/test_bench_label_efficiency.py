@@ -1,4 +1,4 @@
-"""benchmarks/bench_label_efficiency.py's GPU round trip: windows exported to a file, features saved where
+"""benchmarks/experiments/label_efficiency.py's GPU round trip: windows exported to a file, features saved where
 they were computed (a GPU node) and scored elsewhere give the same rows as encoding in place."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from conftest import TINY, load_benchmark
 
 @pytest.fixture(scope="module")
 def bench():
-    return load_benchmark("bench_label_efficiency")
+    return load_benchmark("experiments/label_efficiency")
 
 
 def _split(n_subjects, first_subject, rng):
@@ -39,7 +39,7 @@ def _exported_windows(bench, tmp_path, seed):
     X_train, y_train, groups_train = _split(4, 0, rng)
     X_test, y_test, groups_test = _split(2, 4, rng)
     windows = tmp_path / "windows.npz"
-    bench.export_windows(windows, X_train, y_train, X_test, y_test, groups_train, groups_test, 128.0)
+    bench.runner.export_windows(windows, X_train, y_train, X_test, y_test, groups_train, groups_test, 128.0)
     return windows, (X_train, y_train, X_test)
 
 
@@ -69,7 +69,7 @@ def test_features_saved_then_loaded_score_as_encoding_in_place(bench, tmp_path):
     assert not np.allclose(stored["step1_train"], stored["pretrained_train"])
     # each row reads its own encoder's features (a swap would show here even where two encoders score alike on
     # these few windows; the step counts above come from the same encoders as the features)
-    extractors, n_steps, _ = bench.load_features(tmp_path / "features" / "features_seed0.npz", X_train, X_test)
+    extractors, n_steps, _ = bench.runner.load_features(tmp_path / "features" / "features_seed0.npz", X_train, X_test)
     for name, prefix in (("SeqCLR pretrained", "pretrained"), ("SeqCLR untrained", "untrained"),
                          ("SeqCLR pretrained @1", "step1")):
         np.testing.assert_array_equal(extractors[name].transform(X_train), stored[f"{prefix}_train"])
@@ -81,22 +81,41 @@ def test_exported_windows_are_float16_microvolts_and_checked_on_load(bench, tmp_
     rng = np.random.default_rng(1)
     X, y, groups = _split(2, 0, rng)
     path = tmp_path / "windows.npz"
-    bench.export_windows(path, X, y, X, y, groups, groups, 128.0)
+    bench.runner.export_windows(path, X, y, X, y, groups, groups, 128.0)
     assert np.load(path)["X_train"].dtype == np.float16
-    X_loaded = bench.load_windows(path, 128.0)[0]
+    X_loaded = bench.runner.load_windows(path, 128.0)[0]
     assert X_loaded.dtype == np.float32
     np.testing.assert_allclose(X_loaded, X, rtol=1e-3, atol=1e-3)
     with pytest.raises(SystemExit, match="128 Hz, not --sfreq 250"):
-        bench.load_windows(path, 250.0)
+        bench.runner.load_windows(path, 250.0)
 
 
 def test_load_features_refuses_what_it_cannot_do(bench, tmp_path):
     rng = np.random.default_rng(2)
     X, y, groups = _split(2, 0, rng)
     path = tmp_path / "windows.npz"
-    bench.export_windows(path, X, y, X, y, groups, groups, 128.0)
+    bench.runner.export_windows(path, X, y, X, y, groups, groups, 128.0)
     with pytest.raises(SystemExit, match="--load-features scores stored features only"):
         bench.main(["--windows", str(path), "--load-features", str(tmp_path), "--classifier"])
+
+
+def test_quick_run_scores_one_seed_on_all_labels_and_reports_its_command(bench, tmp_path, capsys):
+    windows, _ = _exported_windows(bench, tmp_path, seed=2)
+    output = tmp_path / "quick.json"
+    argv = ["--windows", str(windows), "--quick", "--methods", "probe", "--probe-c", "1", "--threads", "1",
+            *TINY_PARAMS, "--output", str(output)]
+    bench.main(argv)
+    report = json.loads(output.read_text())
+    rows = report["rows"]
+    assert {row["method"] for row in rows} == {"SeqCLR pretrained", "SeqCLR untrained"}
+    assert {(row["seed"], row["fraction"], row["normalization"], row["n_label_draws"]) for row in rows} == {
+        (0, 1.0, "none", 1)}
+    assert {row["method"]: row["n_steps"] for row in rows} == {"SeqCLR pretrained": 2, "SeqCLR untrained": 0}
+    assert report["command"].startswith("python benchmarks/experiments/label_efficiency.py --windows ")
+    assert report["argv"] == argv and report["seqclr_params"]["max_steps"] == 2
+    capsys.readouterr()
+    bench.main(["--combine", str(output)])
+    assert "SeqCLR pretrained" in capsys.readouterr().out
 
 
 def test_feature_reference_subtracts_each_windows_channel_mean(bench):
@@ -137,12 +156,14 @@ def test_log_power_read_like_seqclr_reads_its_channels_and_references_them_like_
     assert len(read) == 63
     recombined = X[:, first] - X[:, second]
     raw = LogPower(units="uV").fit(recombined).transform(recombined)
-    referenced = bench.log_power_read_like_seqclr({"feature_channels": "auto", "feature_reference": True}, names)
+    referenced = bench.log_power_read_like_seqclr({"readout__feature_channels": "auto",
+                                                   "readout__feature_reference": True}, names)
     out = referenced.transform(X)
     originals, neighbours = raw[:, :19], raw[:, 19:]
     expected = np.concatenate([originals - originals.mean(1, keepdims=True),
                                neighbours - neighbours.mean(1, keepdims=True),
                                originals.mean(1, keepdims=True), neighbours.mean(1, keepdims=True)], axis=1)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
-    plain = bench.log_power_read_like_seqclr({"feature_channels": "original", "feature_reference": False}, names)
+    plain = bench.log_power_read_like_seqclr({"readout__feature_channels": "original",
+                                              "readout__feature_reference": False}, names)
     np.testing.assert_allclose(plain.transform(X), raw[:, :19], rtol=1e-5, atol=1e-5)

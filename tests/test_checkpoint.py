@@ -16,12 +16,12 @@ import torch
 from conftest import TINY
 
 import skseqclr.training.pretrainer as training
-from skseqclr import SeqCLRTransformer
+from skseqclr import Checkpointing, SeqCLRTransformer
 from skseqclr.training.checkpoint import CHECKPOINT_NAME, FORMAT, FORMAT_VERSION, load_checkpoint, save_checkpoint
 from skseqclr.training.pretrainer import Pretrainer
 
 # 12 windows, 2 per step (8 channels) -> 6 steps per epoch, 12 steps in all
-PARAMS = dict(TINY, sfreq=128, n_epochs=2, batch_size=8, channels_per_window=4, precision="fp32", device="cpu",
+PARAMS = dict(TINY, sfreq=128, n_epochs=2, batch_size=8, precision="fp32", device="cpu",
               random_state=0)
 N_STEPS = 12
 
@@ -127,7 +127,7 @@ def test_checkpoints_every_n_steps_and_at_the_end(tmp_path, monkeypatch, uninter
         return real_save_checkpoint(state, path)
 
     monkeypatch.setattr(training, "save_checkpoint", recording_save_checkpoint)
-    estimator = SeqCLRTransformer(**PARAMS, checkpoint_dir=tmp_path, checkpoint_every=5).fit(_windows())
+    estimator = SeqCLRTransformer(**PARAMS, checkpointing=Checkpointing(directory=tmp_path, every=5)).fit(_windows())
     assert written == [5, 10, N_STEPS]
     state = load_checkpoint(tmp_path / CHECKPOINT_NAME)
     assert {"network", "optimizer", "scheduler", "rank_states", "step", "epoch", "history"} <= state.keys()
@@ -140,7 +140,7 @@ def test_checkpoints_every_n_steps_and_at_the_end(tmp_path, monkeypatch, uninter
     identity = state["run_identity"]
     assert identity["lr"] == 1e-3 and identity["max_steps"] is None and identity["total_steps"] == N_STEPS
     assert identity["n_windows"] == [12] and identity["n_channels"] == [3] and identity["n_times"] == [256]
-    assert identity["encoder_kwargs"]["n_residual"] == 1 and "checkpoint_every" not in identity
+    assert identity["model_size"]["n_residual"] == 1 and "checkpointing__every" not in identity
     assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["step"] == N_STEPS
     for key, value in _state(estimator).items():
         assert torch.equal(state["network"][key], value), key
@@ -149,18 +149,20 @@ def test_checkpoints_every_n_steps_and_at_the_end(tmp_path, monkeypatch, uninter
 
 
 def test_resume_without_a_checkpoint_starts_from_scratch(tmp_path, uninterrupted):
-    estimator = SeqCLRTransformer(**PARAMS, checkpoint_dir=tmp_path, resume=True).fit(_windows())
+    resuming = Checkpointing(directory=tmp_path, resume=True)
+    estimator = SeqCLRTransformer(**PARAMS, checkpointing=resuming).fit(_windows())
     assert estimator.n_steps_ == N_STEPS
     _assert_same_weights(estimator, uninterrupted)
 
 
 def test_resume_refuses_a_checkpoint_of_another_number_of_processes(tmp_path):
-    SeqCLRTransformer(**PARAMS, checkpoint_dir=tmp_path, max_steps=2).fit(_windows())
+    SeqCLRTransformer(**PARAMS, checkpointing=Checkpointing(directory=tmp_path), max_steps=2).fit(_windows())
     state = load_checkpoint(tmp_path / CHECKPOINT_NAME)
     state["world_size"] = 4
     save_checkpoint(state, tmp_path / CHECKPOINT_NAME)
     with pytest.raises(ValueError, match="4 process"):
-        SeqCLRTransformer(**PARAMS, checkpoint_dir=tmp_path, max_steps=2, resume=True).fit(_windows())
+        SeqCLRTransformer(**PARAMS, checkpointing=Checkpointing(directory=tmp_path, resume=True),
+                          max_steps=2).fit(_windows())
 
 
 # ---------------------------------------------------------------------------
@@ -184,7 +186,7 @@ def test_ctrl_c_stops_after_the_current_step_keeps_the_weights_and_says_so(tmp_p
     message = r"interrupted by Ctrl-C after step 3 of 12; the weights learned so far are kept and saved"
     before = signal.getsignal(signal.SIGINT)  # Python's default, or SIG_IGN in a background job
     with pytest.warns(RuntimeWarning, match=message):
-        estimator = SeqCLRTransformer(**PARAMS, checkpoint_dir=tmp_path).fit(_windows())
+        estimator = SeqCLRTransformer(**PARAMS, checkpointing=Checkpointing(directory=tmp_path)).fit(_windows())
     assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C works as usual again
     assert estimator.interrupted_ and estimator.n_steps_ == 3
     assert _history(estimator) == [{"epoch": 0, "loss": pytest.approx(estimator.history_[0]["loss"]), "steps": 3}]
@@ -195,7 +197,7 @@ def test_ctrl_c_stops_after_the_current_step_keeps_the_weights_and_says_so(tmp_p
 
     # resume=True finishes the interrupted run as if nothing had happened
     monkeypatch.undo()
-    resumed = SeqCLRTransformer(**PARAMS, checkpoint_dir=tmp_path, resume=True).fit(_windows())
+    resumed = SeqCLRTransformer(**PARAMS, checkpointing=Checkpointing(directory=tmp_path, resume=True)).fit(_windows())
     assert resumed.n_steps_ == N_STEPS and not resumed.interrupted_
     _assert_same_weights(resumed, uninterrupted)
     assert _history(resumed) == _history(uninterrupted)
@@ -218,7 +220,7 @@ import numpy as np
 import torch
 sys.path.insert(0, {tests!r})
 from conftest import TINY
-from skseqclr import SeqCLRTransformer
+from skseqclr import Checkpointing, SeqCLRTransformer
 
 torch.set_num_threads(1)
 real_save, writes = torch.save, []
@@ -244,7 +246,7 @@ SeqCLRTransformer(**{params!r}).fit(X)
 @pytest.mark.slow
 def test_a_run_killed_midway_resumes_to_the_uninterrupted_result(tmp_path, uninterrupted, count_steps):
     folder, marker = tmp_path / "checkpoints", tmp_path / "writing"
-    params = dict(PARAMS, checkpoint_dir=str(folder), checkpoint_every=4)
+    params = dict(PARAMS, checkpointing=Checkpointing(directory=str(folder), every=4))
     script = KILLED_RUN.format(tests=str(Path(__file__).parent), marker=str(marker), params=params)
     process = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
     try:
@@ -266,7 +268,8 @@ def test_a_run_killed_midway_resumes_to_the_uninterrupted_result(tmp_path, unint
     assert len(_temporary_files(folder)) == 1
     assert load_checkpoint(folder / CHECKPOINT_NAME)["step"] == 4
 
-    resumed = SeqCLRTransformer(**dict(params, resume=True)).fit(_windows())
+    resumed = SeqCLRTransformer(**dict(params, checkpointing=Checkpointing(directory=str(folder), every=4,
+                                                                           resume=True))).fit(_windows())
     assert count_steps["steps"] == N_STEPS - 4  # continued from step 4, not from scratch
     assert resumed.n_steps_ == N_STEPS and not resumed.interrupted_
     _assert_same_weights(resumed, uninterrupted)

@@ -18,8 +18,7 @@ from skseqclr.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, _common, _data, benc
 from conftest import TINY, shared_path
 
 TINY_ARGS = [
-    "--param", "encoder_kwargs=" + json.dumps(TINY["encoder_kwargs"]),
-    "--param", "projector_kwargs=" + json.dumps(TINY["projector_kwargs"]),
+    "--param", "model_size=" + json.dumps(TINY["model_size"]),
     "--batch-size", "16", "--epochs", "1", "--max-steps", "1", "--device", "cpu",
 ]
 SYNTHETIC = ["--dataset", "synthetic", "--n-windows", "36", "--window-s", "2"]
@@ -49,6 +48,8 @@ def test_version_and_help(capsys):
     (["benchmark", "--seeds", "-1"], "non-negative"),
     (["benchmark", "--data-dir", "/nonexistent/eeg"], "--data-dir /nonexistent/eeg does not exist"),
     (["benchmark", *SYNTHETIC, "--param", "colour=blue"], "no parameter 'colour'"),
+    (["benchmark", *SYNTHETIC, "--param", "pooling=mean"], "readout__pooling"),
+    (["benchmark", *SYNTHETIC, "--param", "readout=mean"], "by nested name"),
     (["benchmark", *SYNTHETIC, "--output", "results.csv"], "ending in .json"),
     (["pretrain", "--dataset", "synthetic"], "required: --output"),
     (["features", "--weights", "/nonexistent.safetensors", "--dataset", "synthetic", "--output", "f.npy"],
@@ -162,32 +163,20 @@ def test_benchmark_five_band_baseline_and_its_nyquist_check(tmp_path, capsys):
     assert "no method left" in captured.err
 
 
-def test_benchmark_pretrains_with_group_batches(tmp_path, monkeypatch):
-    from skseqclr import SeqCLRTransformer
-
-    seen = []
-    original_fit = SeqCLRTransformer.fit
-
-    def recording_fit(self, X, y=None, groups=None):
-        seen.append((self.n_epochs, None if groups is None else len(groups)))
-        return original_fit(self, X, y, groups=groups)
-
-    monkeypatch.setattr(SeqCLRTransformer, "fit", recording_fit)
-    out = tmp_path / "results.json"
-    assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--fractions", "1", "--methods", "seqclr", "untrained",
-                 "--param", "group_batches=true", "--normalization", "none", "--probe-c", "1",
-                 "--output", str(out), "--quiet"]) == EXIT_OK
-    # untrained (fitted first, so its features are computed while the other pretrains) and pretrained both get
-    # the 24 training windows' subjects
-    assert seen == [(0, 24), (1, 24)]
-    assert json.loads(out.read_text())["seqclr_params"]["group_batches"] is True
+def test_param_reaches_the_transformers_settings_by_nested_name():
+    args = cli.build_parser().parse_args(["benchmark", "--param", "readout__pooling=mean",
+                                          "--param", 'preprocessing={"scaling": "window"}'])
+    params = _common._transformer_params(args, 128.0, seed=0)
+    assert params["readout__pooling"] == "mean" and params["preprocessing__scaling"] == "window"
+    seqclr = _common._make_transformer(params)
+    assert (seqclr.readout.pooling, seqclr.preprocessing.scaling, seqclr.checkpointing) == ("mean", "window", None)
 
 
 @pytest.mark.slow
 def test_benchmark_snapshot_steps_scores_each_length_and_the_length_chosen_by_cv(tmp_path, capsys):
     out = tmp_path / "results.json"
     assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--max-steps", "3", "--snapshot-steps", "0", "1",
-                 "--param", "lr_schedule=constant", "--fractions", "1", "0.5", "--methods", "seqclr", "untrained",
+                 "--fractions", "1", "0.5", "--methods", "seqclr", "untrained",
                  "--normalization", "none", "--output", str(out)]) == EXIT_OK
     rows = {(r["method"], r["fraction"]): r for r in json.loads(out.read_text())["rows"]}
     assert {method for method, _ in rows} == {
@@ -255,7 +244,7 @@ def test_benchmark_falls_back_to_synthetic_and_says_so_first(tmp_path, capsys):
     pretrained = [r for r in report["rows"] if r["method"] == "SeqCLR pretrained"]
     untrained = [r for r in report["rows"] if r["method"] == "SeqCLR untrained"]
     assert {r["n_steps"] for r in pretrained} == {1} and {r["n_steps"] for r in untrained} == {0}
-    assert report["seqclr_params"]["encoder_kwargs"]["n_residual"] == 1
+    assert report["seqclr_params"]["model_size"]["n_residual"] == 1
     # synthetic channels have no 10-05 names: "auto" reads the recorded channels
     assert report["seqclr_channels_read"] == {"setting": "auto", "resolved": "original", "n_channels": 8,
                                               "names": [f"ch{i}" for i in range(8)], "feature_reference": False}
@@ -267,7 +256,7 @@ def test_benchmark_falls_back_to_synthetic_and_says_so_first(tmp_path, capsys):
 @pytest.mark.slow
 def test_benchmark_says_which_channels_the_seqclr_rows_read(capsys):
     assert main(["benchmark", *SYNTHETIC, *TINY_ARGS, "--fractions", "1", "--methods", "untrained", "logpower",
-                 "--normalization", "none", "--param", 'feature_channels="all"']) == EXIT_OK
+                 "--normalization", "none", "--param", 'readout__feature_channels="all"']) == EXIT_OK
     assert "read on 36 channels (feature_channels='all')" in capsys.readouterr().out  # 8 + 8 * 7 / 2
     assert main(["benchmark", *SYNTHETIC, "--fractions", "1", "--methods", "logpower", "--normalization", "none"]) \
         == EXIT_OK
@@ -450,26 +439,6 @@ def test_pretrain_snapshot_step_beyond_the_run_is_a_clear_error(tmp_path, capsys
     assert not (out / "encoder.safetensors").exists()
 
 
-def test_pretrain_passes_the_groups_of_its_split_for_group_batches(tmp_path, monkeypatch):
-    from skseqclr import SeqCLRTransformer
-
-    seen = []
-    original_fit = SeqCLRTransformer.fit
-
-    def recording_fit(self, X, y=None, groups=None):
-        seen.append((self.group_batches, groups))
-        return original_fit(self, X, y, groups=groups)
-
-    monkeypatch.setattr(SeqCLRTransformer, "fit", recording_fit)
-    out = tmp_path / "model"
-    assert main(["pretrain", *SYNTHETIC, *TINY_ARGS, "--split", "all", "--param", "group_batches=true",
-                 "--output", str(out), "--quiet"]) == EXIT_OK
-    (group_batches, groups), = seen
-    assert group_batches is True
-    np.testing.assert_array_equal(groups, np.r_[np.zeros(24), np.ones(12)])  # synthetic: train 0, test 1
-    assert json.loads((out / "config.json").read_text())["seqclr_params"]["group_batches"] is True
-
-
 @pytest.mark.shared_data
 def test_pretrain_on_two_datasets_and_features_of_another_montage(tmp_path):
     path = shared_path("eegbci")
@@ -490,19 +459,10 @@ def test_pretrain_on_two_datasets_and_features_of_another_montage(tmp_path):
 
 
 @pytest.mark.shared_data
-def test_pretrain_on_eegbci_whole_runs(tmp_path, monkeypatch, capsys):
-    from skseqclr import SeqCLRTransformer
+def test_pretrain_on_eegbci_whole_runs(tmp_path, capsys):
     from skseqclr.datasets import load_eegbci_continuous
 
     path = shared_path("eegbci")
-    seen = []
-    original_fit = SeqCLRTransformer.fit
-
-    def recording_fit(self, X, y=None, groups=None):
-        seen.append(groups)
-        return original_fit(self, X, y, groups=groups)
-
-    monkeypatch.setattr(SeqCLRTransformer, "fit", recording_fit)
     out = tmp_path / "model"
     runs_args = ["--dataset", "eegbci", "--data-dir", str(path), "--eegbci-windows", "runs", "--runs", "3,4",
                  "--window-s", "2"]
@@ -512,8 +472,6 @@ def test_pretrain_on_eegbci_whole_runs(tmp_path, monkeypatch, capsys):
     # every 2-s window of both whole runs (about 62 each), not the 15 windows after run 4's cues
     assert config["datasets"][0]["n_windows"] == len(expected) > 100
     assert "whole runs" in config["datasets"][0]["description"]
-    groups, = seen
-    assert sorted(set(groups)) == [3, 4]  # one subject: its runs are the groups, as for the cue windows
 
     # one subject's runs are all pretraining material: the train split is every run given, the test split none
     assert main(["pretrain", *runs_args, *TINY_ARGS, "--split", "test", "--output", str(out)]) == EXIT_USAGE

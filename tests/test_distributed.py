@@ -21,10 +21,10 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from conftest import TINY
+from conftest import TINY, TINY_ENCODER, TINY_PROJECTOR
 from torch import nn
 
-from skseqclr import SeqCLRTransformer
+from skseqclr import Checkpointing, SeqCLRTransformer
 from skseqclr.training import distributed as D
 from skseqclr.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from skseqclr.nn.encoders import make_encoder
@@ -41,17 +41,17 @@ SFREQ = 128.0
 TINY_RECURRENT = dict(gru_sizes=(4, 4, 4), dense_size=8, n_residual=1)
 TEMPERATURE = 0.1
 # 24 windows: 12 per rank, 2 windows (8 channels) per step -> 6 steps per epoch per rank
-FIT = dict(TINY, sfreq=SFREQ, n_epochs=1, batch_size=8, channels_per_window=4, precision="fp32", device="cpu")
+FIT = dict(TINY, sfreq=SFREQ, n_epochs=1, batch_size=8, precision="fp32", device="cpu")
 
 
 def _network(kind: str) -> SeqCLRNetwork:
     """The same tiny network in every process (seeded initialisation)."""
     torch.manual_seed(0)
     if kind == "conv":  # has BatchNorm
-        encoder = make_encoder("conv", "small", **TINY["encoder_kwargs"])
+        encoder = make_encoder("conv", "small", **TINY_ENCODER)
     else:  # LayerNorm and GRUs only: nothing depends on the batch
         encoder = make_encoder("recurrent", "small", **TINY_RECURRENT)
-    return SeqCLRNetwork(encoder, Projector(encoder.n_outputs, **TINY["projector_kwargs"]))
+    return SeqCLRNetwork(encoder, Projector(encoder.n_outputs, **TINY_PROJECTOR))
 
 
 def _global_views():
@@ -149,12 +149,14 @@ def _two_rank_worker(rank, store, out_dir):
         results["uninterrupted"] = _fit(rank, out_dir, random_state=0)
         undo = _interrupt_on_rank_1_at_step(2)
         try:
-            results["interrupted"] = _fit(rank, out_dir, random_state=0, checkpoint_dir=str(out_dir / "ckpt"))
+            results["interrupted"] = _fit(rank, out_dir, random_state=0,
+                                          checkpointing=Checkpointing(directory=str(out_dir / "ckpt")))
         finally:
             undo()
         dist.barrier()  # rank 0 wrote the checkpoint
         results["checkpoint"] = load_checkpoint(out_dir / "ckpt" / CHECKPOINT_NAME)
-        results["resumed"] = _fit(rank, out_dir, random_state=0, checkpoint_dir=str(out_dir / "ckpt"), resume=True)
+        results["resumed"] = _fit(rank, out_dir, random_state=0,
+                                  checkpointing=Checkpointing(directory=str(out_dir / "ckpt"), resume=True))
         torch.save(results, out_dir / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -321,7 +323,7 @@ def test_synchronize_batchnorm_swaps_and_restores_the_layers():
     for key, value in network.state_dict().items():
         assert torch.equal(value, trained[key]), key
     network.eval()
-    assert network(x).shape == (4, TINY["projector_kwargs"]["output_size"])
+    assert network(x).shape == (4, TINY_PROJECTOR["output_size"])
 
 
 # ---------------------------------------------------------------------------
@@ -333,14 +335,14 @@ import numpy as np
 import torch
 sys.path.insert(0, {tests!r})
 from conftest import TINY
-from skseqclr import SeqCLRTransformer
+from skseqclr import Checkpointing, SeqCLRTransformer
 from skseqclr.training import distributed as D
 
 out = {out!r}
 torch.set_num_threads(1)
 X = np.random.default_rng(0).normal(scale=20.0, size=(32, 3, 256)).astype(np.float32)
-estimator = SeqCLRTransformer(**TINY, sfreq=128, n_epochs=1, batch_size=8, channels_per_window=4, device="cpu",
-                              random_state=0, checkpoint_dir=out + "/ckpt").fit(X)
+estimator = SeqCLRTransformer(**TINY, sfreq=128, n_epochs=1, batch_size=8, device="cpu",
+                              random_state=0, checkpointing=Checkpointing(directory=out + "/ckpt")).fit(X)
 weights = torch.cat([p.detach().flatten() for p in estimator.encoder_.parameters()])
 json.dump({{"rank": D.rank(), "world_size": D.world_size(), "n_steps": estimator.n_steps_,
            "loss": [h["loss"] for h in estimator.history_], "weights": weights.tolist()}},

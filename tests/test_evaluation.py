@@ -251,7 +251,7 @@ FIT_GROUPS = []
 
 
 class _GroupAwareLogPower(LogPower):
-    """LogPower whose fit takes groups, as SeqCLRTransformer's does (for group_batches=True)."""
+    """LogPower whose fit takes groups, and uses them."""
 
     def fit(self, X, y=None, groups=None):
         FIT_GROUPS.append(groups)

@@ -1,4 +1,4 @@
-"""Reading features on recombined channels: ``SeqCLRTransformer(feature_channels=...)``."""
+"""Reading features on recombined channels: ``SeqCLRTransformer(readout=Readout(feature_channels=...))``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from skseqclr import SeqCLRTransformer
+from skseqclr import Preprocessing, Readout, SeqCLRTransformer
 from skseqclr.recombination import (feature_channel_pairs, has_standard_positions, neighbour_pairs,
-                                    resolve_feature_channels, sample_channel_pairs)
+                                    resolve_feature_channels)
 from skseqclr.scaling import window_scale
 
 NAMES = ["Fz", "Cz", "Pz", "O1"]
@@ -111,45 +111,46 @@ def differences(windows):
 
 
 def test_differences_are_encoded_like_bipolar_windows_under_global_scaling(tiny, windows):
-    est = fitted(tiny, windows, log_power=True)
+    est = fitted(tiny, windows, readout=Readout(log_power=True))
     originals = est.encode(windows)
-    read = est.set_params(feature_channels="differences").encode(windows)
+    read = est.set_params(readout__feature_channels="differences").encode(windows)
     assert read.shape == (12, 6, originals.shape[-1])
-    expected = est.set_params(feature_channels="original").encode(differences(windows))
+    expected = est.set_params(readout__feature_channels="original").encode(differences(windows))
     np.testing.assert_allclose(read, expected, rtol=1e-4, atol=1e-4)
-    both = est.set_params(feature_channels="all").encode(windows)
+    both = est.set_params(readout__feature_channels="all").encode(windows)
     np.testing.assert_allclose(both, np.concatenate([originals, read], axis=1), rtol=1e-4, atol=1e-4)
 
 
-def test_differences_share_their_windows_scale(tiny, windows):
+def test_differences_share_their_windows_scale(tiny, windows, tmp_path):
     """Under scaling="window" a difference is divided by its window's constant, as in pretraining, not by a
     constant of the differences."""
-    est = fitted(tiny, windows, scaling="window", feature_channels="differences")
+    est = fitted(tiny, windows, preprocessing=Preprocessing(scaling="window"),
+                 readout=Readout(feature_channels="differences"))
     read = est.encode(windows)
     scale = window_scale(torch.from_numpy(windows)).numpy()[:, :, None]
-    unscaled = est.set_params(scaling="none", feature_channels="original").encode(differences(windows) / scale)
+    unscaled = SeqCLRTransformer.load(est.save(tmp_path / "encoder.safetensors"), preprocessing__scaling="none",
+                                      readout__feature_channels="original").encode(differences(windows) / scale)
     np.testing.assert_allclose(read, unscaled, rtol=1e-4, atol=1e-4)
-    est.set_params(scaling="window", feature_channels="differences")
     np.testing.assert_allclose(est.encode(7.0 * windows), read, rtol=1e-4, atol=1e-4)
 
 
 def test_transform_layout_and_names_follow_feature_channels(tiny, windows):
-    est = fitted(tiny, windows, feature_channels=[(0, 1), (2, 2)])
+    est = fitted(tiny, windows, readout=Readout(feature_channels=[(0, 1), (2, 2)]))
     features = est.transform(windows)
     per_channel = 4 * 3  # encoder outputs x (mean, std, logms)
     assert features.shape == (12, 2 * per_channel) == (12, est.n_features_out_)
     names = est.get_feature_names_out()
     assert len(names) == features.shape[1] and names[0] == "ch0-ch1_h0_mean" and names[per_channel] == "ch2_h0_mean"
-    est.set_params(feature_channels="original")  # a transform-time setting: no pretraining again
+    est.set_params(readout__feature_channels="original")  # a transform-time setting: no pretraining again
     assert est.transform(windows).shape == (12, 4 * per_channel) == (12, est.n_features_out_)
 
 
 def test_named_pairs_on_mne_epochs(tiny, windows):
     info = mne.create_info(NAMES, 100.0, "eeg")
     epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
-    est = fitted(tiny, epochs, feature_channels=[("Fz", "Pz"), ("Cz", "O1")])
-    expected = est.set_params(feature_channels=[(0, 2), (1, 3)]).transform(epochs)
-    np.testing.assert_allclose(est.set_params(feature_channels=[("Fz", "Pz"), ("Cz", "O1")]).transform(epochs),
+    est = fitted(tiny, epochs, readout=Readout(feature_channels=[("Fz", "Pz"), ("Cz", "O1")]))
+    expected = est.set_params(readout__feature_channels=[(0, 2), (1, 3)]).transform(epochs)
+    np.testing.assert_allclose(est.set_params(readout__feature_channels=[("Fz", "Pz"), ("Cz", "O1")]).transform(epochs),
                                expected)
     assert list(est.get_feature_names_out()[::12]) == ["Fz-Pz_h0_mean", "Cz-O1_h0_mean"]
 
@@ -157,26 +158,27 @@ def test_named_pairs_on_mne_epochs(tiny, windows):
 def test_neighbours_on_mne_epochs(tiny, windows):
     info = mne.create_info(NAMES, 100.0, "eeg")
     epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
-    est = fitted(tiny, epochs, feature_channels="original+neighbours")
+    est = fitted(tiny, epochs, readout=Readout(feature_channels="original+neighbours"))
     pairs = neighbour_pairs(NAMES)
     explicit = [(i, i) for i in range(4)] + pairs
-    np.testing.assert_allclose(est.transform(epochs), est.set_params(feature_channels=explicit).transform(epochs),
+    np.testing.assert_allclose(est.transform(epochs), est.set_params(readout__feature_channels=explicit).transform(epochs),
                                rtol=1e-5, atol=1e-5)
     assert est.n_features_out_ == (4 + len(pairs)) * 12
 
 
 def test_fit_refuses_pairs_the_windows_do_not_have_before_pretraining(tiny, windows):
-    est = SeqCLRTransformer(**tiny, sfreq=100.0, n_epochs=50, feature_channels=[("Fz", "Cz")])
+    est = SeqCLRTransformer(**tiny, sfreq=100.0, n_epochs=50, readout=Readout(feature_channels=[("Fz", "Cz")]))
     with pytest.raises(ValueError, match="'Fz', which the windows do not have"):
         est.fit(windows)  # numpy windows are named ch0 ... ch3
     with pytest.raises(ValueError, match="feature_channels='bipolar' is not one of"):
-        SeqCLRTransformer(**tiny, feature_channels="bipolar").fit(windows)
+        SeqCLRTransformer(**tiny, readout=Readout(feature_channels="bipolar")).fit(windows)
     with pytest.raises(ValueError, match="do not know 'ch0'"):
-        SeqCLRTransformer(**tiny, sfreq=100.0, n_epochs=50, feature_channels="neighbours").fit(windows)
+        SeqCLRTransformer(**tiny, sfreq=100.0, n_epochs=50,
+                          readout=Readout(feature_channels="neighbours")).fit(windows)
 
 
 def test_feature_channels_survive_save_and_load(tiny, windows, tmp_path):
-    est = fitted(tiny, windows, feature_channels=[(0, 1), (3, 3)])
+    est = fitted(tiny, windows, readout=Readout(feature_channels=[(0, 1), (3, 3)]))
     loaded = SeqCLRTransformer.load(est.save(tmp_path / "model.safetensors"))
     np.testing.assert_allclose(loaded.transform(windows), est.transform(windows), rtol=1e-5, atol=1e-5)
     assert loaded.n_features_out_ == est.n_features_out_
@@ -199,9 +201,9 @@ def test_auto_reads_neighbours_only_where_every_electrode_can_be_placed(ch_names
 
 def test_auto_is_the_default_and_follows_the_windows_names(tiny, windows):
     est = fitted(tiny, windows)
-    assert est.feature_channels == "auto"
+    assert est.readout is None and Readout().feature_channels == "auto"
     assert est.n_features_out_ == 4 * 12  # numpy windows named ch0 ... ch3: the recorded channels
-    np.testing.assert_array_equal(est.transform(windows), est.set_params(feature_channels="original").transform(windows))
+    np.testing.assert_array_equal(est.transform(windows), est.set_params(readout__feature_channels="original").transform(windows))
     info = mne.create_info(NAMES, 100.0, "eeg")
     epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
     on_epochs = fitted(tiny, epochs)
@@ -249,39 +251,6 @@ def test_ch_names_must_agree_with_named_windows(tiny, windows):
         fitted(tiny, epochs, sfreq=None, ch_names=["O1", "Pz", "Cz", "Fz"])
 
 
-def test_channel_draws_from_candidate_pairs():
-    candidates = (torch.tensor([0, 1, 2, 0]), torch.tensor([0, 1, 2, 3]))
-    generator = torch.Generator().manual_seed(0)
-    first, second = sample_channel_pairs(500, 4, 3, generator=generator, candidates=candidates)
-    assert first.shape == second.shape == (500, 3)
-    drawn = set(zip(first.flatten().tolist(), second.flatten().tolist()))
-    assert drawn == {(0, 0), (1, 1), (2, 2), (0, 3)}
-
-
-def test_pretraining_on_the_feature_channels(tiny, windows, monkeypatch):
-    import skseqclr.training.views as views
-
-    drawn = []
-
-    def recording(*args, **kwargs):
-        pairs = sample_channel_pairs(*args, **kwargs)
-        drawn.extend(zip(pairs[0].flatten().tolist(), pairs[1].flatten().tolist()))
-        return pairs
-
-    monkeypatch.setattr(views, "sample_channel_pairs", recording)
-    info = mne.create_info(NAMES, 100.0, "eeg")
-    epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
-    fitted(tiny, epochs, sfreq=None, recombination="feature_channels", channels_per_window=8)
-    read = set(zip(*feature_channel_pairs("original+neighbours", NAMES)[:2]))
-    assert set(drawn) <= read and len(set(drawn)) > len(read) // 2
-    drawn.clear()
-    fitted(tiny, windows, recombination="feature_channels", feature_channels=[(0, 1)])
-    assert set(drawn) == {(0, 1)}
-    drawn.clear()
-    fitted(tiny, epochs, sfreq=None)  # the paper's n**2 set: any ordered pair
-    assert any(i > j for i, j in drawn)
-
-
 def test_recombination_must_be_a_known_choice(tiny, windows):
-    with pytest.raises(ValueError, match="recombination must be True, False or 'feature_channels'"):
+    with pytest.raises(ValueError, match="recombination must be True or False"):
         fitted(tiny, windows, recombination="neighbours")

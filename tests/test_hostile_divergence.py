@@ -16,14 +16,14 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from skseqclr import LogSoftmaxClassifier, SeqCLRClassifier, SeqCLRTransformer
+from skseqclr import Checkpointing, LogSoftmaxClassifier, Preprocessing, SeqCLRClassifier, SeqCLRTransformer
 from skseqclr.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from skseqclr.training.pretrainer import TrainingDivergedError
 
 N_TIMES = 128
 #: A tiny pretraining run: a few steps of the small encoder on short windows.
 SMALL = dict(model_size="small", sfreq=128, batch_size=8, n_epochs=1, max_steps=3, zero_mask=(0, 20),
-             units="uV", device="cpu", random_state=0)
+             preprocessing=Preprocessing(units="uV"), device="cpu", random_state=0)
 #: A tiny classifier on a fitted encoder.
 CLF = dict(lstm_sizes=(4, 4, 4), hidden_size=4, n_epochs=2, batch_size=8, device="cpu", random_state=0)
 
@@ -94,7 +94,8 @@ PRETRAINING = [
     ("dc_shift=(1e39, 1e39)", lambda tmp, fitted: SeqCLRTransformer(**{**SMALL, "dc_shift": (1e39, 1e39)}).fit(
         _windows()), ValueError, "not representable in float32"),
     ("weights file with a NaN tensor as init_weights", lambda tmp, fitted: SeqCLRTransformer(
-        **{**SMALL, "init_weights": _nan_weights_file(fitted, tmp / "w.safetensors")[0]}).fit(_windows()),
+        **{**SMALL, "checkpointing": Checkpointing(init_weights=_nan_weights_file(fitted, tmp / "w.safetensors")[0])}
+    ).fit(_windows()),
      ValueError, "not finite"),
     ("weights file with an inf tensor, load", lambda tmp, fitted: SeqCLRTransformer.load(
         _nan_weights_file(fitted, tmp / "w.safetensors", float("inf"))[0]), ValueError, "not finite"),
@@ -165,7 +166,7 @@ def test_divergence_error_names_the_step_and_keeps_checkpoints_finite(tmp_path, 
 
     monkeypatch.setattr(training.Pretrainer, "check_each_step", each_step)
     seqclr = SeqCLRTransformer(**{**SMALL, "lr": 1e10, "max_steps": 6, "n_epochs": 3, "batch_size": 4,
-                                  "checkpoint_dir": str(tmp_path), "checkpoint_every": 1})
+                                  "checkpointing": Checkpointing(directory=str(tmp_path), every=1)})
     with pytest.raises(TrainingDivergedError) as info:
         seqclr.fit(_windows())
     error = info.value
@@ -189,7 +190,7 @@ def test_deferred_check_finds_the_first_non_finite_step(monkeypatch):
         seqclr.fit(_windows())
     monkeypatch.setattr(training.Pretrainer, "check_each_step", True)
     with pytest.raises(TrainingDivergedError) as immediate:
-        SeqCLRTransformer(**seqclr.get_params()).fit(_windows())
+        SeqCLRTransformer(**seqclr.get_params(deep=False)).fit(_windows())
     assert deferred.value.step == immediate.value.step
 
 

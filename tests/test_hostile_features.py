@@ -23,7 +23,7 @@ from scipy import signal
 from torch import nn
 
 from conftest import TINY
-from skseqclr import SeqCLRTransformer
+from skseqclr import Preprocessing, Readout, SeqCLRTransformer
 from skseqclr.augmentations import functional as AF
 from skseqclr.pooling import POOLING_BANDS, POOLING_STATISTICS, check_pooling, pool
 
@@ -161,7 +161,8 @@ class KnownEncoder(nn.Module):
 def test_transform_puts_each_statistic_where_get_feature_names_out_says(pooling):
     n_windows, n_channels, n_times, sfreq = 6, 3, 256, 128.0
     windows = (20 * np.random.default_rng(1).standard_normal((n_windows, n_channels, n_times))).astype(np.float32)
-    seqclr = SeqCLRTransformer(**TINY, sfreq=sfreq, units="uV", pooling=pooling, n_epochs=0, batch_size=4,
+    seqclr = SeqCLRTransformer(**TINY, sfreq=sfreq, preprocessing=Preprocessing(units="uV"),
+                               readout=Readout(pooling=pooling), n_epochs=0, batch_size=4,
                                bandstop=None, time_shift=None, zero_mask=None, random_state=0).fit(windows)
     # every (window, channel, output) its own signal; a few batches of windows, encoded in order
     cases = [case.reshape(-1, 4, n_times) for case in _signals(n_times, sfreq).values()]

@@ -14,12 +14,12 @@ import pytest
 import torch
 from conftest import TINY
 
-from skseqclr import SeqCLRTransformer, cli
+from skseqclr import Checkpointing, Preprocessing, SeqCLRTransformer, cli
 from skseqclr.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from skseqclr.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
 
 # 12 windows, 2 per step -> 6 steps per epoch; the checkpoint is written after 3 steps of a 3-step run
-PARAMS = dict(TINY, sfreq=128, n_epochs=2, max_steps=3, batch_size=8, channels_per_window=4, precision="fp32",
+PARAMS = dict(TINY, sfreq=128, n_epochs=2, max_steps=3, batch_size=8, precision="fp32",
               device="cpu", random_state=0)
 #: The keys of a checkpoint written before runs were identified.
 OLD_KEYS = ("network", "optimizer", "scheduler", "rank_states", "world_size", "step", "epoch", "epoch_steps",
@@ -34,7 +34,7 @@ def _windows(n_windows=12, n_channels=3, n_times=256, seed=0):
 def written(tmp_path_factory):
     """A checkpoint of ``PARAMS`` on ``_windows()``, and the estimator that wrote it."""
     folder = tmp_path_factory.mktemp("written")
-    estimator = SeqCLRTransformer(**PARAMS, checkpoint_dir=folder).fit(_windows())
+    estimator = SeqCLRTransformer(**PARAMS, checkpointing=Checkpointing(directory=folder)).fit(_windows())
     return folder / CHECKPOINT_NAME, estimator
 
 
@@ -47,8 +47,8 @@ def checkpoint_dir(tmp_path, written):
     return folder
 
 
-def _resume(checkpoint_dir, X=None, **changes):
-    params = dict(PARAMS, checkpoint_dir=checkpoint_dir, resume=True, **changes)
+def _resume(checkpoint_dir, X=None, every=None, **changes):
+    params = dict(PARAMS, checkpointing=Checkpointing(directory=checkpoint_dir, every=every, resume=True), **changes)
     return SeqCLRTransformer(**params).fit(_windows() if X is None else X)
 
 
@@ -168,21 +168,18 @@ MISMATCH_CASES = [
     # (name, parameters changed, windows, word in the message)
     ("random_state", dict(random_state=1), None, "seed"),
     ("lr", dict(lr=0.01), None, "lr: 0.001 vs 0.01"),
-    ("weight_decay", dict(weight_decay=0.1), None, "weight_decay"),
     ("temperature", dict(temperature=0.5), None, "temperature"),
     ("batch_size", dict(batch_size=12), None, "batch_size"),
     ("n_epochs", dict(n_epochs=3), None, "n_epochs"),
     ("max_steps_more", dict(max_steps=5), None, "max_steps: 3 vs 5"),
     ("max_steps_fewer", dict(max_steps=2), None, "max_steps: 3 vs 2"),
-    ("lr_schedule", dict(lr_schedule="constant"), None, "lr_schedule"),
-    ("channels_per_window", dict(channels_per_window=2), None, "channels_per_window"),
     ("dc_shift", dict(dc_shift=(-5.0, 5.0)), None, "dc_shift"),
     ("gaussian_noise", dict(gaussian_noise=(0.0, 0.1)), None, "gaussian_noise"),
-    ("encoder_kwargs", dict(encoder_kwargs={**TINY["encoder_kwargs"], "n_residual": 2}), None, "encoder_kwargs"),
+    ("model_size", dict(model_size={**TINY["model_size"], "n_residual": 2}), None, "model_size"),
     ("crop_length", dict(crop_length=200), None, "crop_length"),
     ("recombination", dict(recombination=False), None, "recombination"),
-    ("scaling", dict(scaling="channel"), None, "scaling"),
-    ("units", dict(units=1.0), None, "units"),
+    ("scaling", dict(preprocessing=Preprocessing(scaling="channel")), None, "preprocessing__scaling"),
+    ("units", dict(preprocessing=Preprocessing(units=1.0)), None, "preprocessing__units"),
     ("n_windows", {}, _windows(n_windows=16), "n_windows"),
     ("n_channels", {}, _windows(n_channels=4), "n_channels"),
     ("n_times", {}, _windows(n_times=320), "n_times"),
@@ -208,8 +205,8 @@ def test_resume_refuses_a_checkpoint_of_another_package_version(checkpoint_dir, 
 
 
 def test_the_same_run_resumes_with_settings_that_do_not_change_training(checkpoint_dir, written):
-    # checkpoint_every, verbose, num_workers and snapshot_steps leave the weights alone
-    resumed = _resume(checkpoint_dir, checkpoint_every=1, num_workers=0, verbose=0)
+    # checkpointing's every, verbose and the preprocessing's num_workers leave the weights alone
+    resumed = _resume(checkpoint_dir, every=1, preprocessing=Preprocessing(num_workers=0), verbose=0)
     assert resumed.n_steps_ == PARAMS["max_steps"]
     for a, b in zip(resumed.encoder_.state_dict().values(), written[1].encoder_.state_dict().values()):
         assert torch.equal(a, b)
@@ -227,8 +224,7 @@ def test_the_refusal_lists_every_difference(checkpoint_dir):
 # The command line
 # ---------------------------------------------------------------------------
 TINY_ARGS = [
-    "--param", "encoder_kwargs=" + json.dumps(TINY["encoder_kwargs"]),
-    "--param", "projector_kwargs=" + json.dumps(TINY["projector_kwargs"]),
+    "--param", "model_size=" + json.dumps(TINY["model_size"]),
     "--batch-size", "16", "--epochs", "1", "--max-steps", "2", "--device", "cpu", "--precision", "fp32", "--quiet",
 ]
 SYNTHETIC = ["--dataset", "synthetic", "--n-windows", "36", "--window-s", "2"]
@@ -285,7 +281,7 @@ def test_pretrain_resume_of_the_same_run_writes_its_config(cli_checkpoint, tmp_p
     assert config["n_steps"] == first["n_steps"] == 2 and config["history"] == first["history"]
     assert config["resumed_from_step"] == 2
     changes = {k for k in config["seqclr_params"] if config["seqclr_params"][k] != first["seqclr_params"][k]}
-    assert changes == {"resume", "checkpoint_dir"}
+    assert changes == {"checkpointing__resume", "checkpointing__directory"}
 
 
 def test_pretrain_resume_from_a_crafted_checkpoint_runs_no_code(cli_checkpoint, tmp_path, capsys):

@@ -26,13 +26,13 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
 import skseqclr
-from skseqclr import SeqCLRClassifier, SeqCLRTransformer
+from skseqclr import Preprocessing, Readout, SeqCLRClassifier, SeqCLRTransformer
 
 SFREQ = 128.0
 N_TIMES = 96
 #: Augmentation ranges that fit windows of 96 samples.
 SHORT = dict(time_shift=(-8, 8), zero_mask=(0, 16))
-PARAMS = dict(TINY, **SHORT, sfreq=SFREQ, feature_channels="original", batch_size=16, channels_per_window=2,
+PARAMS = dict(TINY, **SHORT, sfreq=SFREQ, readout=Readout(feature_channels="original"), batch_size=16,
               device="cpu", random_state=0)
 HEAD = dict(lstm_sizes=(4, 2, 2), hidden_size=8, n_epochs=1, batch_size=8, device="cpu", random_state=0)
 
@@ -292,9 +292,9 @@ def test_epochs_are_read_in_volts_whatever_the_training_data(fitted):
 
 def test_explicit_units_keep_their_meaning():
     X = _windows(8)
-    as_uv = SeqCLRTransformer(**PARAMS, n_epochs=0, units="uV").fit(X * 1e-6)
+    as_uv = SeqCLRTransformer(**PARAMS, n_epochs=0, preprocessing=Preprocessing(units="uV")).fit(X * 1e-6)
     assert as_uv.to_microvolts_ == 1.0
-    as_v = SeqCLRTransformer(**PARAMS, n_epochs=0, units="V").fit(X)
+    as_v = SeqCLRTransformer(**PARAMS, n_epochs=0, preprocessing=Preprocessing(units="V")).fit(X)
     assert as_v.to_microvolts_ == 1e6
     # explicit units apply to Epochs too: "uV" reads their volts as µV
     np.testing.assert_array_equal(as_uv.transform(_epochs(4)), as_uv.transform(_windows(4) * 1e-6))

@@ -16,13 +16,14 @@ import torch
 from conftest import TINY
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from sklearn.base import clone
 
-from skseqclr import SeqCLRClassifier, SeqCLRTransformer
+from skseqclr import Checkpointing, Preprocessing, Readout, SeqCLRClassifier, SeqCLRTransformer
 from skseqclr.classifier import LogSoftmaxClassifier
 
 NAN, INF = float("nan"), float("inf")
 SFREQ = 100.0
-#: Stands for a fresh folder of the test (checkpoint_dir).
+#: Stands for a fresh folder of the test (a checkpoint directory).
 FOLDER = "<folder>"
 
 
@@ -42,7 +43,10 @@ def pretrained(windows):
 
 
 def _resolve(params, tmp_path):
-    return {k: (tmp_path if v is FOLDER else v) for k, v in params.items()}
+    params = {k: (tmp_path if v is FOLDER else v) for k, v in params.items()}
+    if isinstance(params.get("checkpointing"), Checkpointing) and params["checkpointing"].directory is FOLDER:
+        params["checkpointing"] = clone(params["checkpointing"]).set_params(directory=tmp_path)
+    return params
 
 
 def _check_message(info, words):
@@ -61,10 +65,6 @@ def no_cuda(monkeypatch):
 # --------------------------------------------------------------------------------------- SeqCLRTransformer
 TRANSFORMER_CASES = [
     # numbers out of range, or not finite
-    (dict(weight_decay=NAN), ValueError, ("weight_decay", ">= 0")),
-    (dict(weight_decay=INF), ValueError, ("weight_decay", "finite")),
-    (dict(weight_decay=-1e-3), ValueError, ("weight_decay",)),
-    (dict(weight_decay="x"), TypeError, ("weight_decay", "number")),
     (dict(lr=INF), ValueError, ("lr", "finite")),
     (dict(lr=NAN), ValueError, ("lr",)),
     (dict(lr=0.0), ValueError, ("lr", "> 0")),
@@ -77,20 +77,19 @@ TRANSFORMER_CASES = [
     (dict(sfreq=NAN), ValueError, ("sfreq",)),
     (dict(sfreq=0), ValueError, ("sfreq",)),
     (dict(sfreq="100"), TypeError, ("sfreq",)),
-    (dict(resample_to=INF), ValueError, ("resample_to",)),
-    (dict(units=-1.0), ValueError, ("units",)),
-    (dict(units=INF), ValueError, ("units",)),
-    (dict(units="kV"), ValueError, ("units", "'uV'")),
+    (dict(preprocessing=Preprocessing(resample_to=INF)), ValueError, ("resample_to",)),
+    (dict(preprocessing=Preprocessing(units=-1.0)), ValueError, ("units",)),
+    (dict(preprocessing=Preprocessing(units=INF)), ValueError, ("units",)),
+    (dict(preprocessing=Preprocessing(units="kV")), ValueError, ("units", "'uV'")),
     # integers
     (dict(n_epochs=1.5), TypeError, ("n_epochs", "integer")),
     (dict(max_steps=-1), ValueError, ("max_steps",)),
     (dict(batch_size=0), ValueError, ("batch_size",)),
     (dict(batch_size=1), ValueError, ("batch_size", "at least 2")),
-    (dict(channels_per_window=0), ValueError, ("channels_per_window",)),
     (dict(augmentations_per_view=0), ValueError, ("augmentations_per_view",)),
     (dict(augmentations_per_view="2"), TypeError, ("augmentations_per_view",)),
-    (dict(num_workers=-1), ValueError, ("num_workers", "non-negative integer")),
-    (dict(num_workers=1.5), TypeError, ("num_workers",)),
+    (dict(preprocessing=Preprocessing(num_workers=-1)), ValueError, ("num_workers", "non-negative integer")),
+    (dict(preprocessing=Preprocessing(num_workers=1.5)), TypeError, ("num_workers",)),
     (dict(verbose="yes"), TypeError, ("verbose",)),
     (dict(verbose=-1), ValueError, ("verbose",)),
     (dict(random_state=-1), ValueError, ("random_state",)),
@@ -98,44 +97,47 @@ TRANSFORMER_CASES = [
     (dict(random_state=1.5), TypeError, ("random_state",)),
     (dict(random_state=np.random.default_rng(0)), TypeError, ("random_state", "RandomState")),
     # checkpoints
-    (dict(checkpoint_every=0, checkpoint_dir=FOLDER), ValueError, ("checkpoint_every",)),
-    (dict(checkpoint_every=-5, checkpoint_dir=FOLDER), ValueError, ("checkpoint_every",)),
-    (dict(checkpoint_every=2.5, checkpoint_dir=FOLDER), TypeError, ("checkpoint_every",)),
-    (dict(checkpoint_every=5), ValueError, ("checkpoint_every", "checkpoint_dir")),
-    (dict(resume=True), ValueError, ("resume", "checkpoint_dir")),
-    (dict(resume="yes", checkpoint_dir=FOLDER), TypeError, ("resume", "True or False")),
-    (dict(checkpoint_dir=42), TypeError, ("checkpoint_dir",)),
-    (dict(init_weights=42), TypeError, ("init_weights",)),
-    # sizes in encoder_kwargs and projector_kwargs
-    (dict(encoder_kwargs={**TINY["encoder_kwargs"], "n_residual": -1}), ValueError, ("n_residual",)),
-    (dict(encoder_kwargs={**TINY["encoder_kwargs"], "branch_channels": (0, 4, 2)}), ValueError,
+    (dict(checkpointing=Checkpointing(every=0, directory=FOLDER)), ValueError, ("every", "Checkpointing")),
+    (dict(checkpointing=Checkpointing(every=-5, directory=FOLDER)), ValueError, ("every",)),
+    (dict(checkpointing=Checkpointing(every=2.5, directory=FOLDER)), TypeError, ("every",)),
+    (dict(checkpointing=Checkpointing(every=5)), ValueError, ("every", "directory")),
+    (dict(checkpointing=Checkpointing(resume=True)), ValueError, ("resume", "directory")),
+    (dict(checkpointing=Checkpointing(resume="yes", directory=FOLDER)), TypeError, ("resume", "True or False")),
+    (dict(checkpointing=Checkpointing(directory=42)), TypeError, ("directory",)),
+    (dict(checkpointing=Checkpointing(init_weights=42)), TypeError, ("init_weights",)),
+    # sizes in a model_size dict
+    (dict(model_size={**TINY["model_size"], "n_residual": -1}), ValueError, ("n_residual",)),
+    (dict(model_size={**TINY["model_size"], "branch_channels": (0, 4, 2)}), ValueError,
      ("branch_channels", "positive")),
-    (dict(encoder_kwargs={**TINY["encoder_kwargs"], "output_kernel": 0}), ValueError, ("output_kernel",)),
-    (dict(encoder_kwargs={**TINY["encoder_kwargs"], "residual_kernel": 2.5}), ValueError, ("residual_kernel",)),
-    (dict(encoder_kwargs={**TINY["encoder_kwargs"], "branch_kernels": (8, 4)}), ValueError, ("branch_kernels",)),
-    (dict(encoder_kwargs={**TINY["encoder_kwargs"], "n_outputs": 0}), ValueError, ("n_outputs",)),
-    (dict(encoder_kwargs={"kernel": 3}), ValueError, ("kernel", "known")),
-    (dict(encoder_kwargs="big"), TypeError, ("encoder_kwargs", "dict")),
-    (dict(projector_kwargs={**TINY["projector_kwargs"], "output_size": 0}), ValueError, ("output_size",)),
-    (dict(projector_kwargs={**TINY["projector_kwargs"], "hidden_size": -1}), ValueError, ("hidden_size",)),
-    (dict(projector_kwargs={**TINY["projector_kwargs"], "lstm_sizes": (8, 4)}), ValueError, ("lstm_sizes",)),
-    (dict(projector_kwargs={"width": 3}), ValueError, ("width", "known")),
-    (dict(projector_kwargs=[("hidden_size", 8)]), TypeError, ("projector_kwargs",)),
+    (dict(model_size={**TINY["model_size"], "output_kernel": 0}), ValueError, ("output_kernel",)),
+    (dict(model_size={**TINY["model_size"], "residual_kernel": 2.5}), ValueError, ("residual_kernel",)),
+    (dict(model_size={**TINY["model_size"], "branch_kernels": (8, 4)}), ValueError, ("branch_kernels",)),
+    (dict(model_size={**TINY["model_size"], "n_outputs": 0}), ValueError, ("n_outputs",)),
+    (dict(model_size={"kernel": 3}), ValueError, ("kernel", "known")),
+    (dict(model_size=["small"]), TypeError, ("model_size", "dict")),
+    (dict(model_size={**TINY["model_size"], "output_size": 0}), ValueError, ("output_size",)),
+    (dict(model_size={**TINY["model_size"], "hidden_size": -1}), ValueError, ("hidden_size",)),
+    (dict(model_size={**TINY["model_size"], "lstm_sizes": (8, 4)}), ValueError, ("lstm_sizes",)),
+    (dict(model_size={"width": 3}), ValueError, ("width", "known")),
+    (dict(model_size={"preset": "huge"}), ValueError, ("model_size", "'small'")),
+    (dict(model_size={"preset": "small", "gru_sizes": (8, 4, 2)}), ValueError, ("gru_sizes", "conv")),
     # choices
     (dict(device="tpu"), ValueError, ("device", "'cpu'")),
     (dict(device="cuda:x"), ValueError, ("device",)),
     (dict(device=3), TypeError, ("device",)),
     (dict(encoder="lstm"), ValueError, ("encoder", "'conv'")),
     (dict(model_size="huge"), ValueError, ("model_size", "'small'")),
-    (dict(projector="gru"), ValueError, ("projector", "'lstm'")),
-    (dict(scaling="robust"), ValueError, ("scaling", "'global'")),
+    (dict(preprocessing=Preprocessing(scaling="robust")), ValueError, ("scaling", "'global'")),
     (dict(precision="fp16"), ValueError, ("precision", "'bf16'")),
-    (dict(lr_schedule="linear"), ValueError, ("lr_schedule", "'cosine'")),
-    (dict(recombination="neighbours"), ValueError, ("recombination", "'feature_channels'")),
-    (dict(compile="yes"), TypeError, ("compile", "True or False")),
-    (dict(log_power=1), TypeError, ("log_power", "True or False")),
-    (dict(group_batches="yes"), TypeError, ("group_batches", "True or False")),
-    (dict(feature_reference="no"), TypeError, ("feature_reference", "True or False")),
+    (dict(recombination="neighbours"), ValueError, ("recombination", "True or False")),
+    (dict(recombination="feature_channels"), ValueError, ("recombination", "True or False")),
+    (dict(readout=Readout(log_power=1)), TypeError, ("log_power", "True or False")),
+    (dict(readout=Readout(feature_reference="no")), TypeError, ("feature_reference", "True or False")),
+    # the sub-estimators themselves
+    (dict(readout="mean"), TypeError, ("readout", "Readout")),
+    (dict(preprocessing={"units": "uV"}), TypeError, ("preprocessing", "Preprocessing")),
+    (dict(checkpointing=FOLDER), TypeError, ("checkpointing", "Checkpointing")),
+    (dict(readout=Preprocessing()), TypeError, ("readout", "Readout")),
     # augmentation ranges
     (dict(time_shift="bogus"), ValueError, ("time_shift", "'auto'")),
     (dict(zero_mask="big"), ValueError, ("zero_mask", "'auto'")),
@@ -148,11 +150,9 @@ TRANSFORMER_CASES = [
     (dict(ch_names=["Cz", "Cz", "Pz"]), ValueError, ("ch_names", "Cz")),
     (dict(ch_names="Cz"), TypeError, ("ch_names",)),
     (dict(ch_names=["Cz", 3, "Pz"]), TypeError, ("ch_names",)),
-    (dict(pooling=42), TypeError, ("pooling",)),
-    (dict(feature_channels=42), TypeError, ("feature_channels",)),
-    (dict(projector="pooled", pooling=("mean", "alpha")), ValueError, ("projector", "pooling")),
+    (dict(readout=Readout(pooling=42)), TypeError, ("pooling",)),
+    (dict(readout=Readout(feature_channels=42)), TypeError, ("feature_channels",)),
     (dict(crop_length=-1), ValueError, ("crop_length",)),
-    (dict(snapshot_steps="10"), ValueError, ("snapshot_steps",)),
 ]
 
 
@@ -192,9 +192,10 @@ def test_parameters_a_user_may_write_in_other_ways_are_accepted(windows, tmp_pat
     """numpy scalars, paths, RandomState, verbose=True: valid values are not refused by the table."""
     estimator = SeqCLRTransformer(
         **TINY, sfreq=np.float32(SFREQ), n_epochs=np.int64(1), max_steps=1, batch_size=np.int32(8),
-        lr=np.float64(1e-3), weight_decay=0, temperature=1, random_state=np.random.RandomState(0), verbose=False,
-        checkpoint_dir=str(tmp_path), checkpoint_every=1, group_batches=np.bool_(False), units=1.0,
-        ch_names=("a", "b", "c"), device="cpu", num_workers=0, crop_length=0.5,
+        lr=np.float64(1e-3), temperature=1, random_state=np.random.RandomState(0), verbose=False,
+        checkpointing=Checkpointing(directory=str(tmp_path), every=1, resume=np.bool_(False)),
+        preprocessing=Preprocessing(units=1.0, num_workers=0), readout=Readout(log_power=np.bool_(False)),
+        ch_names=("a", "b", "c"), device="cpu", crop_length=0.5,
     )
     assert estimator.fit(windows).n_steps_ == 1
 
@@ -278,7 +279,7 @@ def test_logsoftmax_classifier_refuses_a_bad_parameter_at_fit(params, error, wor
 def saved(windows, tmp_path_factory):
     """A file written by save(), its metadata and tensors, and the estimator that wrote it."""
     estimator = SeqCLRTransformer(**TINY, sfreq=SFREQ, n_epochs=1, max_steps=1, batch_size=8, random_state=0,
-                                  pooling=("mean", "std"), feature_channels="original", lr=5e-3)
+                                  readout=Readout(pooling=("mean", "std"), feature_channels="original"), lr=5e-3)
     path = estimator.fit(windows).save(tmp_path_factory.mktemp("saved") / "encoder.safetensors")
     with safe_open(str(path), framework="pt") as f:
         metadata = dict(f.metadata())
@@ -308,11 +309,19 @@ METADATA_CASES = [
     ("unknown parameter", lambda m: _edit(m, "params", lambda p: p.update(evil_option=1)), ("evil_option",)),
     ("encoder of a wrong type", lambda m: _edit(m, "params", lambda p: p.update(encoder=5)), ("encoder",)),
     ("sfreq a string", lambda m: _edit(m, "params", lambda p: p.update(sfreq="fast")), ("sfreq",)),
-    ("pooling a number", lambda m: _edit(m, "params", lambda p: p.update(pooling=42)), ("pooling",)),
+    ("pooling a number", lambda m: _edit(m, "params", lambda p: p["readout"].update(pooling=42)), ("pooling",)),
+    ("readout a number", lambda m: _edit(m, "params", lambda p: p.update(readout=5)), ("readout",)),
+    ("unknown readout parameter", lambda m: _edit(m, "params", lambda p: p["readout"].update(evil=1)), ("evil",)),
+    ("preprocessing a list", lambda m: _edit(m, "params", lambda p: p.update(preprocessing=[1])),
+     ("preprocessing",)),
+    ("an earlier version's pooling a number", lambda m: _edit(m, "params", lambda p: p.update(pooling=42)),
+     ("pooling",)),
+    ("an earlier version's encoder_kwargs a string",
+     lambda m: _edit(m, "params", lambda p: p.update(encoder_kwargs="big")), ("encoder_kwargs",)),
     ("duplicate ch_names", lambda m: _edit(m, "params", lambda p: p.update(ch_names=["a", "a", "b"])),
      ("ch_names",)),
     ("negative encoder size",
-     lambda m: _edit(m, "params", lambda p: p["encoder_kwargs"].update(n_residual=-1)), ("n_residual",)),
+     lambda m: _edit(m, "params", lambda p: p["model_size"].update(n_residual=-1)), ("n_residual",)),
     ("fitted missing", lambda m: m.pop("fitted"), ("'fitted'",)),
     ("fitted not JSON", lambda m: m.update(fitted="nope{"), ("'fitted'", "JSON")),
     ("input_scale_ missing", lambda m: _edit(m, "fitted", lambda f: f.pop("input_scale_")), ("input_scale_",)),
@@ -341,21 +350,24 @@ def test_load_refuses_malformed_metadata(name, change, words, saved, tmp_path):
 def test_a_file_carries_the_model_not_the_run(saved, tmp_path, windows):
     """Parameters of the run in a file (where to write checkpoints, what to resume or start from, the device,
     training settings) are not applied by load: they take the defaults or the caller's."""
-    run = dict(checkpoint_dir=str(tmp_path / "elsewhere"), resume=True, init_weights="/nonexistent.safetensors",
-               device="cuda:7", snapshot_steps=[1], num_workers=-1, n_epochs=99, lr=5.0, verbose=3,
-               checkpoint_every=1)
-    path = _rewritten(saved, tmp_path, lambda m: _edit(m, "params", lambda p: p.update(run)))
+    run = dict(checkpointing=dict(directory=str(tmp_path / "elsewhere"), resume=True, every=1,
+                                  init_weights="/nonexistent.safetensors"),
+               device="cuda:7", n_epochs=99, lr=5.0, verbose=3)
+    path = _rewritten(saved, tmp_path, lambda m: _edit(
+        m, "params", lambda p: (p.update(run), p["preprocessing"].update(num_workers=-1))))
     loaded = SeqCLRTransformer.load(path)
     defaults = SeqCLRTransformer().get_params()
     for name in run:
         assert loaded.get_params()[name] == defaults[name], name
+    assert loaded.preprocessing.num_workers == 0
     # the model and its preprocessing do come from the file
     estimator = saved[3]
-    for name in ("encoder_kwargs", "projector_kwargs", "pooling", "feature_channels", "sfreq", "model_size"):
+    for name in ("readout__pooling", "readout__feature_channels", "sfreq", "model_size"):
         assert loaded.get_params()[name] == estimator.get_params()[name], name
     np.testing.assert_allclose(loaded.transform(windows), estimator.transform(windows), rtol=1e-6)
     # the caller's parameters apply, run or model
-    assert SeqCLRTransformer.load(path, n_epochs=3, pooling="mean").get_params()["n_epochs"] == 3
+    caller = SeqCLRTransformer.load(path, n_epochs=3, readout__pooling="mean")
+    assert caller.get_params()["n_epochs"] == 3 and caller.readout.pooling == "mean"
     assert not (tmp_path / "elsewhere").exists()
 
 

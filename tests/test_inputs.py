@@ -23,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from skorch.helper import SliceDataset
 
 from conftest import shared_path
-from skseqclr import SeqCLRTransformer
+from skseqclr import Preprocessing, SeqCLRTransformer
 from skseqclr.inputs import (
     ArraySource,
     BraindecodeSource,
@@ -43,7 +43,7 @@ mne.set_log_level("ERROR")
 
 
 def _fit_kwargs(tiny, **overrides):
-    kwargs = dict(tiny, n_epochs=1, max_steps=1, batch_size=8, channels_per_window=2, random_state=0)
+    kwargs = dict(tiny, n_epochs=1, max_steps=1, batch_size=8, random_state=0)
     kwargs.update(overrides)
     return kwargs
 
@@ -320,7 +320,8 @@ def test_volts_and_microvolts_give_the_same_features(tiny):
     in_volts = SeqCLRTransformer(**_fit_kwargs(tiny, sfreq=SFREQ)).fit(X_uv * 1e-6)
     assert (model.to_microvolts_, in_volts.to_microvolts_) == (1.0, 1e6)
     np.testing.assert_allclose(in_volts.transform(X_uv * 1e-6), model.transform(X_uv), rtol=1e-4, atol=1e-4)
-    explicit = SeqCLRTransformer(**_fit_kwargs(tiny, sfreq=SFREQ, units="V")).fit(X_uv * 1e-6)
+    explicit = SeqCLRTransformer(**_fit_kwargs(tiny, sfreq=SFREQ, preprocessing=Preprocessing(units="V"))).fit(
+        X_uv * 1e-6)
     assert explicit.to_microvolts_ == 1e6
 
 
@@ -350,7 +351,7 @@ def test_non_finite_windows_of_a_braindecode_dataset_are_refused(tmp_path, tiny,
     with pytest.raises(ValueError, match=r"NaN or infinite.*window\(s\) 3\)"):  # of the batch 2, 3: the one with NaN
         source.read([2, 3])
     with pytest.raises(ValueError, match="NaN or infinite"):
-        SeqCLRTransformer(**_fit_kwargs(tiny, units="V")).fit(windows)
+        SeqCLRTransformer(**_fit_kwargs(tiny, preprocessing=Preprocessing(units="V"))).fit(windows)
 
 
 @pytest.mark.parametrize("shape", [(N_TIMES,), (2, 3, 4, N_TIMES), ()])

@@ -27,8 +27,8 @@ def labelled():
 
 @pytest.fixture(scope="module")
 def seqclr(labelled):
-    return SeqCLRTransformer(**TINY, sfreq=128, batch_size=8, lr_schedule="constant", max_steps=4,
-                             snapshot_steps=[1, 2], random_state=0).fit(labelled[0])
+    return SeqCLRTransformer(**TINY, sfreq=128, batch_size=8, max_steps=4, random_state=0).fit(
+        labelled[0], snapshot_steps=[1, 2])
 
 
 def _score(features, y, subjects):
@@ -86,8 +86,8 @@ def test_the_best_scored_length_is_returned_fitted(seqclr, labelled, monkeypatch
 @pytest.mark.slow
 def test_step_0_puts_the_untrained_encoder_among_the_candidates(labelled):
     X, y, subjects = labelled
-    params = dict(**TINY, sfreq=128, batch_size=8, lr_schedule="constant", random_state=0)
-    seqclr = SeqCLRTransformer(**params, max_steps=2, snapshot_steps=[0]).fit(X)
+    params = dict(**TINY, sfreq=128, batch_size=8, random_state=0)
+    seqclr = SeqCLRTransformer(**params, max_steps=2).fit(X, snapshot_steps=[0])
     choice = select_pretraining_length(seqclr, X, y, groups=subjects)
     untrained = SeqCLRTransformer(**params, n_epochs=0).fit(X)
     assert sorted(choice.scores) == [0, 2]

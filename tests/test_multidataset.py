@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import TINY
-from skseqclr import MultiDataset, SeqCLRTransformer
+from skseqclr import MultiDataset, Preprocessing, SeqCLRTransformer
 from skseqclr.inputs import as_window_sources
 from skseqclr.training.loading import plan_epoch
 
@@ -85,7 +85,7 @@ def test_resample_to_pools_128_and_256_hz_data():
 
     slow = eeg(8, 2, 128, seed=0)
     fast = eeg(8, 3, 256, seed=1)
-    seqclr = SeqCLRTransformer(**TINY, **SHORT, resample_to=128, n_epochs=1, batch_size=8, random_state=0)
+    seqclr = SeqCLRTransformer(**TINY, **SHORT, preprocessing=Preprocessing(resample_to=128), n_epochs=1, batch_size=8, random_state=0)
     seqclr.fit(MultiDataset([epochs(slow, 128.0), epochs(fast, 256.0)]))
     assert seqclr.sfreq_ == 128.0
     assert seqclr.history_[0]["steps"] == 8  # 2 windows a batch (8 channels, 4 per window): 4 per dataset
@@ -105,7 +105,7 @@ def test_classifier_on_an_encoder_pretrained_with_resample_to():
     from skseqclr import SeqCLRClassifier
 
     slow, fast = eeg(8, 2, 128, seed=0), eeg(12, 2, 256, seed=1)
-    seqclr = SeqCLRTransformer(**TINY, **SHORT, resample_to=128, n_epochs=1, batch_size=8, random_state=0)
+    seqclr = SeqCLRTransformer(**TINY, **SHORT, preprocessing=Preprocessing(resample_to=128), n_epochs=1, batch_size=8, random_state=0)
     seqclr.fit(MultiDataset([epochs(slow, 128.0), epochs(fast, 256.0)]))
     y = np.arange(12) % 2
     clf = SeqCLRClassifier(pretrained=seqclr, lstm_sizes=(4, 2, 2), hidden_size=8, n_epochs=1, random_state=0)

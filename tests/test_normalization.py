@@ -211,12 +211,12 @@ def test_channel_scaler_errors_name_the_problem():
 
 def test_channel_scaler_before_seqclr_in_a_routed_pipeline(tiny):
     """The user guide's GroupChannelScaler -> SeqCLRTransformer -> LinearProbe, groups routed, equals the steps by hand."""
-    from skseqclr import SeqCLRTransformer
+    from skseqclr import Preprocessing, SeqCLRTransformer
     from skseqclr.evaluation.normalization import GroupChannelScaler
 
     X, y, groups = _windows_of_subjects_with_gains(n_subjects=4, per_subject=12, n_times=128)
     params = dict(**tiny, sfreq=64, n_epochs=1, batch_size=16, zero_mask=(0, 16), time_shift=(-8, 8),
-                  units="uV", random_state=0)
+                  preprocessing=Preprocessing(units="uV"), random_state=0)
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = make_pipeline(
             GroupChannelScaler().set_fit_request(groups=True).set_transform_request(groups=True),

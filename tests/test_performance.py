@@ -5,7 +5,7 @@ On a GPU, reading a tensor's value on the host (``.item()``, ``float()``,
 boolean-mask indexing, ...) stalls the host until the device has caught up.
 These tests watch every ATen call of a real ``fit`` (on the CPU, where the
 same operators are dispatched) and check that their number does not grow with
-the number of training steps. ``benchmarks/check_sync.py`` prints the same
+the number of training steps. ``benchmarks/speed/check_sync.py`` prints the same
 counts, and on CUDA also the CUDA runtime's own report.
 """
 
@@ -86,23 +86,6 @@ def test_watcher_sees_a_per_step_item(tiny, monkeypatch):
     two = _syncing_ops_of_fit(tiny, X, 2)
     five = _syncing_ops_of_fit(tiny, X, 5)
     assert five["_local_scalar_dense"] - two["_local_scalar_dense"] == 3
-
-
-def test_failing_torch_compile_falls_back_to_eager(tiny, monkeypatch):
-    """torch.compile fails lazily, at the first call (e.g. no C++ compiler): training goes on in eager."""
-    def broken_compile(model, *args, **kwargs):
-        def compiled(*inputs, **options):
-            raise RuntimeError("InvalidCxxCompiler: no working C++ compiler found")
-        return compiled
-
-    X = (20.0 * np.random.default_rng(0).standard_normal((32, 4, 256))).astype(np.float32)
-    eager = SeqCLRTransformer(**tiny, sfreq=128, n_epochs=1, max_steps=2, batch_size=16, random_state=0).fit(X)
-    monkeypatch.setattr(torch, "compile", broken_compile)
-    with pytest.warns(RuntimeWarning, match="torch.compile failed"):
-        compiled = SeqCLRTransformer(**tiny, sfreq=128, n_epochs=1, max_steps=2, batch_size=16, compile=True,
-                                     random_state=0).fit(X)
-    assert compiled.history_[0]["loss"] == eager.history_[0]["loss"]
-    np.testing.assert_allclose(compiled.transform(X), eager.transform(X))
 
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

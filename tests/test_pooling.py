@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import TINY
-from skseqclr import SeqCLRTransformer
+from skseqclr import Preprocessing, Readout, SeqCLRTransformer
 from skseqclr.features import encode_windows
 from skseqclr.pooling import POOLING_BANDS, check_band_resolution, check_pooling, pool
 
@@ -66,8 +66,8 @@ def test_band_resolution_errors_name_the_problem():
 
 def test_transformer_with_band_pooling_gives_the_band_powers_of_its_encoder_outputs(rng):
     windows = (20 * rng.standard_normal((10, 3, 256))).astype(np.float32)
-    seqclr = SeqCLRTransformer(**TINY, sfreq=128, units="uV", n_epochs=1, batch_size=16, pooling=("mean", "bands"),
-                               random_state=0).fit(windows)
+    seqclr = SeqCLRTransformer(**TINY, sfreq=128, preprocessing=Preprocessing(units="uV"), n_epochs=1, batch_size=16,
+                               readout=Readout(pooling=("mean", "bands")), random_state=0).fit(windows)
     features = seqclr.transform(windows)
     assert features.shape == (10, 3 * 4 * 6) and np.isfinite(features).all()
     names = seqclr.get_feature_names_out()
@@ -79,15 +79,14 @@ def test_transformer_with_band_pooling_gives_the_band_powers_of_its_encoder_outp
     np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_band_pooling_refuses_unknown_rates_short_windows_and_the_pooled_projector(rng):
+def test_band_pooling_refuses_unknown_rates_and_short_windows(rng):
     windows = (20 * rng.standard_normal((8, 2, 256))).astype(np.float32)
-    params = dict(**TINY, units="uV", n_epochs=1, batch_size=8, time_shift=None, zero_mask=None, random_state=0)
+    params = dict(**TINY, preprocessing=Preprocessing(units="uV"), n_epochs=1, batch_size=8, time_shift=None,
+                  zero_mask=None, random_state=0, readout=Readout(pooling="bands"))
     with pytest.raises(ValueError, match="need the sampling frequency: pass sfreq"):
-        SeqCLRTransformer(**params, pooling="bands").fit(windows)
+        SeqCLRTransformer(**params).fit(windows)
     with pytest.raises(ValueError, match=r"'delta' \(1-4 Hz\) holds no frequency bin"):
-        SeqCLRTransformer(**params, sfreq=128, pooling="bands").fit(windows[..., :24])
-    fitted = SeqCLRTransformer(**params, sfreq=128, pooling="bands").fit(windows)
+        SeqCLRTransformer(**params, sfreq=128).fit(windows[..., :24])
+    fitted = SeqCLRTransformer(**params, sfreq=128).fit(windows)
     with pytest.raises(ValueError, match=r"'delta' \(1-4 Hz\) holds no frequency bin"):
         fitted.transform(windows[..., :24])
-    with pytest.raises(ValueError, match='projector="pooled" projects statistics over time'):
-        SeqCLRTransformer(**params, sfreq=128, pooling="bands", projector="pooled").fit(windows)

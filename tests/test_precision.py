@@ -26,13 +26,13 @@ from skseqclr.nn.heads import Projector
 from skseqclr.nn.losses import nt_xent
 from skseqclr.training.pretrainer import SeqCLRNetwork, autocast, cpu_has_native_bf16, resolve_precision
 
-from conftest import TINY
+from conftest import TINY_ENCODER, TINY_PROJECTOR
 
 LOSS_RTOL = 2e-2
 OUTPUT_RTOL = 3e-2
 CPU = torch.device("cpu")
 TINY_ENCODERS = {
-    "conv": TINY["encoder_kwargs"],
+    "conv": TINY_ENCODER,
     "recurrent": dict(gru_sizes=(8, 4, 2), dense_size=8, n_residual=1),
 }
 
@@ -43,7 +43,7 @@ def _relative_error(got, expected):
 
 def _tiny_network(kind, seed=0):
     torch.manual_seed(seed)
-    return SeqCLRNetwork(make_encoder(kind, "small", **TINY_ENCODERS[kind]), Projector(4, **TINY["projector_kwargs"]))
+    return SeqCLRNetwork(make_encoder(kind, "small", **TINY_ENCODERS[kind]), Projector(4, **TINY_PROJECTOR))
 
 
 def test_bf16_loss_and_projections_match_fp32_on_a_briefly_trained_model():

@@ -51,7 +51,7 @@ def test_round_trip_gives_identical_features_and_the_hub_layout(fitted, saved, w
 def test_config_is_json_with_the_version_and_the_card_says_how_to_load(saved, fitted):
     config = json.loads((saved / CONFIG_NAME).read_text(encoding="utf-8"))
     assert config["skseqclr_version"] == skseqclr.__version__
-    assert config["encoder"] == fitted.encoder and config["params"]["model_size"] == "small"
+    assert config["encoder"] == fitted.encoder and config["params"]["model_size"]["preset"] == "small"
     assert config["fitted"]["ch_names_"] == fitted.ch_names_
     card = (saved / MODEL_CARD_NAME).read_text(encoding="utf-8")
     assert "from_pretrained" in card and skseqclr.__version__ in card and "skseqclr[hub]" in card
@@ -59,11 +59,12 @@ def test_config_is_json_with_the_version_and_the_card_says_how_to_load(saved, fi
 
 def test_params_override_and_run_params_in_the_config_are_not_applied(copy):
     config = json.loads((copy / CONFIG_NAME).read_text(encoding="utf-8"))
-    config["params"].update(lr=0.5, checkpoint_dir="/elsewhere", pooling="max")
+    config["params"].update(lr=0.5, checkpointing={"directory": "/elsewhere"})
+    config["params"]["readout"].update(pooling="max")
     (copy / CONFIG_NAME).write_text(json.dumps(config), encoding="utf-8")
-    loaded = SeqCLRTransformer.from_pretrained(copy, pooling="mean", device="cpu")
+    loaded = SeqCLRTransformer.from_pretrained(copy, readout__pooling="mean", device="cpu")
     default = SeqCLRTransformer()
-    assert loaded.pooling == "mean" and loaded.lr == default.lr and loaded.checkpoint_dir is None
+    assert loaded.readout.pooling == "mean" and loaded.lr == default.lr and loaded.checkpointing is None
 
 
 def _edit_config(edit):
@@ -106,7 +107,7 @@ def _nonfinite_weights(directory):
 
 
 def _other_architecture(config):
-    config["params"]["encoder_kwargs"]["branch_channels"] = [8, 8, 4]
+    config["params"]["model_size"]["branch_channels"] = [8, 8, 4]
     return config
 
 

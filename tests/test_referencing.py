@@ -1,4 +1,4 @@
-"""The average reference of features: ``skseqclr.referencing`` and ``SeqCLRTransformer(feature_reference=...)``."""
+"""The average reference of features: ``skseqclr.referencing`` and ``Readout(feature_reference=...)``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import mne
 import numpy as np
 import pytest
 
-from skseqclr import SeqCLRTransformer
+from skseqclr import Readout, SeqCLRTransformer
 from skseqclr.recombination import feature_channel_pairs, neighbour_pairs
 from skseqclr.referencing import channel_kinds, reference_within_kinds, referenced_kinds
 
@@ -65,17 +65,17 @@ def windows(rng):
 
 def fitted(tiny, X, **params):
     defaults = dict(sfreq=100.0, n_epochs=1, batch_size=16, random_state=0, zero_mask=(0, 20),
-                    feature_reference=True, pooling=("std", "logms"))
+                    readout=Readout(feature_reference=True, pooling=("std", "logms")))
     return SeqCLRTransformer(**tiny, **{**defaults, **params}).fit(X)
 
 
 def test_transform_is_the_referenced_encoding_with_the_kinds_means(tiny, windows):
     info = mne.create_info(NAMES, 100.0, "eeg")
     epochs = mne.EpochsArray(windows.astype(np.float64) * 1e-6, info, verbose=False)
-    assert SeqCLRTransformer().feature_reference is False  # off by default: it costs per subject and within one
+    assert Readout().feature_reference is False  # off by default: it costs per subject and within one
     est = fitted(tiny, epochs)
     referenced = est.transform(epochs)
-    raw = est.set_params(feature_reference=False).encode(epochs)  # a transform-time setting: no pretraining again
+    raw = est.set_params(readout__feature_reference=False).encode(epochs)  # a transform-time setting: no pretraining again
     n_read = 4 + len(neighbour_pairs(NAMES))
     assert raw.shape == (12, n_read, 8)
     expected = np.concatenate([raw[:, :4] - raw[:, :4].mean(axis=1, keepdims=True),
@@ -83,43 +83,44 @@ def test_transform_is_the_referenced_encoding_with_the_kinds_means(tiny, windows
                                raw[:, :4].mean(axis=1, keepdims=True), raw[:, 4:].mean(axis=1, keepdims=True)],
                               axis=1)
     np.testing.assert_allclose(referenced, expected.reshape(12, -1), rtol=1e-5, atol=1e-5)
-    names = est.set_params(feature_reference=True).get_feature_names_out()
+    names = est.set_params(readout__feature_reference=True).get_feature_names_out()
     assert len(names) == referenced.shape[1] == est.n_features_out_
     assert list(names[-16::8]) == ["original-mean_h0_std", "difference-mean_h0_std"]
-    assert est.set_params(feature_reference=False).n_features_out_ == n_read * 8
+    assert est.set_params(readout__feature_reference=False).n_features_out_ == n_read * 8
 
 
 def test_feature_reference_is_validated(tiny, windows):
     with pytest.raises(ValueError, match="feature_reference must be True or False"):
-        fitted(tiny, windows, feature_reference="average")
+        fitted(tiny, windows, readout=Readout(feature_reference="average"))
     est = fitted(tiny, windows)
     with pytest.raises(ValueError, match="feature_reference must be True or False"):
-        est.set_params(feature_reference="yes").transform(windows)
+        est.set_params(readout__feature_reference="yes").transform(windows)
 
 
 def test_saved_with_and_loaded_without_the_reference(tiny, windows, tmp_path):
     est = fitted(tiny, windows)
     loaded = SeqCLRTransformer.load(est.save(tmp_path / "model.safetensors"))
-    assert loaded.feature_reference is True
+    assert loaded.readout.feature_reference is True
     np.testing.assert_allclose(loaded.transform(windows), est.transform(windows), rtol=1e-5, atol=1e-5)
-    off = SeqCLRTransformer.load(tmp_path / "model.safetensors", feature_reference=False)
-    np.testing.assert_allclose(off.transform(windows), est.set_params(feature_reference=False).transform(windows),
+    off = SeqCLRTransformer.load(tmp_path / "model.safetensors", readout__feature_reference=False)
+    np.testing.assert_allclose(off.transform(windows), est.set_params(readout__feature_reference=False).transform(windows),
                                rtol=1e-5, atol=1e-5)
 
 
 def test_files_from_before_the_reference_load_without_it(tiny, windows, tmp_path, monkeypatch):
     """A file whose parameters lack ``feature_reference`` was written when features were not referenced."""
-    est = fitted(tiny, windows, pooling=("mean", "std", "logms"))
+    est = fitted(tiny, windows, readout=Readout(feature_reference=True, pooling=("mean", "std", "logms")))
     portable = est._portable_params
 
-    def without_reference():
+    def without_reference():  # the flat parameters of an earlier version, before feature_reference existed
         params = portable()
+        params.update(params.pop("readout"), **params.pop("preprocessing"))
         params.pop("feature_reference")
         return params
 
     monkeypatch.setattr(est, "_portable_params", without_reference)
     loaded = SeqCLRTransformer.load(est.save(tmp_path / "old.safetensors"))
-    assert loaded.feature_reference is False
+    assert loaded.readout.feature_reference is False
     assert loaded.transform(windows).shape == (12, 4 * 12)
 
 
@@ -135,6 +136,6 @@ def test_an_effect_every_channel_shares_survives_the_reference(tiny, rng):
     X = 10 * rng.standard_normal((32, 2, 160))
     X += (30 * y)[:, None, None] * np.sin(2 * np.pi * 10 * t + rng.uniform(0, 6, (32, 2, 1)))
     seqclr = SeqCLRTransformer(**tiny, sfreq=100.0, n_epochs=1, batch_size=16, random_state=0,
-                               feature_reference=True)
+                               readout=Readout(feature_reference=True))
     pipe = Pipeline([("seqclr", seqclr), ("clf", LogisticRegression(max_iter=500))])
     assert np.all(cross_val_score(pipe, X.astype(np.float32), y, cv=2) > 0.6)

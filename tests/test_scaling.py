@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skseqclr import SeqCLRClassifier, SeqCLRTransformer
+from skseqclr import Preprocessing, Readout, SeqCLRClassifier, SeqCLRTransformer
 from skseqclr.augmentations import ChannelAugmenter
 from skseqclr.scaling import channel_statistics, scaling_statistics, window_scale
 from skseqclr.training.pretrainer import ContrastiveViews
@@ -57,12 +57,13 @@ def windows(rng):
 
 
 def fitted(tiny, windows, **params):
-    defaults = dict(sfreq=100.0, n_epochs=1, batch_size=16, random_state=0, zero_mask=(0, 20), log_power=True)
+    defaults = dict(sfreq=100.0, n_epochs=1, batch_size=16, random_state=0, zero_mask=(0, 20),
+                    readout=Readout(log_power=True))
     return SeqCLRTransformer(**tiny, **{**defaults, **params}).fit(windows)
 
 
 def test_window_scaling_removes_a_windows_overall_gain_and_keeps_its_topography(tiny, windows):
-    est = fitted(tiny, windows, scaling="window")
+    est = fitted(tiny, windows, preprocessing=Preprocessing(scaling="window"))
     features = est.encode(windows)
     np.testing.assert_allclose(est.encode(7.0 * windows), features, rtol=1e-4, atol=1e-4)
     louder_first = windows.copy()
@@ -70,12 +71,13 @@ def test_window_scaling_removes_a_windows_overall_gain_and_keeps_its_topography(
     changed = np.abs(est.encode(louder_first) - features).max(axis=-1).mean(axis=0)
     assert changed[0] > 0.5  # channel 0's amplitude relative to the others is kept in its features
     # the global constant keeps the absolute amplitude instead
-    glob = fitted(tiny, windows, scaling="global")
+    glob = fitted(tiny, windows, preprocessing=Preprocessing(scaling="global"))
     assert np.abs(glob.encode(7.0 * windows) - glob.encode(windows)).max() > 0.5
 
 
 def test_window_scaling_reaches_the_classifier_head(tiny, windows, rng):
     y = rng.integers(0, 2, len(windows))
-    clf = SeqCLRClassifier(pretrained=fitted(tiny, windows, scaling="window"), n_epochs=1, random_state=0)
+    clf = SeqCLRClassifier(pretrained=fitted(tiny, windows, preprocessing=Preprocessing(scaling="window")), n_epochs=1,
+                           random_state=0)
     clf.fit(windows, y)
     np.testing.assert_allclose(clf.predict_proba(5.0 * windows), clf.predict_proba(windows), atol=1e-4)

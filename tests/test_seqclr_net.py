@@ -8,7 +8,7 @@ from braindecode import EEGClassifier
 from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.dataset import ValidSplit
 
-from skseqclr import SeqCLRNet, SeqCLRTransformer
+from skseqclr import Preprocessing, SeqCLRNet, SeqCLRTransformer
 
 SMALL_HEAD = dict(lstm_sizes=(4, 4, 4), hidden_size=8)
 
@@ -65,8 +65,8 @@ def test_eegclassifier_early_stopping_and_lr_scheduler():
 @pytest.fixture(scope="module")
 def transformer():
     X, _ = _data(n=16, n_times=96, seed=2)
-    return SeqCLRTransformer(model_size="small", scaling="global", max_steps=1, batch_size=8,
-                             channels_per_window=2, random_state=0).fit(X)
+    return SeqCLRTransformer(model_size="small", preprocessing=Preprocessing(scaling="global"), max_steps=1,
+                             batch_size=8, random_state=0).fit(X)
 
 
 def test_from_transformer_encodes_like_the_transformer(transformer):
@@ -77,7 +77,7 @@ def test_from_transformer_encodes_like_the_transformer(transformer):
     x = torch.from_numpy(_data(n=4, n_times=96, seed=3)[0])
     with torch.no_grad():
         expected = encode_windows(transformer.encoder_.eval(), x * transformer.to_microvolts_,
-                                  EncodingSettings(transformer.scaling, transformer.input_scale_, "fp32"))
+                                  EncodingSettings(transformer.preprocessing_.scaling, transformer.input_scale_, "fp32"))
         np.testing.assert_allclose(net.encode(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
     assert net.encoder is not transformer.encoder_
 

@@ -8,7 +8,7 @@ short":
 * the transformer gets a microscopic encoder (kernels of 2 samples), which
   accepts windows of 2 samples;
 * the classifier, whose head needs windows of at least 4 samples, gets the same
-  encoder fitted (untrained) at 128 Hz with ``resample_to=128``, and reads the check's
+  encoder fitted (untrained) at 128 Hz with ``Preprocessing(resample_to=128)``, and reads the check's
   columns as samples at 32 Hz: each column becomes 4 samples of the encoder's
   input (so 1 column is a window of 4 samples);
 * the classifier also runs the checks on the same data stretched in time
@@ -26,13 +26,11 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import TINY
-from skseqclr import LogSoftmaxClassifier, SeqCLRClassifier, SeqCLRTransformer
+from skseqclr import LogSoftmaxClassifier, Preprocessing, SeqCLRClassifier, SeqCLRTransformer
 
 MICRO = dict(
-    model_size="small",
-    encoder_kwargs=dict(branch_kernels=(2, 2, 1), branch_channels=(2, 2, 1), n_residual=1,
-                        residual_kernel=2, output_kernel=2),
-    projector_kwargs=dict(lstm_sizes=(2, 2, 2), hidden_size=4, output_size=4),
+    model_size=dict(preset="small", branch_kernels=(2, 2, 1), branch_channels=(2, 2, 1), n_residual=1,
+                    residual_kernel=2, output_kernel=2, lstm_sizes=(2, 2, 2), hidden_size=4, output_size=4),
     time_shift=None, zero_mask=None, bandstop=None,
     n_epochs=1, batch_size=8, random_state=0,
 )
@@ -59,7 +57,7 @@ def test_sklearn_compatible(estimator, check):
 #: A microscopic encoder at 128 Hz that resamples its input to 128 Hz: fitted without pretraining (n_epochs=0).
 _CHECK_ENCODER = SeqCLRTransformer(
     **{k: v for k, v in MICRO.items() if k not in ("n_epochs", "batch_size")}, n_epochs=0, sfreq=128,
-    resample_to=128,
+    preprocessing=Preprocessing(resample_to=128),
 ).fit((20 * np.random.default_rng(0).standard_normal((8, 2, 32))).astype(np.float32))
 #: The check's columns are samples at 32 Hz: each becomes 4 samples at the encoder's 128 Hz.
 _CHECK_PARAMS = dict(pretrained=_CHECK_ENCODER, sfreq=32, lstm_sizes=(4, 2, 2), hidden_size=8, n_epochs=4,

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 
-from skseqclr import SeqCLRTransformer
+from skseqclr import Checkpointing, Preprocessing, Readout, SeqCLRTransformer
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_public_preprocessing_contract_matches_transform(tiny, windows, rng):
     """What other estimators use to encode windows as ``transform`` does: units, resampling, scaling, lengths."""
     from skseqclr.inputs import as_window_source
 
-    seqclr = make(tiny, n_epochs=0, resample_to=50.0, units="mV").fit(windows)
+    seqclr = make(tiny, n_epochs=0, preprocessing=Preprocessing(resample_to=50.0, units="mV")).fit(windows)
     source = as_window_source(windows, sfreq=100.0)
     assert seqclr.resampling(source) == (100, 50)
     assert seqclr.n_times_after_resampling(source) == 80
@@ -116,29 +116,28 @@ def test_public_preprocessing_contract_matches_transform(tiny, windows, rng):
 
 
 def test_pooling_and_log_power(tiny, windows):
-    est = make(tiny, pooling="mean", log_power=True).fit(windows)
+    est = make(tiny, readout=Readout(pooling="mean", log_power=True)).fit(windows)
     assert est.transform(windows).shape == (24, 3 * (4 + 1))
     assert est.get_feature_names_out()[4] == "ch0_logpower"
     with pytest.raises(ValueError, match="Unknown pooling"):
-        make(tiny, pooling=("median",)).fit(windows)
+        make(tiny, readout=Readout(pooling=("median",))).fit(windows)
 
 
 @pytest.mark.parametrize("params, match", [
     (dict(encoder="lstm"), "encoder='lstm'"),
-    (dict(scaling="robust"), "scaling='robust'"),
+    (dict(preprocessing=Preprocessing(scaling="robust")), "scaling='robust'"),
     (dict(batch_size=1), "batch_size must be at least 2"),
     (dict(n_epochs=-1), "n_epochs"),
     # bool is an Integral in Python; True epochs or a batch of True windows is a typo, not a number
     (dict(n_epochs=True), "n_epochs must be a non-negative integer, got True"),
     (dict(batch_size=True), "batch_size must be a positive integer, got True"),
-    (dict(channels_per_window=2.0), "channels_per_window must be a positive integer, got 2.0"),
     (dict(max_steps=False), "max_steps must be None or a non-negative integer, got False"),
     (dict(temperature=0.0), "temperature"),
     (dict(amplitude_scale=(2.0, 0.5)), "low must not exceed high"),
     (dict(time_shift=5), r"time_shift must be a \(low, high\) pair"),
     (dict(precision="fp16"), "precision='fp16'"),
-    (dict(resume=True), "resume=True needs checkpoint_dir"),
-    (dict(units="kV"), "units='kV'"),
+    (dict(checkpointing=Checkpointing(resume=True)), "resume=True needs directory"),
+    (dict(preprocessing=Preprocessing(units="kV")), "units='kV'"),
 ])
 def test_bad_parameters_are_named(tiny, windows, params, match):
     with pytest.raises(ValueError, match=match):
@@ -162,17 +161,17 @@ def test_save_load_and_init_weights(tiny, windows, tmp_path):
     path = est.save(tmp_path / "encoder.safetensors")
     loaded = SeqCLRTransformer.load(path)
     np.testing.assert_allclose(loaded.transform(windows), est.transform(windows), rtol=1e-6)
-    assert loaded.get_params()["encoder_kwargs"] == est.get_params()["encoder_kwargs"]
+    assert loaded.get_params()["model_size"] == est.get_params()["model_size"]
     assert loaded.get_params()["amplitude_scale"] == est.get_params()["amplitude_scale"]
     assert loaded.input_scale_ == est.input_scale_ and loaded.ch_names_ == est.ch_names_
     # init_weights with n_epochs=0 uses the weights as they are
-    warm = make(tiny, n_epochs=0, init_weights=path).fit(windows)
+    warm = make(tiny, n_epochs=0, checkpointing=Checkpointing(init_weights=path)).fit(windows)
     for p, q in zip(warm.encoder_.parameters(), est.encoder_.parameters()):
         assert torch.equal(p, q)
     # an encoder of another architecture is refused with the reason
     with pytest.raises(ValueError, match="for a conv encoder with sizes"):
         SeqCLRTransformer(encoder="conv", model_size="small", sfreq=100.0, n_epochs=0,
-                          init_weights=path).fit(windows)
+                          checkpointing=Checkpointing(init_weights=path)).fit(windows)
     with pytest.raises(ValueError, match="not an skseqclr weights file"):
         (tmp_path / "junk.safetensors").write_bytes(b"12345678{}")
         SeqCLRTransformer.load(tmp_path / "junk.safetensors")
@@ -253,11 +252,3 @@ def test_two_augmentations_composed_per_view_by_default_capped_at_those_enabled(
     assert np.isfinite(noise_only.fit(windows).history_[-1]["loss"])
     all_four = SeqCLRTransformer(augmentations_per_view=4)._augmenter(sfreq=128.0)
     assert all_four.choose(50).sum(dim=1).eq(4).all()
-
-
-def test_pooled_projector_option(tiny, windows):
-    est = make(tiny, projector="pooled").fit(windows)
-    assert type(est.projector_).__name__ == "PooledProjector"
-    assert np.isfinite(est.history_[-1]["loss"]) and est.transform(windows).shape == (24, est.n_features_out_)
-    with pytest.raises(ValueError, match="projector='gru' is not allowed: projector must be 'lstm' or 'pooled'"):
-        make(tiny, projector="gru").fit(windows)

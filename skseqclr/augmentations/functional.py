@@ -173,7 +173,7 @@ def bandstop_response(
     distance = frequencies.unsqueeze(0) - center.unsqueeze(-1)
     # ((width / 2) / |d|) ** (2 * order) computed as ((width / 2) ** 2 / d ** 2) ** order,
     # in place and with multiplications rather than pow(), which is ~30x slower on CPUs
-    # (benchmarks/bench_augment.py); the values are the same up to rounding.
+    # (benchmarks/speed/augment.py); the values are the same up to rounding.
     ratio = distance.mul_(distance).clamp_min_(torch.finfo(distance.dtype).tiny).reciprocal_()
     ratio.mul_((width / 2.0) ** 2)
     if isinstance(order, int) and order >= 1:
@@ -239,7 +239,7 @@ def _reflect_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
     """``F.pad(x, (pad, pad), mode="reflect")`` along the last axis, for ``pad < x.shape[-1]``.
 
     Built from two flipped slices: the same values, several times faster than
-    ``reflection_pad1d`` on CPUs (benchmarks/bench_augment.py).
+    ``reflection_pad1d`` on CPUs (benchmarks/speed/augment.py).
     """
     if pad == 0:
         return x

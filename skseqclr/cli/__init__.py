@@ -22,6 +22,14 @@ Subcommands
 ``skseqclr features``
     Load saved weights and write the features of a dataset's windows to
     ``.npy`` (with a ``.metadata.csv`` beside it) or ``.parquet``.
+``skseqclr suite``
+    The same label-efficiency protocol on several tasks
+    (:mod:`skseqclr.evaluation.suite`: EEGMAT, motor imagery of eegmmidb's
+    subject 1, synthetic tasks with a known ground truth): SeqCLR pretrained
+    once per augmentation candidate, untrained, the candidate chosen by the
+    probe's cross-validation, SeqCLR joined with the five-band log-variance,
+    and the classic controls; prints one table, task by method, and
+    ``--output`` writes every row to JSON. ``--quick`` is a smoke test.
 
 Datasets and splits
 -------------------
@@ -46,8 +54,11 @@ downloads unless ``--dataset`` names a dataset).
 instead: one labelled ``-epo.fif`` (labels from event names, subjects from
 the metadata column ``--subject-column``, split by subject as above), or,
 for ``pretrain``, recordings ``mne.io.read_raw`` reads or folders of them
-(one group each), cut into ``--window-s`` windows; ``--picks`` selects
-channels by type or name.
+(one group each), cut into ``--window-s`` windows, or a BIDS root (read with
+mne-bids; recordings chosen with ``--bids-subjects``, ``--bids-sessions``,
+``--bids-tasks``, ``--bids-runs``, grouped and split by BIDS subject; for
+``benchmark``, windows of the events labelled by event name, ``--events``
+choosing the classes); ``--picks`` selects channels by type or name.
 
 Speed
 -----
@@ -78,9 +89,11 @@ from .._version import __version__
 from ._common import (DATASETS, EEGBCI_WINDOWS, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, METHODS,
                       UsageError, _fraction, _non_negative_int, _positive_float, _positive_int, _subjects,
                       parse_param, parse_probe_c)
+from ._bids import BIDS_DATATYPES
 from .benchmark import _benchmark
 from .features import _features
 from .pretrain import _check_pretrain_usage, _pretrain
+from .suite import add_suite_parser
 
 __all__ = ["main", "build_parser", "parse_param", "parse_probe_c", "UsageError", "EXIT_OK", "EXIT_FAILURE",
            "EXIT_USAGE", "EXIT_INTERRUPTED"]
@@ -117,17 +130,29 @@ def _own_data_options(labelled):
     if labelled:
         group.add_argument("--data", type=Path, nargs="+", metavar="PATH",
                            help="a labelled -epo.fif file (mne.read_epochs): labels from its event names, "
-                                "subjects from a column of its metadata (--subject-column), split by subject")
+                                "subjects from a column of its metadata (--subject-column), split by subject; or "
+                                "a BIDS root (mne-bids): windows of the recordings' events, labelled by event "
+                                "name, split by BIDS subject")
     else:
         group.add_argument("--data", type=Path, nargs="+", metavar="PATH",
                            help="recordings mne.io.read_raw reads (EDF, BDF, FIF, BrainVision, EEGLAB, ...) or "
-                                "folders of them, one group each, cut into consecutive --window-s windows; or one "
-                                "-epo.fif file of epochs")
+                                "folders of them, one group each, cut into consecutive --window-s windows; one "
+                                "-epo.fif file of epochs; or a BIDS root (mne-bids), grouped by BIDS subject")
     group.add_argument("--subject-column", metavar="NAME",
                        help="column of the epochs' metadata holding the subject (default: 'subject')")
     group.add_argument("--picks", nargs="+", metavar="CH",
                        help="channel types or names to keep, as MNE's pick, e.g. 'eeg' or 'Fz Cz Pz' "
                             "(default: the data channels, no stimulus or misc channels)")
+    if labelled:
+        group.add_argument("--events", nargs="+", metavar="NAME",
+                           help="event names to use as classes, of an -epo.fif file or a BIDS dataset's "
+                                "events (default: all, except BAD_* and EDGE annotations)")
+    bids = parser.add_argument_group("a BIDS dataset (--data BIDS_ROOT, the folder of dataset_description.json)")
+    for entity, example in (("subjects", "01 02"), ("sessions", "1"), ("tasks", "rest"), ("runs", "1 2")):
+        bids.add_argument(f"--bids-{entity}", f"--bids-{entity[:-1]}", nargs="+", metavar="LABEL",
+                          help=f"BIDS {entity} to read, e.g. {example} (default: all)")
+    bids.add_argument("--bids-datatype", choices=BIDS_DATATYPES,
+                      help=f"recordings of this BIDS datatype only (default: any of {', '.join(BIDS_DATATYPES)})")
     return parser
 
 
@@ -150,7 +175,8 @@ def _model_options(epochs, max_steps, batch_size):
                        help="autocast precision (default: auto: bf16 on CPUs with native bf16, else fp32, GPUs included)")
     group.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE",
                        help="any other SeqCLRTransformer parameter, VALUE in JSON, e.g. "
-                            "--param scaling=channel --param 'amplitude_scale=[0.8, 1.25]' (repeatable)")
+                            "--param 'amplitude_scale=[0.8, 1.25]' --param readout__pooling=mean; the "
+                            "settings of preprocessing, readout and checkpointing by nested name (repeatable)")
     return parser
 
 
@@ -215,8 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also score the pretrained encoder as it was after N steps of the same run (rows "
                             "'SeqCLR pretrained @N'), and the length chosen by the probe's grouped "
                             "cross-validation on the labelled training windows (rows '..., length by CV'); "
-                            "0 is the untrained encoder. Under the default cosine schedule a snapshot is a run "
-                            "cut mid-decay; --param lr_schedule=constant makes the snapshots runs of those lengths")
+                            "0 is the untrained encoder. Under the cosine learning-rate schedule a snapshot is "
+                            "a run cut mid-decay")
     bench.add_argument("--output", "-o", type=Path, metavar="FILE.json",
                        help="write configuration, every row (all methods) and the summary as JSON")
     bench.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
@@ -281,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     feat.add_argument("--output", "-o", type=Path, required=True, metavar="FILE",
                       help="FILE.npy or FILE.parquet")
     feat.set_defaults(func=_features)
+
+    add_suite_parser(commands, [common])
     return parser
 
 

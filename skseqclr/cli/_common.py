@@ -132,14 +132,16 @@ def parse_param(text):
     """Parse a ``--param KEY=VALUE`` option: VALUE as JSON when it parses, else as a string.
 
     The ``type`` of ``--param`` in ``skseqclr benchmark`` and ``pretrain``
-    (any other :class:`~skseqclr.SeqCLRTransformer` parameter) and of the
-    benchmark scripts' option of the same name.
+    (any other :class:`~skseqclr.SeqCLRTransformer` parameter, nested names
+    such as ``readout__pooling`` included) and of the benchmark scripts'
+    option of the same name.
 
     Parameters
     ----------
     text : str
-        ``KEY=VALUE``, e.g. ``"scaling=channel"``, ``"bandstop=null"`` or
-        ``"amplitude_scale=[0.8, 1.25]"``; only the first ``=`` separates.
+        ``KEY=VALUE``, e.g. ``"preprocessing__scaling=channel"``,
+        ``"bandstop=null"`` or ``"amplitude_scale=[0.8, 1.25]"``; only the
+        first ``=`` separates.
 
     Returns
     -------
@@ -168,18 +170,42 @@ def parse_param(text):
 
 
 def _transformer_params(args, sfreq, seed):
+    """The transformer's parameters from the model options and ``--param``, flat: the settings of its
+    sub-estimators by nested name (``readout__pooling``); :func:`_make_transformer` builds it."""
+    from ..options import OPTION_CLASSES
     from ..transformer import SeqCLRTransformer
 
     params = dict(sfreq=sfreq, encoder=args.encoder, model_size=args.model_size, n_epochs=args.epochs, max_steps=args.max_steps,
                   batch_size=args.batch_size, lr=args.lr, device=args.device, precision=args.precision,
                   random_state=seed, verbose=0 if args.quiet else 1)
-    known = SeqCLRTransformer().get_params()
+    nested = {f"{name}__{key}" for name, options in OPTION_CLASSES.items() for key in options().get_params()}
+    known = (set(SeqCLRTransformer().get_params()) - set(OPTION_CLASSES)) | nested
     for key, value in args.param:
-        if key not in known:
-            raise UsageError(f"--param {key}: SeqCLRTransformer has no parameter {key!r}; "
-                             f"known: {', '.join(sorted(known))}.")
-        params[key] = value
+        if key in OPTION_CLASSES:
+            if not isinstance(value, dict):
+                raise UsageError(f"--param {key}: give its settings by nested name, e.g. "
+                                 f"--param {sorted(n for n in nested if n.startswith(key))[0]}=..., or as a JSON "
+                                 "object of them.")
+            for option, option_value in value.items():
+                params = _set_param(params, f"{key}__{option}", option_value, known)
+            continue
+        params = _set_param(params, key, value, known)
     return params
+
+
+def _set_param(params, key, value, known):
+    if key not in known:
+        raise UsageError(f"--param {key}: SeqCLRTransformer has no parameter {key!r}; "
+                         f"known: {', '.join(sorted(known))}.")
+    return {**params, key: value}
+
+
+def _make_transformer(params):
+    """A :class:`~skseqclr.SeqCLRTransformer` of the flat ``params`` of :func:`_transformer_params`."""
+    from ..transformer import SeqCLRTransformer
+
+    nested = {key: value for key, value in params.items() if "__" in key}
+    return SeqCLRTransformer(**{key: value for key, value in params.items() if key not in nested}).set_params(**nested)
 
 
 def _say(args, *lines):
@@ -199,7 +225,7 @@ def _versions():
 
 
 def _jsonable(value):
-    from ..persistence import _jsonable as persistence_jsonable
+    from ..persistence import jsonable as persistence_jsonable
 
     return persistence_jsonable(value)
 

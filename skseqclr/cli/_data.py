@@ -1,4 +1,7 @@
-"""Datasets of the ``skseqclr`` subcommands: loading, and the train/test split by subject (or run)."""
+"""Datasets of the ``skseqclr`` subcommands: loading, and the train/test split by subject (or run).
+
+The bundled datasets and ``--data`` files or folders are read here; a BIDS root is read by ``skseqclr.cli._bids``.
+"""
 
 from __future__ import annotations
 
@@ -228,6 +231,10 @@ def _own_files(paths):
         if path.is_dir():
             found = sorted(p for p in path.iterdir()
                            if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(RAW_SUFFIXES))
+            if not found and any(p.is_dir() and p.name.startswith("sub-") for p in path.iterdir()):
+                raise UsageError(f"--data {path}: its sub-* folders look like a BIDS dataset, but there is no "
+                                 "dataset_description.json, which marks a BIDS root; add it (mne_bids."
+                                 "make_dataset_description) or name the recordings themselves.")
             if not found:
                 raise UsageError(f"--data {path}: no recordings in this folder (looked for files ending in "
                                  f"{', '.join(RAW_SUFFIXES)}).")
@@ -255,22 +262,38 @@ def _prepare(inst, path, args):
 
 
 def _load_own(args, quiet, labelled) -> Split:
-    """``--data``: a labelled ``-epo.fif`` file, or recordings ``mne.io.read_raw`` reads (one group each).
+    """``--data``: a labelled ``-epo.fif`` file, recordings ``mne.io.read_raw`` reads (one group each), or a BIDS root.
 
     Parameters
     ----------
     args : argparse.Namespace
-        The command's options (``data``, ``picks``, ``subject_column``, ``window_s`` in s, ``sfreq`` in Hz).
+        The command's options (``data``, ``picks``, ``subject_column``, ``events``, ``bids_*``, ``window_s``
+        in s, ``sfreq`` in Hz).
     quiet : bool
         Unused by the readers (MNE's messages are silenced); kept for symmetry with :func:`_load`.
     labelled : bool
-        True for ``benchmark``: labels (an epochs file), at least 2 classes and 2 subjects are required.
+        True for ``benchmark``: labels (an epochs file, or a BIDS dataset's events), at least 2 classes and
+        2 subjects are required.
     """
+    from ._bids import bids_options_given, is_bids_root, load_bids
+
+    bids = [path for path in args.data if is_bids_root(path)]
+    if bids:
+        if len(args.data) != 1:
+            raise UsageError(f"--data: give the BIDS root {bids[0]} alone, got {len(args.data)} paths.")
+        return load_bids(bids[0], args, labelled)
+    given = bids_options_given(args)
+    if given:
+        raise UsageError(f"{', '.join(given)}: filters of a BIDS dataset; --data must then be a BIDS root (the "
+                         "folder holding dataset_description.json).")
+    if getattr(args, "events", None) and not any(_is_epochs_file(path) for path in args.data):
+        raise UsageError("--events: event names of a BIDS dataset or an -epo.fif file; --data names neither.")
     files = _own_files(args.data)
     epochs_files = [f for f in files if _is_epochs_file(f)]
     if labelled and len(epochs_files) != len(files):
         raw = [str(f) for f in files if not _is_epochs_file(f)]
-        raise UsageError(f"benchmark --data needs labelled epochs (an -epo.fif file, labels from its event names); "
+        raise UsageError(f"benchmark --data needs labelled epochs (an -epo.fif file, labels from its event names, "
+                         f"or a BIDS root, labels from its events); "
                          f"{', '.join(raw[:3])}{' ...' if len(raw) > 3 else ''} has no labels (a raw recording, "
                          "for 'skseqclr pretrain --data').")
     if epochs_files:
@@ -289,6 +312,13 @@ def _load_epochs_file(path, args, labelled) -> Split:
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad --data file
         raise UsageError(f"--data {path}: cannot read it as MNE epochs ({type(exc).__name__}: {exc}).") from None
     epochs = _prepare(epochs, path, args)
+    wanted = getattr(args, "events", None)
+    if wanted:
+        unknown = [name for name in wanted if name not in epochs.event_id]
+        if unknown:
+            raise UsageError(f"--events: no event {unknown[0]!r} in {path} (events there: "
+                             f"{', '.join(epochs.event_id)}).")
+        epochs = epochs[list(dict.fromkeys(wanted))]
     names = {code: name for name, code in epochs.event_id.items()}
     y = np.asarray([names.get(code, str(code)) for code in epochs.events[:, 2]])
     classes = sorted(set(y))
@@ -315,7 +345,8 @@ def _load_epochs_file(path, args, labelled) -> Split:
     unsplittable = None
     if len(subjects) < 2:
         unsplittable = (f"--data {path}: a single subject ({subjects[0] if subjects else 'none'}) in column "
-                        f"{column!r}; splitting by subject needs at least 2.")
+                        f"{column!r}; splitting by subject needs at least 2 (--subject-column names another "
+                        "column of groups, e.g. runs or sessions).")
         if labelled:
             raise UsageError(unsplittable)
         train = np.ones(len(y), dtype=bool)
@@ -327,7 +358,8 @@ def _load_epochs_file(path, args, labelled) -> Split:
         split = f"train subjects {_names(train_subjects)}, test {_names(test_subjects)}"
     sfreq = float(epochs.info["sfreq"])
     description = (f"{path.name}: {len(y)} epochs of {epochs.times[-1] - epochs.times[0] + 1 / sfreq:g} s, "
-                   f"classes {', '.join(classes)}, {len(subjects)} subject(s), {split}; "
+                   f"classes {', '.join(classes)}, {len(subjects)} subject(s)"
+                   f"{'' if column in (None, 'subject') else f' (column {column!r})'}, {split}; "
                    f"{len(epochs.ch_names)} channels at {sfreq:g} Hz")
     X = epochs.get_data().astype(np.float32)
     return Split(path.name, X, y, groups, train, description, sfreq=sfreq, unsplittable=unsplittable,
@@ -349,15 +381,9 @@ def _load_raw_files(files, args) -> Split:
         elif list(raw.ch_names) != ch_names or float(raw.info["sfreq"]) != sfreq:
             raise UsageError(f"--data {path}: its channels or sampling rate differ from those of {files[0]} "
                              "(choose common channels with --picks NAME ..., a common rate with --sfreq).")
-        n_times = int(round(args.window_s * sfreq))
-        data = raw.get_data()
-        n_windows = data.shape[1] // n_times
-        if n_windows == 0:
-            raise UsageError(f"--data {path}: {data.shape[1] / sfreq:g} s, shorter than one "
-                             f"{args.window_s:g}-s window (--window-s).")
-        cut = data[:, :n_windows * n_times].reshape(len(ch_names), n_windows, n_times).transpose(1, 0, 2)
-        windows.append(cut.astype(np.float32))
-        groups.append(np.full(n_windows, index))
+        cut = _consecutive_windows(raw, path, args.window_s)
+        windows.append(cut)
+        groups.append(np.full(len(cut), index))
     X, groups = np.concatenate(windows), np.concatenate(groups)
     unsplittable = None
     if len(files) > 1:
@@ -379,3 +405,16 @@ def _names(values):
         return _ranges(values) if all(float(v) == int(v) for v in values) else ", ".join(map(str, values))
     except (TypeError, ValueError):
         return ", ".join(map(str, values))
+
+
+def _consecutive_windows(raw, path, window_s):
+    """``(n_windows, n_channels, n_times)`` float32: a recording cut into consecutive ``window_s``-s windows."""
+    sfreq = float(raw.info["sfreq"])
+    n_times = int(round(window_s * sfreq))
+    data = raw.get_data()
+    n_windows = data.shape[1] // n_times
+    if n_windows == 0:
+        raise UsageError(f"--data {path}: {data.shape[1] / sfreq:g} s, shorter than one "
+                         f"{window_s:g}-s window (--window-s).")
+    cut = data[:, :n_windows * n_times].reshape(len(data), n_windows, n_times).transpose(1, 0, 2)
+    return cut.astype(np.float32)

@@ -10,7 +10,8 @@ import numpy as np
 
 from ..training import distributed as D
 from ._common import (DEFAULT_CONTROL, DEFAULT_SFREQ, EXIT_OK, METHODS, PLOT_SUFFIXES, SEQCLR_LABELS, SEQCLR_METHODS,
-                      UsageError, _check_output_file, _jsonable, _say, _transformer_params, _versions, _write_json)
+                      UsageError, _check_output_file, _jsonable, _make_transformer, _say, _transformer_params,
+                      _versions, _write_json)
 from ._data import _auto_dataset, _check_data_dir, _load, _load_own
 
 def _benchmark(args) -> int:
@@ -18,7 +19,6 @@ def _benchmark(args) -> int:
     from ..evaluation.probe import make_linear_probe
     from ..evaluation.protocol import evaluate_label_efficiency
     from ..evaluation.reporting import format_table, summarize
-    from ..transformer import SeqCLRTransformer
 
     started = time.perf_counter()
     args.sfreq = args.sfreq or DEFAULT_SFREQ
@@ -61,16 +61,16 @@ def _benchmark(args) -> int:
     params = _transformer_params(args, data.sfreq, seed=args.seeds[0])
     if data.ch_names is not None:
         params.setdefault("ch_names", data.ch_names)
+    fit_params = {}
     if args.snapshot_steps:
         if "seqclr" not in methods:
             raise UsageError("--snapshot-steps needs the seqclr method (snapshots of its pretraining run).")
-        params["snapshot_steps"] = tuple(args.snapshot_steps)
+        fit_params[METHODS["seqclr"]] = {"snapshot_steps": tuple(args.snapshot_steps)}
     extractors = {}
     if "seqclr" in methods:
-        extractors[METHODS["seqclr"]] = SeqCLRTransformer(**params)
+        extractors[METHODS["seqclr"]] = _make_transformer(params)
     if "untrained" in methods:
-        extractors[METHODS["untrained"]] = SeqCLRTransformer(**{**params, "n_epochs": 0, "verbose": 0,
-                                                                         "snapshot_steps": None})
+        extractors[METHODS["untrained"]] = _make_transformer({**params, "n_epochs": 0, "verbose": 0})
     if "logpower" in methods:
         extractors[METHODS["logpower"]] = LogPower()
     if "logpower_ref" in methods:
@@ -92,8 +92,8 @@ def _benchmark(args) -> int:
                                      y_test, fractions=args.fractions, seeds=args.seeds, probe=probe,
                                      groups_train=groups_train, groups_test=groups_test,
                                      normalizations=args.normalization, label_draws=args.label_draws,
-                                     snapshots=bool(args.snapshot_steps), verbose=not args.quiet,
-                                     n_jobs=_benchmark_jobs(args, methods))
+                                     snapshots=bool(args.snapshot_steps), fit_params=fit_params,
+                                     verbose=not args.quiet, n_jobs=_benchmark_jobs(args, methods))
     rows.sort(key=lambda row: next(i for i, label in enumerate(display)  # snapshots ("... @N") after their run
                                    if row["method"] == label or row["method"].startswith(label + " @")))
     if args.snapshot_steps:
@@ -186,17 +186,17 @@ def _channels_read(X, params) -> dict:
     from ..inputs import as_window_source
     from ..recombination import feature_channel_pairs, resolve_feature_channels
 
+    from ..options import Readout
+
     ch_names = list(as_window_source(X, ch_names=params.get("ch_names")).ch_names)
-    setting = params.get("feature_channels", "auto")
+    setting = params.get("readout__feature_channels", Readout().feature_channels)
     resolved = resolve_feature_channels(setting, ch_names)
     names = feature_channel_pairs(setting, ch_names)[2]
 
     def named(value):
         return value if isinstance(value, str) else "given pairs"
 
-    from ..transformer import SeqCLRTransformer
-
-    reference = params.get("feature_reference", SeqCLRTransformer().feature_reference)
+    reference = params.get("readout__feature_reference", Readout().feature_reference)
     return {"setting": named(setting), "resolved": named(resolved), "n_channels": len(names), "names": names,
             "feature_reference": bool(reference)}
 

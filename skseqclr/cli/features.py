@@ -35,13 +35,14 @@ def _features(args) -> int:
         raise UsageError(f"--device {args.device}: {error}") from None
     if args.sfreq is None:
         args.sfreq = transformer.sfreq_ or DEFAULT_SFREQ
-    elif transformer.resample_to is None and transformer.sfreq_ is not None \
+    elif transformer.preprocessing_.resample_to is None and transformer.sfreq_ is not None \
             and not math.isclose(args.sfreq, transformer.sfreq_):
         raise UsageError(f"--sfreq {args.sfreq:g}: the encoder was pretrained at {transformer.sfreq_:g} Hz; "
                          "leave --sfreq out to load the data at that rate.")
     data = _load(args.dataset, args, args.quiet)
     X, y = data.part(args.split)
     from ..inputs import as_window_source
+    from ..options import Readout
     from ..recombination import feature_channel_pairs
 
     source = as_window_source(X)
@@ -53,7 +54,8 @@ def _features(args) -> int:
     else:
         per_channel = transformer.encode(X)
         features = per_channel.reshape(per_channel.shape[0], -1)
-        read = feature_channel_pairs(transformer.feature_channels, list(source.ch_names))[2]
+        readout = Readout() if transformer.readout is None else transformer.readout
+        read = feature_channel_pairs(readout.feature_channels, list(source.ch_names))[2]
         names = [f"{ch}_f{j}" for ch in read for j in range(per_channel.shape[2])]
     elapsed = time.perf_counter() - started
     metadata = _window_metadata(data, args.split, y)

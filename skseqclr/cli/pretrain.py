@@ -5,11 +5,9 @@ from __future__ import annotations
 import sys
 import time
 
-import numpy as np
-
 from ..training import distributed as D
-from ._common import (CONFIG_FILE, DEFAULT_SFREQ, EXIT_OK, WEIGHTS_FILE, UsageError, _jsonable, _say,
-                      _transformer_params, _versions, _write_json)
+from ._common import (CONFIG_FILE, DEFAULT_SFREQ, EXIT_OK, WEIGHTS_FILE, UsageError, _jsonable, _make_transformer,
+                      _say, _transformer_params, _versions, _write_json)
 from ._data import _check_data_dir, _load, _load_own
 
 def _check_pretrain_usage(parser, args) -> None:
@@ -41,7 +39,7 @@ def _resumed_from_step(args):
 
 def _pretrain(args) -> int:
     from ..inputs import MultiDataset
-    from ..transformer import SeqCLRTransformer
+    from ..options import OPTION_CLASSES
 
     import torch.distributed as dist
 
@@ -53,7 +51,7 @@ def _pretrain(args) -> int:
         if args.output.exists() and not args.output.is_dir():
             raise UsageError(f"--output {args.output} exists and is not a folder.")
         names = list(dict.fromkeys(args.dataset or ["data"]))
-        windows, groups, described, ch_names = [], [], [], None
+        windows, described, ch_names = [], [], None
         for name in names:
             if args.data:
                 data = _load_own(args, args.quiet or not D.is_main_process(), labelled=False)
@@ -65,7 +63,6 @@ def _pretrain(args) -> int:
                 raise UsageError(f"{name} has no windows in --split {args.split} ({data.description}).")
             X, _ = data.part(args.split)
             windows.append(X)
-            groups.append(part_groups)
             described.append({"dataset": name, "split": args.split, "n_windows": len(X),
                               "description": data.description})
         for d in described:
@@ -73,19 +70,18 @@ def _pretrain(args) -> int:
         params = _transformer_params(args, args.sfreq, seed=args.seed)
         if ch_names is not None:
             params.setdefault("ch_names", ch_names)
-        params.update(checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every,
-                      resume=args.resume)
-        if args.snapshot_steps:
-            params["snapshot_steps"] = tuple(args.snapshot_steps)
+        if args.checkpoint_dir is not None:
+            params.update(checkpointing__directory=args.checkpoint_dir, checkpointing__every=args.checkpoint_every,
+                          checkpointing__resume=args.resume)
         if not D.is_main_process():
             params["verbose"] = 0
-        transformer = SeqCLRTransformer(**params)
+        transformer = _make_transformer(params)
         # with --resume, fit refuses a checkpoint of another run, so config.json describes the weights
         resumed_from = _resumed_from_step(args) if D.is_main_process() else None
         started = time.perf_counter()
-        # the subjects (runs, for one eegbci subject) are used only by --param group_batches=true
         # several --dataset: pooled for pretraining (their montages differ), each batch from one of them
-        transformer.fit(MultiDataset(windows) if len(windows) > 1 else windows[0], groups=np.concatenate(groups))
+        transformer.fit(MultiDataset(windows) if len(windows) > 1 else windows[0],
+                        snapshot_steps=tuple(args.snapshot_steps) if args.snapshot_steps else None)
         elapsed = time.perf_counter() - started
         if D.is_main_process():
             args.output.mkdir(parents=True, exist_ok=True)
@@ -96,7 +92,9 @@ def _pretrain(args) -> int:
             config = {
                 "command": "skseqclr pretrain", "argv": sys.argv[1:] if args.argv is None else args.argv,
                 "weights": WEIGHTS_FILE, "datasets": described, "window_s": args.window_s, "sfreq": args.sfreq,
-                "seqclr_params": _jsonable(transformer.get_params()), "n_steps": int(transformer.n_steps_),
+                "seqclr_params": _jsonable({key: value for key, value in transformer.get_params().items()
+                                            if key not in OPTION_CLASSES}),
+                "n_steps": int(transformer.n_steps_),
                 "interrupted": bool(transformer.interrupted_), "resumed_from_step": resumed_from,
                 "snapshots": snapshots,
                 "history": transformer.history_,

@@ -34,7 +34,7 @@ __all__ = ["LogPower", "LogVarianceBandPower", "WindowsToArray", "reference_to_c
 #: Theta, alpha and beta bands in Hz.
 DEFAULT_BANDS = ((4.0, 8.0), (8.0, 13.0), (13.0, 30.0))
 #: Delta to low gamma in Hz: the three classic bands plus 1-4 and 30-45 Hz (the bands of
-#: ``SeqCLRTransformer(pooling="bands")``); see :doc:`/results` for how it compares.
+#: ``Readout(pooling="bands")``); see :doc:`/results` for how it compares.
 FIVE_BANDS = tuple(POOLING_BANDS.values())
 _EPS_UV2 = 1e-12  # µV², keeps log finite on flat channels
 

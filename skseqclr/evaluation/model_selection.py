@@ -2,7 +2,7 @@
 
 The NT-Xent loss can keep falling long after the features stop improving
 (:ref:`benchmark-length-cv`), so the loss cannot say when to stop. One pretraining
-run with ``SeqCLRTransformer(snapshot_steps=...)`` keeps the network after
+run with ``SeqCLRTransformer().fit(X, snapshot_steps=...)`` keeps the network after
 several step counts; :func:`select_pretraining_length` encodes the labelled
 training windows with each and keeps the one whose probe cross-validates best,
 with folds grouped by subject, the way the features will be used on new
@@ -73,7 +73,7 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
     Parameters
     ----------
     seqclr : SeqCLRTransformer
-        Fitted with ``snapshot_steps`` (see
+        Fitted with ``fit(X, snapshot_steps=...)`` (see
         :meth:`~skseqclr.SeqCLRTransformer.at_step`). The candidates are its
         snapshots and its final network; with step 0 among the snapshots the
         untrained encoder is one of them, so the choice can be not to
@@ -105,8 +105,8 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
 
     Examples
     --------
-    >>> seqclr = SeqCLRTransformer(sfreq=128, max_steps=1000, lr_schedule="constant",
-    ...                            snapshot_steps=range(0, 1000, 100)).fit(X_unlabelled)  # doctest: +SKIP
+    >>> seqclr = SeqCLRTransformer(sfreq=128, max_steps=1000).fit(
+    ...     X_unlabelled, snapshot_steps=range(0, 1000, 100))  # doctest: +SKIP
     >>> choice = select_pretraining_length(seqclr, X_labelled, y_labelled,
     ...                                    groups=subjects)  # doctest: +SKIP
     >>> features = choice.transformer.transform(X_new)  # doctest: +SKIP
@@ -115,7 +115,7 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
     snapshots = getattr(seqclr, "snapshots_", {})
     if not snapshots:
         raise ValueError("seqclr has no snapshots to choose from: fit it with snapshot_steps=..., e.g. "
-                         "SeqCLRTransformer(max_steps=1000, snapshot_steps=range(100, 1000, 100)).")
+                         "SeqCLRTransformer(max_steps=1000).fit(X, snapshot_steps=range(100, 1000, 100)).")
     if normalization not in ("none", "group"):
         raise ValueError(f'normalization must be "none" or "group", got {normalization!r}.')
     if normalization == "group" and groups is None:

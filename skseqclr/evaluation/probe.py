@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from .._validation import check_groups_shape, is_int_at_least
+from .._validation import check_optional_groups, is_int_at_least
 
 __all__ = ["subsample_labels", "LinearProbe", "DEFAULT_CS", "PROBE_SELECTIONS", "probe_cv_score", "make_linear_probe"]
 
@@ -230,7 +230,7 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
-        groups = _check_groups(groups, len(y), "groups")
+        groups = check_optional_groups(groups, len(y), "groups")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("y has 1 class; the probe needs at least two.")
@@ -315,7 +315,3 @@ def make_linear_probe(C="auto", class_weight="balanced", max_iter=1000, **kwargs
     LinearProbe
     """
     return LinearProbe(C=C, class_weight=class_weight, max_iter=max_iter, **kwargs)
-
-
-def _check_groups(groups, n_windows, name):
-    return None if groups is None else check_groups_shape(groups, n_windows, name)

@@ -17,10 +17,14 @@ Protocol
   **every** method, so rows with the same ``(fraction, seed)`` differ only
   by their features.
 - An extractor that is already fitted is used as it is. An unfitted one is
-  fitted on all training windows without labels: once per seed, with
-  ``random_state=seed``, if it has a ``random_state`` parameter (e.g.
-  :class:`~skseqclr.SeqCLRTransformer`, so that seeds measure the spread of
-  pretraining), otherwise once for all seeds (deterministic baselines).
+  fitted without labels on the pretraining windows (``X_pretrain``, by
+  default all training windows): once per seed, with ``random_state=seed``,
+  if it has a ``random_state`` parameter, its own or one of a nested
+  estimator (e.g. :class:`~skseqclr.SeqCLRTransformer`, or a
+  :class:`~sklearn.pipeline.FeatureUnion` or
+  :class:`~sklearn.pipeline.Pipeline` holding one: every such parameter is
+  set), so that seeds measure the spread of pretraining; otherwise once for
+  all seeds (deterministic baselines).
 """
 
 from __future__ import annotations
@@ -42,9 +46,9 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._validation import check_positive_int, is_non_negative_int
+from .._validation import check_optional_groups, check_positive_int, is_non_negative_int
 from .normalization import standardize_per_group
-from .probe import _check_groups, make_linear_probe, probe_cv_score, subsample_labels
+from .probe import make_linear_probe, probe_cv_score, subsample_labels
 
 __all__ = ["split_by_group", "evaluate_label_efficiency", "DEFAULT_FRACTIONS", "NORMALIZATIONS"]
 
@@ -95,8 +99,10 @@ def _is_fitted(estimator) -> bool:
     return True
 
 
-def _takes_random_state(estimator) -> bool:
-    return "random_state" in estimator.get_params(deep=False)
+def _random_state_params(estimator) -> list:
+    """The names of ``estimator``'s random-state parameters: its own ``random_state``, nested ``...__random_state``."""
+    return [key for key in estimator.get_params(deep=True)
+            if key == "random_state" or key.endswith("__random_state")]
 
 
 def _as_list(value) -> list:
@@ -104,7 +110,8 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, Iterable) and not isinstance(value, str) else [value]
 
 
-def _check_fractions(fractions):
+def check_fractions(fractions):
+    """Label fractions as a list of floats in (0, 1], or a ``ValueError``."""
     fractions = _as_list(fractions)
     if not fractions:
         raise ValueError("fractions is empty.")
@@ -114,7 +121,8 @@ def _check_fractions(fractions):
     return [float(f) for f in fractions]
 
 
-def _check_seeds(seeds):
+def check_seeds(seeds):
+    """Seeds as a non-empty list of non-negative ints, or a ``ValueError``."""
     seeds = _as_list(seeds)
     if not seeds or not all(is_non_negative_int(s) for s in seeds):
         raise ValueError(f"seeds must be non-negative integers, got {seeds!r}.")
@@ -139,7 +147,8 @@ def _groups_for(estimator, groups):
 def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, fractions=DEFAULT_FRACTIONS,
                               seeds=(0,), probe=None, groups_train=None, groups_test=None,
                               normalizations=("none",), label_draws=1, snapshots=False,
-                              verbose=False, n_jobs=1) -> list[dict]:
+                              verbose=False, n_jobs=1, X_pretrain=None, groups_pretrain=None,
+                              fit_params=None) -> list[dict]:
     """Score frozen features with a linear probe trained on fractions of the labels.
 
     Parameters
@@ -164,8 +173,8 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
     groups_train, groups_test : array-like of shape (n_windows,) or None
         Group (subject) of each window. Needed by ``normalizations="group"``;
         ``groups_train`` also makes the probe's search of C grouped, and is
-        passed to the ``fit`` of extractors that take ``groups`` (e.g.
-        ``SeqCLRTransformer(group_batches=True)``; without labels).
+        passed to the ``fit`` of extractors that take ``groups`` (without
+        labels).
     normalizations : sequence of {"none", "group"}, default=("none",)
         Feature normalisations to score, each on the same features:
         ``"none"`` as ``transform`` gives them, ``"group"`` standardised per
@@ -182,7 +191,7 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
         ``label_draws=1`` are unchanged.
     snapshots : bool, default=False
         Also score the snapshots of extractors fitted with ``snapshot_steps``
-        (:meth:`skseqclr.SeqCLRTransformer.at_step`): rows named
+        (given in ``fit_params``; :meth:`skseqclr.SeqCLRTransformer.at_step`): rows named
         ``"{name} @{step}"``, on the same labelled subsets, so one pretraining
         run measures several lengths. :func:`skseqclr.evaluation.model_selection.length_by_cv_rows`
         turns them into the rows of a length chosen without the test windows.
@@ -201,6 +210,18 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
         :class:`~skseqclr.SeqCLRTransformer` on a GPU does not: use 1).
         Results do not depend on ``n_jobs``; the rows' times are each task's
         wall time, longer when tasks share the CPU.
+    X_pretrain : windows or None
+        Unlabelled windows the unfitted extractors are fitted on (e.g. the
+        continuous recordings of the training runs, rest periods included);
+        any input the extractors accept. None (default) fits them on
+        ``X_train``. Already fitted extractors are used as they are.
+    groups_pretrain : array-like of shape (n_pretrain_windows,) or None
+        Group of each window of ``X_pretrain``, passed to the ``fit`` of
+        extractors that take ``groups``. Only with ``X_pretrain``; without it
+        those extractors get ``groups_train``.
+    fit_params : dict of str to dict, or None
+        Keyword arguments of the ``fit`` of the extractors named, e.g.
+        ``{"SeqCLR": {"snapshot_steps": range(100, 401, 100)}}``.
 
     Returns
     -------
@@ -220,17 +241,30 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
     """
     if not isinstance(extractors, Mapping) or not extractors:
         raise ValueError("extractors must be a non-empty mapping of names to transformers.")
-    fractions, seeds = _check_fractions(fractions), _check_seeds(seeds)
+    fractions, seeds = check_fractions(fractions), check_seeds(seeds)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     if len(np.unique(y_train)) < 2:
         raise ValueError("y_train has a single class; the probe needs at least two.")
     probe = make_linear_probe() if probe is None else probe
-    normalizations = _check_normalizations(normalizations, groups_train, groups_test)
-    groups_train = _check_groups(groups_train, len(y_train), "groups_train")
-    groups_test = _check_groups(groups_test, len(y_test), "groups_test")
+    normalizations = check_normalizations(normalizations, groups_train, groups_test)
+    groups_train = check_optional_groups(groups_train, len(y_train), "groups_train")
+    groups_test = check_optional_groups(groups_test, len(y_test), "groups_test")
     probe_takes_groups = bool(_groups_for(probe, groups_train))
     label_draws = check_positive_int("label_draws", label_draws)
     n_jobs = check_positive_int("n_jobs", n_jobs)
+    fit_params = dict(fit_params or {})
+    unknown = sorted(set(fit_params) - set(extractors))
+    if unknown:
+        raise ValueError(f"fit_params names {unknown}, which are not extractors; extractors: {list(extractors)}.")
+    if X_pretrain is None:
+        if groups_pretrain is not None:
+            raise ValueError("groups_pretrain needs X_pretrain (the windows they are the groups of); without "
+                             "X_pretrain the extractors are fitted on X_train with groups_train.")
+        X_pretrain, groups_pretrain = X_train, groups_train
+    elif groups_pretrain is not None:
+        from ..inputs import n_samples
+
+        groups_pretrain = check_optional_groups(groups_pretrain, n_samples(X_pretrain), "groups_pretrain")
     subsets = {(f, s): _label_subsets(y_train, f, s, label_draws) for s in seeds for f in fractions}
 
     def probe_rows(extractor, name, seed, fit_time, train_features, test_features, transform_time):
@@ -297,16 +331,17 @@ def evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, *, f
                 template = extractors[name]
                 if _is_fitted(template):
                     extractor, fit_time = template, 0.0
-                elif _takes_random_state(template):
-                    extractor = clone(template).set_params(random_state=seed)
+                elif random_states := _random_state_params(template):
+                    extractor = clone(template).set_params(**dict.fromkeys(random_states, seed))
                     start = time.perf_counter()
-                    extractor.fit(X_train, **_groups_for(extractor, groups_train))
+                    extractor.fit(X_pretrain, **_groups_for(extractor, groups_pretrain), **fit_params.get(name, {}))
                     fit_time = time.perf_counter() - start
                 else:
                     if name not in shared:
                         extractor = clone(template)
                         start = time.perf_counter()
-                        extractor.fit(X_train, **_groups_for(extractor, groups_train))
+                        extractor.fit(X_pretrain, **_groups_for(extractor, groups_pretrain),
+                                      **fit_params.get(name, {}))
                         shared[name] = (extractor, time.perf_counter() - start)
                     extractor, fit_time = shared[name]
                 versions = {name: extractor, **(snapshot_versions(name, extractor) if snapshots else {})}
@@ -398,7 +433,8 @@ def _label_subsets(y, fraction, seed, label_draws):
     return [subsample_labels(y, fraction, random_state=state) for state in states]
 
 
-def _check_normalizations(normalizations, groups_train, groups_test):
+def check_normalizations(normalizations, groups_train, groups_test):
+    """``normalizations`` as a tuple of :data:`NORMALIZATIONS`; ``"group"`` needs both groups, or a ``ValueError``."""
     normalizations = (normalizations,) if isinstance(normalizations, str) else tuple(normalizations)
     if not normalizations or any(n not in NORMALIZATIONS for n in normalizations):
         raise ValueError(f"normalizations must be a non-empty sequence of {NORMALIZATIONS}, got {normalizations!r}.")

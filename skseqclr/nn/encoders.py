@@ -263,8 +263,8 @@ def encoder_config(kind: str = "conv", model_size: str = "paper", **overrides) -
     model_size : {"paper", "small"}
         Preset of sizes (see :data:`ENCODER_SIZES`).
     **overrides
-        Individual sizes that replace the preset's (the estimators'
-        ``encoder_kwargs``), and ``n_outputs``.
+        Individual sizes that replace the preset's (the estimators' sizes in
+        a ``model_size`` dict), and ``n_outputs``.
 
     Returns
     -------
@@ -279,14 +279,14 @@ def encoder_config(kind: str = "conv", model_size: str = "paper", **overrides) -
     unknown = set(overrides) - set(config) - {"n_outputs"}
     if unknown:
         raise ValueError(
-            f"Unknown {kind} encoder size parameter(s) {sorted(unknown)} in encoder_kwargs; "
+            f"Unknown {kind} encoder size parameter(s) {sorted(unknown)} in model_size; "
             f"known: {sorted(ENCODER_SIZE_CONSTRAINTS[kind])}."
         )
     config.update(overrides)
-    validate_parameter_constraints(ENCODER_SIZE_CONSTRAINTS[kind], config, caller=f"encoder_kwargs ({kind} encoder)")
+    validate_parameter_constraints(ENCODER_SIZE_CONSTRAINTS[kind], config, caller=f"model_size ({kind} encoder)")
     if kind == "conv" and len(config["branch_kernels"]) != len(config["branch_channels"]):
         raise ValueError(
-            f"encoder_kwargs: branch_kernels {tuple(config['branch_kernels'])} and branch_channels "
+            f"model_size: branch_kernels {tuple(config['branch_kernels'])} and branch_channels "
             f"{tuple(config['branch_channels'])} must have the same length (one kernel and one width per branch)."
         )
     return config

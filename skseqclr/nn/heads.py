@@ -173,10 +173,10 @@ def projector_config(kind: str = "lstm", model_size: str = "paper", statistics=N
     config = dict(HEAD_SIZES[model_size])
     unknown = set(overrides) - set(config)
     if unknown:
-        raise ValueError(f"Unknown projector size parameter(s) {sorted(unknown)} in projector_kwargs; "
+        raise ValueError(f"Unknown projector size parameter(s) {sorted(unknown)} in model_size; "
                          f"known: {sorted(config)}.")
     config.update(overrides)
-    validate_parameter_constraints(HEAD_SIZE_CONSTRAINTS, config, caller="projector_kwargs")
+    validate_parameter_constraints(HEAD_SIZE_CONSTRAINTS, config, caller="model_size (projector)")
     if kind == "pooled":
         del config["lstm_sizes"]
         config["statistics"] = tuple(statistics)

@@ -89,7 +89,7 @@ def nt_xent(z_a: torch.Tensor, z_b: torch.Tensor, temperature: float = 0.05,
     columns = torch.arange(everything.shape[0], device=local.device)
     # A mask and masked_fill, not logits[rows, rows + offset] = -inf: on CUDA that indexed assignment copies
     # its CPU scalar to the device and waits for it, in the forward and again in the backward (two host-device
-    # synchronisations per training step, found by benchmarks/check_sync.py --where on an H200).
+    # synchronisations per training step, found by benchmarks/speed/check_sync.py --where on an H200).
     logits = logits.masked_fill(columns.unsqueeze(0) == (rows + offset).unsqueeze(1), float("-inf"))
     positives = (rows + n) % (2 * n) + offset
     return F.cross_entropy(logits, positives)

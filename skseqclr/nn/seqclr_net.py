@@ -207,8 +207,9 @@ class SeqCLRNet(EEGModuleMixin, nn.Module):
             Fitted: its ``encoder_`` weights are copied (the transformer is
             not changed), and its input handling is taken over
             (``to_microvolts=transformer.to_microvolts_``,
-            ``scaling=transformer.scaling``,
-            ``input_scale=transformer.input_scale_``).
+            ``scaling=transformer.preprocessing_.scaling``,
+            ``input_scale=transformer.input_scale_``), and its encoder's
+            sizes (``model_size``).
         n_outputs : int
             Number of classes.
         n_chans, chs_info, n_times, input_window_seconds
@@ -226,6 +227,7 @@ class SeqCLRNet(EEGModuleMixin, nn.Module):
             ``criterion=torch.nn.NLLLoss`` and, to fine-tune the encoder at its
             own learning rate, ``optimizer__param_groups=[("encoder.*", {"lr": 1e-4})]``.
         """
+        from .._transformer_params import split_model_size
         from ..transformer import SeqCLRTransformer
         from sklearn.utils.validation import check_is_fitted
 
@@ -235,11 +237,11 @@ class SeqCLRNet(EEGModuleMixin, nn.Module):
         taken = {"encoder", "model_size", "encoder_kwargs", "to_microvolts", "scaling", "input_scale", "sfreq"}
         if taken & set(kwargs):
             raise ValueError(f"{sorted(taken & set(kwargs))} come from the transformer and cannot be given.")
+        preset, encoder_sizes, _ = split_model_size(transformer.encoder, transformer.model_size)
         net = cls(n_outputs=n_outputs, n_chans=n_chans, chs_info=chs_info, n_times=n_times,
                   input_window_seconds=input_window_seconds, sfreq=transformer.sfreq_,
-                  encoder=transformer.encoder, model_size=transformer.model_size,
-                  encoder_kwargs=dict(transformer.encoder_kwargs) if transformer.encoder_kwargs else None,
-                  to_microvolts=float(transformer.to_microvolts_), scaling=transformer.scaling,
+                  encoder=transformer.encoder, model_size=preset, encoder_kwargs=encoder_sizes or None,
+                  to_microvolts=float(transformer.to_microvolts_), scaling=transformer.preprocessing_.scaling,
                   input_scale=float(transformer.input_scale_), freeze_encoder=freeze_encoder, **kwargs)
         net.encoder.load_state_dict(transformer.encoder_.state_dict())
         return net

@@ -40,10 +40,7 @@ FORMAT, FORMAT_VERSION = "skseqclr-pretraining-checkpoint", 2
 #: Estimator parameters that do not change what pretraining computes, or whose
 #: resolved value the pretrainer records instead (``random_state``: the seed
 #: drawn from it; ``device``, ``precision``: the device type and precision used).
-NOT_IDENTIFYING = frozenset({
-    "checkpoint_dir", "checkpoint_every", "resume", "verbose", "num_workers", "compile", "snapshot_steps",
-    "random_state", "device", "precision", "pooling", "log_power", "feature_reference",
-})
+NOT_IDENTIFYING = frozenset({"verbose", "random_state", "device", "precision"})
 #: The entries of a pretraining checkpoint and the types they must have.
 _LAYOUT = {
     "network": dict, "optimizer": dict, "scheduler": dict, "rank_states": list, "world_size": int, "step": int,
@@ -214,17 +211,15 @@ def plain(value):
     return repr(value)
 
 
-def sources_digest(sources=None, *, groups=None) -> str:
-    """A short digest of training data: some windows of each source, or the groups of every window.
+def sources_digest(sources) -> str:
+    """A short digest of training data: the shape and some windows of each source.
 
     Parameters
     ----------
-    sources : list of WindowSource or None
+    sources : list of WindowSource
         Each source's shape, channel names and up to eight windows spread
         over it enter the digest, so two data sets of the same shape are
         told apart without reading either whole.
-    groups : list of array-like or None
-        Instead of ``sources``: one label per window of each source.
 
     Returns
     -------
@@ -232,10 +227,7 @@ def sources_digest(sources=None, *, groups=None) -> str:
         16 hexadecimal digits of a SHA-256.
     """
     digest = hashlib.sha256()
-    if groups is not None:
-        for labels in groups:
-            digest.update(json.dumps([str(label) for label in np.asarray(labels).ravel().tolist()]).encode())
-    for source in sources or []:
+    for source in sources:
         n_windows = int(source.n_windows)
         digest.update(json.dumps([n_windows, int(source.n_channels), int(source.n_times),
                                   [str(name) for name in source.ch_names]]).encode())

@@ -1,12 +1,35 @@
 """Supervised training of a log-softmax head, shared by both classifiers (paper §2.3, "Classifier").
 
 :class:`~skseqclr.classifier.SeqCLRClassifier` and
-:class:`~skseqclr.classifier.LogSoftmaxClassifier` train the same way: AdamW
-on the (class-weighted) negative log-likelihood, mini-batches, optional early
-stopping on a held-out, stratified validation fraction, and a ``history_`` of
-the losses per epoch. This module holds that loop and what it needs: the
-constraints of the parameters both share, label encoding, the validation split
-and the seeding of torch's random number generators.
+:class:`~skseqclr.classifier.LogSoftmaxClassifier` train the same way, and
+:func:`train_net` hands that training to skorch, through
+:class:`braindecode.EEGClassifier` (which, unlike skorch's
+``NeuralNetClassifier``, feeds the module's log-probabilities to
+``NLLLoss`` as they are): AdamW on the (class-weighted) negative
+log-likelihood in mini-batches, the epochs, the validation pass, early
+stopping with the best weights restored (:class:`skorch.callbacks.EarlyStopping`),
+the history, the epoch log and any callbacks a user passes.
+
+What stays here, and why:
+
+* :class:`LabelledWindows`, a dataset read a batch at a time
+  (``__getitems__``): windows of a lazy source, or cached encoder outputs,
+  are read with one call per batch instead of one per window and collated
+  by nothing;
+* :func:`split`: skorch's :class:`~skorch.dataset.ValidSplit`, called before
+  training because the head's input statistics come from the training
+  windows only; it is stratified only where every class can be represented
+  in both parts (``ValidSplit`` would raise otherwise), and the split is then
+  handed to skorch as a predefined validation set;
+* :class:`StopOnDivergence`, a callback raising
+  :class:`~skseqclr.training.divergence.TrainingDivergedError` with the
+  likely cause: skorch would train on with NaN weights. It reads the loss
+  skorch itself reads at every batch (skorch's loop takes each batch's loss
+  to the host: one synchronisation per step on a GPU, the price of its
+  per-batch history and callbacks).
+
+It also holds the constraints of the parameters both classifiers share,
+label encoding and the seeding of torch's random number generators.
 """
 
 from __future__ import annotations
@@ -15,19 +38,18 @@ import contextlib
 import copy
 import math
 import numbers
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import clone
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
+from skorch.callbacks import Callback
+from torch.utils.data import Dataset
 
 from .._validation import (DEVICE, NON_NEGATIVE_REAL, POSITIVE_REAL, RANDOM_STATE, VERBOSE, InstanceOf, Interval,
                            Options, check_device, validate_parameter_constraints)
@@ -35,11 +57,11 @@ from ..inputs import MultiDataset
 from ..transformer import SeqCLRTransformer
 from .divergence import TrainingDivergedError, describe_names, nonfinite_tensors
 
-__all__: list = []  # private helpers of skseqclr.classifier and skseqclr.log_softmax
+__all__: list = []  # the contract of skseqclr.classifier and skseqclr.log_softmax; not the user's API
 
 
 #: What the parameters both classifiers share (their training loop's) may be.
-_COMMON_CONSTRAINTS: dict = {
+COMMON_CONSTRAINTS: dict = {
     "n_epochs": [Interval(numbers.Integral, 1)],
     "batch_size": [Interval(numbers.Integral, 1)],
     "patience": [Interval(numbers.Integral, 1)],
@@ -54,7 +76,7 @@ _COMMON_CONSTRAINTS: dict = {
 }
 
 
-def _check_common_params(est):
+def check_common_params(est):
     """Every parameter of ``est`` by name (its class's ``_parameter_constraints``), then what the table cannot
     say: the weights of a ``class_weight`` dict, and whether the device exists here."""
     validate_parameter_constraints(type(est)._parameter_constraints, est.get_params(deep=False),
@@ -68,7 +90,7 @@ def _check_common_params(est):
     check_device(est.device)
 
 
-def _encode_labels(estimator, y):
+def encode_labels(estimator, y):
     """Validate labels, set ``classes_`` and return them encoded as 0..K-1."""
     if y is None:
         raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target y is None.")
@@ -86,39 +108,75 @@ def _encode_labels(estimator, y):
     return encoder.transform(y).astype(np.int64)
 
 
-def _check_n_labels(y_encoded, n_windows):
+def check_n_labels(y_encoded, n_windows):
     if len(y_encoded) != n_windows:
         raise ValueError(f"y has {len(y_encoded)} labels but X has {n_windows} windows; they must match.")
 
 
-def _class_weight_tensor(class_weight, classes, y_encoded, device):
+def class_weight_tensor(class_weight, classes, y_encoded, device):
     if class_weight is None:
         return None
     weights = compute_class_weight(class_weight, classes=classes, y=classes[y_encoded])
     return torch.as_tensor(weights, dtype=torch.float32, device=device)
 
 
-def _split(y_encoded, validation_fraction, rng):
-    """Train and validation indices: stratified when every class can be represented."""
-    indices = np.arange(len(y_encoded))
+class LabelledWindows(Dataset):
+    """Labelled windows (a :class:`~skseqclr.inputs.WindowSource`) or rows of a tensor, read a batch at a time.
+
+    A ``DataLoader`` calls ``__getitems__`` with the indices of a whole batch;
+    with :func:`whole_batch` as its ``collate_fn`` the batch comes out as
+    ``(x, y)`` tensors, windows in their source's units (in sorted index
+    order, labels in the same order).
+    """
+
+    def __init__(self, data, y):
+        self.data = data
+        self.y = torch.as_tensor(np.asarray(y, dtype=np.int64))
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitems__(self, indices):
+        indices = np.sort(np.asarray(indices, dtype=np.int64))
+        if isinstance(self.data, torch.Tensor):
+            x = self.data[torch.from_numpy(indices)]
+        else:
+            x = torch.from_numpy(self.data.read(indices))
+        return x, self.y[torch.from_numpy(indices)]
+
+    def __getitem__(self, index):
+        x, y = self.__getitems__([index])
+        return x[0], y[0]
+
+
+def whole_batch(batch):
+    """The ``collate_fn`` of :class:`LabelledWindows`: its batches are collated already."""
+    return batch
+
+
+def split(dataset, y_encoded, validation_fraction, seed):
+    """``(train, validation)`` datasets by skorch's ``ValidSplit``; ``(dataset, None)`` without validation.
+
+    Stratified when every class can be represented in both parts.
+    """
+    from skorch.dataset import ValidSplit
+
     if validation_fraction is None:
-        return indices, None
-    n_valid = int(math.ceil(validation_fraction * len(indices)))
-    if n_valid < 1 or len(indices) - n_valid < 1:
+        return dataset, None
+    n_windows = len(y_encoded)
+    n_valid = int(math.ceil(validation_fraction * n_windows))
+    if n_valid < 1 or n_windows - n_valid < 1:
         raise ValueError(
-            f"validation_fraction={validation_fraction} of {len(indices)} windows leaves no window for "
+            f"validation_fraction={validation_fraction} of {n_windows} windows leaves no window for "
             "training or validation; use more windows or validation_fraction=None."
         )
-    seed = int(rng.integers(2**31 - 1))
     counts = np.bincount(y_encoded)
-    stratify = y_encoded if counts.min() >= 2 and n_valid >= len(counts) \
-        and len(indices) - n_valid >= len(counts) else None
-    train, valid = train_test_split(indices, test_size=n_valid, random_state=seed, stratify=stratify)
-    return np.sort(train), np.sort(valid)
+    stratified = bool(counts.min() >= 2 and min(n_valid, n_windows - n_valid) >= len(counts))
+    return ValidSplit(float(validation_fraction), stratified=stratified, random_state=seed)(dataset, y_encoded)
 
 
 @contextlib.contextmanager
-def _torch_seeded(seed, device):
+def torch_seeded(seed, device):
     """Seed torch's RNGs (CPU and the training GPU) for reproducible init and dropout, restoring them after."""
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
@@ -126,88 +184,76 @@ def _torch_seeded(seed, device):
         yield
 
 
-def _fit_loop(*, estimator, train_modules, parameters, log_probs_of, y, train_idx, valid_idx, weight, rng,
-              device, desc):
-    """Mini-batch NLL training with optional early stopping; returns ``(history, best_epoch)``.
+class StopOnDivergence(Callback):
+    """Raise :class:`TrainingDivergedError` when a loss or, at the end of an epoch, a weight is not finite.
 
-    ``log_probs_of(batch_indices, training)`` returns the log-probabilities of
-    those windows on ``device``. ``train_modules`` are put in training mode for
-    the training pass, in evaluation mode for validation, and their best state
-    (lowest validation loss) is restored at the end.
-
-    A loss or weights that stop being finite raise :class:`TrainingDivergedError`:
-    on the CPU the loss is checked at every step, before the update; on CUDA
-    at the end of each epoch, where the loss is read anyway, with the weights.
+    The losses are the floats skorch reads at every batch (no further
+    synchronisation); the weights are checked once per epoch, in one
+    synchronisation. ``diverged(what, step)`` makes the error.
     """
-    from tqdm.auto import tqdm
 
-    optimizer = torch.optim.AdamW(parameters, weight_decay=estimator.weight_decay)
-    y_device = torch.as_tensor(y, device=device)
-    history, best = [], (math.inf, None, None)
-    epochs_without_improvement = 0
-    each_step = device.type != "cuda"  # reading the loss on CUDA would synchronise every step
-    n_steps = 0
-    progress = tqdm(range(estimator.n_epochs), desc=desc, unit="epoch", disable=not estimator.verbose)
-    for epoch in progress:
-        started = time.perf_counter()
-        for module in train_modules:
-            module.train()
-        order = rng.permutation(train_idx)
-        total, seen = torch.zeros((), device=device), 0
-        for start in range(0, len(order), estimator.batch_size):
-            batch = np.sort(order[start:start + estimator.batch_size])
-            target = y_device[torch.as_tensor(batch, device=device)]
-            loss = F.nll_loss(log_probs_of(batch, True), target, weight=weight)
-            n_steps += 1
-            if each_step and not bool(torch.isfinite(loss)):
-                progress.close()
-                raise _diverged(estimator, f"the training loss was not finite (NaN or inf) at step {n_steps} "
-                                           f"(epoch {epoch})", n_steps)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total, seen = total + loss.detach() * len(batch), seen + len(batch)
-        record = {"epoch": epoch, "train_loss": float(total) / max(seen, 1)}
-        bad = [f"{type(module).__name__}.{name}" for module in train_modules
-               for name in nonfinite_tensors(module.state_dict().items())]
-        if not math.isfinite(record["train_loss"]) or bad:
-            progress.close()
-            what = (f"the weights are not finite after epoch {epoch} ({describe_names(bad)})" if bad
-                    else f"the training loss of epoch {epoch} was not finite (NaN or inf)")
-            raise _diverged(estimator, what, n_steps)
-        if valid_idx is not None:
-            for module in train_modules:
-                module.eval()
-            with torch.no_grad():
-                log_probs = torch.cat([log_probs_of(valid_idx[s:s + estimator.batch_size], False)
-                                       for s in range(0, len(valid_idx), estimator.batch_size)])
-            target = y_device[torch.as_tensor(valid_idx, device=device)]
-            record["valid_loss"] = float(F.nll_loss(log_probs, target, weight=weight))
-            if not math.isfinite(record["valid_loss"]):
-                progress.close()
-                raise _diverged(estimator, f"the validation loss of epoch {epoch} was not finite (NaN or inf)",
-                                n_steps)
-            record["valid_accuracy"] = float((log_probs.argmax(1) == target).float().mean())
-        record["time_s"] = time.perf_counter() - started
-        history.append(record)
-        progress.set_postfix({k: f"{v:.4f}" for k, v in record.items() if k.endswith(("loss", "accuracy"))})
-        if valid_idx is None:
-            continue
-        if record["valid_loss"] < best[0]:
-            best = (record["valid_loss"], epoch, [copy.deepcopy(m.state_dict()) for m in train_modules])
-            epochs_without_improvement = 0
-        else:
-            epochs_without_improvement += 1
-            if epochs_without_improvement >= estimator.patience:
-                break
-    progress.close()
-    for module in train_modules:
-        module.eval()
-    if best[2] is not None:
-        for module, state in zip(train_modules, best[2]):
-            module.load_state_dict(state)
-        return history, best[1]
-    return history, len(history) - 1
+    def __init__(self, diverged):
+        self.diverged = diverged
+
+    def initialize(self):
+        self.steps_ = 0
+        return self
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        self.steps_ += bool(training)
+        loss = net.history[-1, "batches", -1, "train_loss" if training else "valid_loss"]
+        if not math.isfinite(loss):
+            epoch = net.history[-1, "epoch"]
+            raise self.diverged(f"the training loss was not finite (NaN or inf) at step {self.steps_} (epoch {epoch})"
+                                if training else f"the validation loss of epoch {epoch} was not finite (NaN or inf)",
+                                self.steps_)
+
+    def on_epoch_end(self, net, **kwargs):
+        bad = nonfinite_tensors(net.module_.state_dict().items())
+        if bad:
+            raise self.diverged(f"the weights are not finite after epoch {net.history[-1, 'epoch']} "
+                                f"({describe_names(bad)})", self.steps_)
+
+
+def train_net(estimator, module, train_set, valid_set, *, weight, device, param_groups=(), num_workers=0,
+              callbacks=None):
+    """Train ``module`` (log-probabilities out) with braindecode's ``EEGClassifier``; returns the fitted net.
+
+    Reads ``n_epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``patience``
+    and ``verbose`` of ``estimator``. ``param_groups`` are skorch's
+    ``optimizer__param_groups``; ``callbacks`` (a user's) are copied, then
+    run after the divergence check and the early stopping (with a validation
+    set: ``patience`` epochs without a lower validation loss, best weights
+    restored).
+    """
+    from braindecode import EEGClassifier
+    from skorch.callbacks import EarlyStopping
+    from skorch.helper import predefined_split
+
+    own = [("seqclr_divergence", StopOnDivergence(lambda what, step: _diverged(estimator, what, step)))]
+    if valid_set is not None:
+        own.append(("seqclr_early_stopping", EarlyStopping(monitor="valid_loss", patience=estimator.patience,
+                                                           threshold=0.0, load_best=True)))
+    loader = dict(collate_fn=whole_batch, num_workers=num_workers, pin_memory=device.type == "cuda")
+    net = EEGClassifier(
+        module, criterion=torch.nn.NLLLoss, criterion__weight=weight, optimizer=torch.optim.AdamW,
+        lr=estimator.lr, optimizer__weight_decay=estimator.weight_decay, optimizer__param_groups=list(param_groups),
+        max_epochs=estimator.n_epochs, batch_size=estimator.batch_size,
+        train_split=None if valid_set is None else predefined_split(valid_set),
+        iterator_train__shuffle=True, iterator_train__drop_last=False,
+        **{f"iterator_{kind}__{key}": value for kind in ("train", "valid") for key, value in loader.items()},
+        callbacks=own + copy.deepcopy(list(callbacks or [])), device=device, verbose=int(estimator.verbose),
+        classes=np.arange(len(estimator.classes_)),  # the encoded labels; the dataset holds them
+    )
+    return net.fit(train_set, y=None)
+
+
+def best_epoch(net) -> int:
+    """Index in ``net.history`` of the epoch whose weights were kept (the last without early stopping)."""
+    stopping = dict(net.callbacks_).get("seqclr_early_stopping")
+    if stopping is None or not stopping.best_epoch_:
+        return len(net.history) - 1
+    return int(stopping.best_epoch_) - 1
 
 
 def _diverged(estimator, what, step) -> TrainingDivergedError:
@@ -229,9 +275,9 @@ def pretrained_transformer(estimator, X, X_unlabelled):
     classifier's ``_pretrained_transformer`` method, called by its ``fit`` (the warnings point at that call).
     """
     pretrained = estimator.pretrained
-    if _is_frozen_estimator(pretrained):
+    if is_frozen_estimator(pretrained):
         pretrained = pretrained.estimator
-    if _is_fitted_transformer(pretrained):
+    if is_fitted_transformer(pretrained):
         if X_unlabelled is not None:
             warnings.warn("X_unlabelled is ignored: the encoder in `pretrained` is already pretrained.",
                           UserWarning, stacklevel=3)
@@ -261,11 +307,11 @@ def pretrained_transformer(estimator, X, X_unlabelled):
     return transformer.fit(X if X_unlabelled is None else MultiDataset([X_unlabelled, X]))
 
 
-def _is_fitted_transformer(obj) -> bool:
+def is_fitted_transformer(obj) -> bool:
     return isinstance(obj, SeqCLRTransformer) and hasattr(obj, "encoder_")
 
 
-def _is_frozen_estimator(obj) -> bool:
+def is_frozen_estimator(obj) -> bool:
     try:
         from sklearn.frozen import FrozenEstimator
     except ImportError:  # scikit-learn < 1.6

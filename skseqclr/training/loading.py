@@ -46,7 +46,6 @@ def plan_epoch(
     shuffle: bool = True,
     rank: int = 0,
     world_size: int = 1,
-    groups: list[np.ndarray] | None = None,
 ) -> list[tuple[int, np.ndarray]]:
     """The batches of one training epoch, the same on every call with the same arguments.
 
@@ -54,20 +53,8 @@ def plan_epoch(
     incomplete batch of each source, which is dropped unless it is the only
     one). Under ``torch.distributed`` each rank gets a disjoint shard of the
     same length, so all ranks run the same number of steps.
-
-    Parameters
-    ----------
-    groups : list of np.ndarray or None
-        One label per window of each source (a subject, a recording). When
-        given, every batch holds the windows of one group only: each group's
-        windows are shuffled and split into the fewest batches of at most
-        ``windows_per_batch`` (as equal as possible), none dropped. Under
-        ``torch.distributed`` the ranks share out these batches (each rank gets
-        ``n_batches // world_size``).
     """
     rng = np.random.default_rng([seed, epoch])
-    if groups is not None:
-        return _plan_group_batches(sources, windows_per_batch, groups, rng, shuffle, rank, world_size)
     batches = []
     for source_index, source in enumerate(sources):
         order = rng.permutation(source.n_windows) if shuffle else np.arange(source.n_windows)
@@ -81,23 +68,6 @@ def plan_epoch(
                 batches.append((source_index, chunk))
     if shuffle:
         batches = [batches[i] for i in rng.permutation(len(batches))]
-    return batches
-
-
-def _plan_group_batches(sources, windows_per_batch, groups, rng, shuffle, rank, world_size):
-    batches = []
-    for source_index, (source, source_groups) in enumerate(zip(sources, groups)):
-        for group in np.unique(source_groups):
-            members = np.flatnonzero(source_groups == group)
-            if shuffle:
-                members = rng.permutation(members)
-            n_batches = -(-len(members) // windows_per_batch)
-            batches += [(source_index, chunk) for chunk in np.array_split(members, n_batches)]
-    if shuffle:
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-    if world_size > 1:
-        # every rank planned the same batches (same seed): each takes its share, all the same length
-        batches = batches[: len(batches) - len(batches) % world_size][rank::world_size]
     return batches
 
 

@@ -100,7 +100,6 @@ class Pretrainer(DivergenceChecks):
     lr_schedule: str = "cosine"
     temperature: float = 0.1
     precision: str = "fp32"
-    compile: bool = False
     num_workers: int = 0
     seed: int = 0
     checkpoint_dir: str | None = None
@@ -108,7 +107,6 @@ class Pretrainer(DivergenceChecks):
     resume: bool = False
     run_identity: dict | None = None
     sync_batchnorm: bool = True
-    groups: list | None = None
     log_every: int = 10
     verbose: int = 0
     snapshot_steps: frozenset = frozenset()
@@ -144,9 +142,6 @@ class Pretrainer(DivergenceChecks):
         self._saved_step = None
         self._new_epoch_sums()
         self._watch_finiteness()
-        self._forward = self.model
-        if self.compile:
-            self._forward = self._compiled(self.model)
 
     def _lr_factor(self, step):
         if self.lr_schedule == "constant":
@@ -157,32 +152,7 @@ class Pretrainer(DivergenceChecks):
 
     def _plan(self, epoch):
         return plan_epoch(self.sources, self.views.windows_per_batch, seed=self.seed, epoch=epoch,
-                          rank=self.rank, world_size=self.world_size, groups=self.groups)
-
-    @staticmethod
-    def _compiled(model):
-        try:
-            return torch.compile(model)
-        except Exception as error:  # torch.compile is optional; eager always works
-            warnings.warn(f"torch.compile is unavailable ({error}); training in eager mode.")
-            return model
-
-    def _project(self, views):
-        """The network's forward pass; a failing ``torch.compile`` falls back to eager.
-
-        ``torch.compile`` compiles lazily, at the first call (and again for new
-        shapes), so that is where a missing C++ compiler or an unsupported
-        operator shows up.
-        """
-        if self._forward is self.model:
-            return self.model(views)
-        try:
-            return self._forward(views)
-        except Exception as error:  # torch.compile is optional; eager always works
-            warnings.warn(f"torch.compile failed ({type(error).__name__}: {str(error)[:200]}); "
-                          "training in eager mode.", RuntimeWarning, stacklevel=2)
-            self._forward = self.model
-            return self.model(views)
+                          rank=self.rank, world_size=self.world_size)
 
     # -- checkpoints -------------------------------------------------------
     @property
@@ -227,8 +197,7 @@ class Pretrainer(DivergenceChecks):
         itself knows: the seed, optimisation and schedule, the number of steps,
         precision and device type, the views, the data's shape (per source:
         windows, channels, samples, sampling rate), its µV factors and
-        resampling, a digest of some of its windows and of the groups, and the
-        package version.
+        resampling, a digest of some of its windows, and the package version.
         """
         if getattr(self, "_identity", None) is None:
             views = self.views
@@ -241,13 +210,10 @@ class Pretrainer(DivergenceChecks):
                 "batch_size": views.batch_size, "channels_per_window": views.channels_per_window,
                 "recombination": views.recombination, "scaling": views.scaling,
                 "input_scale": float(views.input_scale), "crop_samples": views.crop_length,
-                "candidates": None if views.candidates is None else [[c.tolist() for c in pair]
-                                                                      for pair in views.candidates],
                 "n_sources": len(self.sources), "n_windows": [s.n_windows for s in self.sources],
                 "n_channels": [s.n_channels for s in self.sources], "n_times": [s.n_times for s in self.sources],
                 "data_sfreq": [s.sfreq for s in self.sources], "to_microvolts": list(self.to_microvolts),
                 "resample": list(self.resample), "data": sources_digest(self.sources),
-                "groups": None if self.groups is None else sources_digest(groups=self.groups),
                 "version": __version__,
             }
             given = {name: value for name, value in (self.run_identity or {}).items() if name not in NOT_IDENTIFYING}
@@ -356,7 +322,7 @@ class Pretrainer(DivergenceChecks):
         self._last_batch = (windows_uv, source_index)  # a reference, for the diagnosis of a divergence
         view_a, view_b = self.views(windows_uv, self.generator, source_index)
         with autocast(self.device, self.precision):
-            projections = self._project(torch.cat([view_a, view_b], dim=0))
+            projections = self.model(torch.cat([view_a, view_b], dim=0))
         z_a, z_b = projections.float().chunk(2, dim=0)
         loss = self.loss_fn(z_a, z_b)
         self._watch_loss(loss)

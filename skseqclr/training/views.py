@@ -36,11 +36,6 @@ class ContrastiveViews:
         channel, each view and channel from its own uniformly drawn start, so
         the two views of a channel are two (possibly overlapping) stretches of
         it; ``None`` augments the whole channel twice (the paper).
-    candidates : list of (torch.Tensor, torch.Tensor), or None
-        Per source (in the order of the pretrainer's sources), the channel
-        pairs to draw from instead of ``recombination``'s set
-        (:func:`skseqclr.recombination.sample_channel_pairs`), on the
-        training device.
     """
 
     batch_size: int
@@ -50,18 +45,15 @@ class ContrastiveViews:
     scaling: str
     input_scale: float = 1.0
     crop_length: int | None = None
-    candidates: list | None = None
 
     @property
     def windows_per_batch(self) -> int:
         return max(1, math.ceil(self.batch_size / self.channels_per_window))
 
     def __call__(self, windows_uv: torch.Tensor, generator: torch.Generator, source_index: int = 0):
-        candidates = None if self.candidates is None else self.candidates[source_index]
         first, second = sample_channel_pairs(
             windows_uv.shape[0], windows_uv.shape[1], self.channels_per_window,
             recombination=self.recombination, generator=generator, device=windows_uv.device,
-            candidates=candidates,
         )
         recombined = recombine(windows_uv, first, second)
         channels = recombined.flatten(0, 1)[: self.batch_size]

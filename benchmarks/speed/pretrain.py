@@ -25,8 +25,8 @@ others print the estimate instead.
 
 Examples
 --------
-python benchmarks/bench_pretrain.py --threads 1 --length 400 --quick
-python benchmarks/bench_pretrain.py --device cuda --batch 256 --compile
+python benchmarks/speed/pretrain.py --threads 1 --length 400 --quick
+python benchmarks/speed/pretrain.py --device cuda --batch 256 --compile
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from skseqclr.nn.encoders import make_encoder  # noqa: E402
 from skseqclr.nn.fft_conv import conv_algorithm  # noqa: E402
 from skseqclr.nn.heads import HEAD_SIZES, Projector  # noqa: E402
 from skseqclr.nn.losses import nt_xent  # noqa: E402
-from skseqclr.training.pretrainer import ContrastiveViews, SeqCLRNetwork, autocast  # noqa: E402
+from skseqclr.training import ContrastiveViews, SeqCLRNetwork, autocast  # noqa: E402
 
 SFREQ = 200.0
 N_CHANNELS = 19  # a 10-20 montage, as in the paper's datasets

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared GPU check: the test suite with CUDA visible, then every benchmark on --device cuda.
 #
-# Usage (from anywhere): bash benchmarks/gpu_check.sh
+# Usage (from anywhere): bash benchmarks/speed/gpu_check.sh
 #   OUT=dir          write the logs there (default: benchmarks/gpu_logs): summary.txt lists every step,
 #                    steps.log holds every step's whole log (two files: a lent GPU machine returns 8 at most)
 #   GPU_CHECK_BUDGET_S=470   total seconds for all steps (default 470: about 8 minutes); each step's
@@ -15,7 +15,7 @@
 # FFT convolution on CUDA) run only there. Steps are ordered by how much we need their figures:
 # the last (torch.compile timings) is the one the budget cuts first.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 LOG="${OUT:-benchmarks/gpu_logs}"
 WORK="${WORK:-/tmp/skseqclr_gpu_check}"
 BUDGET="${GPU_CHECK_BUDGET_S:-470}"
@@ -28,7 +28,7 @@ if [ -n "${WHEELS:-}" ]; then
         && export PYTHONPATH="/tmp/site:$PYTHONPATH"
 fi
 TAIL_LINES=40
-. benchmarks/_gpu_steps.sh
+. benchmarks/speed/_gpu_steps.sh
 gpu_steps_init
 
 step environment 60 "$PYTHON" -c "
@@ -43,17 +43,17 @@ for name in ('skseqclr', 'sklearn', 'mne', 'braindecode', 'skorch', 'torchaudio'
     except Exception as error:
         print(name, 'MISSING:', type(error).__name__, error)
 "
-step check_sync 60 "$PYTHON" benchmarks/check_sync.py --device cuda --where --precision auto
-step bench_pretrain 150 "$PYTHON" benchmarks/bench_pretrain.py --device cuda --batch 128 --steps 3 --force-fft
+step check_sync 60 "$PYTHON" benchmarks/speed/check_sync.py --device cuda --where --precision auto
+step bench_pretrain 150 "$PYTHON" benchmarks/speed/pretrain.py --device cuda --batch 128 --steps 3 --force-fft
 # Test modules that need a package missing here fail to import; the others still run.
 # pytest-xdist, where installed, runs them in 4 processes (they share the one GPU).
 XDIST=(); "$PYTHON" -c "import xdist" 2>/dev/null && XDIST=(-n 4)
 step tests 180 "$PYTHON" -m pytest -q -rs -p no:cacheprovider --continue-on-collection-errors --durations=10 \
     ${XDIST[@]+"${XDIST[@]}"} tests
-step bench_augment 45 "$PYTHON" benchmarks/bench_augment.py --device cuda --windows 16
-step bench_transform 60 "$PYTHON" benchmarks/bench_transform.py --device cuda --windows 128
-step bench_memory 60 "$PYTHON" benchmarks/bench_memory.py --device cuda --quick
-step bench_pretrain_compile 150 "$PYTHON" benchmarks/bench_pretrain.py --device cuda --batch 128 --steps 3 \
+step bench_augment 45 "$PYTHON" benchmarks/speed/augment.py --device cuda --windows 16
+step bench_transform 60 "$PYTHON" benchmarks/speed/transform.py --device cuda --windows 128
+step bench_memory 60 "$PYTHON" benchmarks/speed/memory.py --device cuda --quick
+step bench_pretrain_compile 150 "$PYTHON" benchmarks/speed/pretrain.py --device cuda --batch 128 --steps 3 \
     --encoders conv --sizes paper --compile
 echo "== done in ${SECONDS}s; logs in $LOG"
 cat "$SUMMARY"

@@ -10,8 +10,8 @@ device has native bf16.
 
 Examples
 --------
-python benchmarks/bench_transform.py --threads 1 --length 400 --quick
-python benchmarks/bench_transform.py --device cuda --windows 256
+python benchmarks/speed/transform.py --threads 1 --length 400 --quick
+python benchmarks/speed/transform.py --device cuda --windows 256
 """
 
 from __future__ import annotations

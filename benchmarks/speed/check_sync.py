@@ -17,8 +17,8 @@
 
 Examples
 --------
-python benchmarks/check_sync.py
-python benchmarks/check_sync.py --device cuda --where --precision auto
+python benchmarks/speed/check_sync.py
+python benchmarks/speed/check_sync.py --device cuda --where --precision auto
 """
 
 from __future__ import annotations
@@ -42,12 +42,8 @@ from skseqclr import SeqCLRTransformer  # noqa: E402
 
 PACKAGE_DIR = str(Path(skseqclr.__file__).resolve().parent)
 
-TINY = dict(
-    model_size="small",
-    encoder_kwargs=dict(branch_kernels=(8, 4, 2), branch_channels=(4, 4, 2), n_residual=1,
-                        residual_kernel=4, output_kernel=4),
-    projector_kwargs=dict(lstm_sizes=(8, 4, 2), hidden_size=16, output_size=16),
-)
+TINY = dict(model_size=dict(preset="small", branch_kernels=(8, 4, 2), branch_channels=(4, 4, 2), n_residual=1,
+                            residual_kernel=4, output_kernel=4, lstm_sizes=(8, 4, 2), hidden_size=16, output_size=16))
 
 _SYNCING = {"_local_scalar_dense", "nonzero", "masked_select", "unique", "_unique", "_unique2",
             "unique_consecutive", "unique_dim", "is_nonzero", "equal", "allclose"}

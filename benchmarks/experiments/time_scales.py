@@ -1,4 +1,4 @@
-"""Pooling at several time scales (issue #8's lever): does the variation of power inside a window add to SeqCLR's features?
+"""Pooling at several time scales: does the variation of power inside a window add to SeqCLR's features?
 
 ``transform`` pools each encoder output over the whole window (mean, standard
 deviation, log-mean-square). This script adds statistics over shorter
@@ -10,32 +10,29 @@ inside it). It is registered in
 pools its own statistics. (Maximum and minimum over the segments, tried
 the same way on the crop-trained encoders, did no better.)
 
-Same protocol as ``bench_label_efficiency.py`` (EEGMAT, subjects 00-23 train /
+Same protocol as ``label_efficiency.py`` (EEGMAT, subjects 00-23 train /
 24-35 test, the grouped-CV linear probe, 100% / 10% / 1% of the labels,
 ``--label-draws`` subsets per seed, features as they are and standardised per
 subject), on encoders saved by its ``--save-dir`` and on the same encoders
 untrained. Each window is encoded once per encoder with every statistic; each
-readout then selects its columns.
+readout then selects its columns::
 
-    python benchmarks/bench_time_scales.py --load-dir crops/ --seeds 0 1 2 --threads 1 --output ts.json
+    python benchmarks/experiments/time_scales.py --load-dir crops/ --seeds 0 1 2 --threads 1 --output ts.json
 """
 
 from __future__ import annotations
 
-import argparse
+import sys
 import time
 from pathlib import Path
 
 import torch
-from _common import write_rows
-from bench_label_efficiency import DEFAULT_DATA, load_eegmat
 from sklearn.preprocessing import FunctionTransformer
 
-from skseqclr import SeqCLRTransformer
-from skseqclr.evaluation.probe import make_linear_probe
-from skseqclr.evaluation.protocol import evaluate_label_efficiency
-from skseqclr.evaluation.reporting import format_table, summarize
 from skseqclr.pooling import POOLING_STATISTICS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _runner as runner  # noqa: E402
 
 WHOLE_WINDOW = ("mean", "std", "logms")
 
@@ -56,7 +53,8 @@ def register_segment_statistics(segments):
 
 
 def select_statistics(statistics, names):
-    """A transformer taking ``encode`` output flattened to (windows, channels * 4 * statistics) to ``names``' columns."""
+    """A transformer taking ``encode`` output, flattened to (windows, channels * 4 * statistics), to ``names``'
+    columns."""
     columns = [statistics.index(name) for name in names]
 
     def select(features):
@@ -64,44 +62,39 @@ def select_statistics(statistics, names):
     return FunctionTransformer(select)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--load-dir", type=Path, required=True,
-                        help="seed<k>.safetensors written by bench_label_efficiency.py --save-dir")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+def build_parser():
+    parser = runner.make_parser(__doc__, label_draws=10)
+    parser.add_argument("--load-dir", type=Path, default=None,
+                        help="seed<k>.safetensors written by label_efficiency.py --save-dir")
     parser.add_argument("--segments", type=int, nargs="+", default=[128, 64], help="segment lengths, samples")
-    parser.add_argument("--label-draws", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--output", type=Path, default=None)
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    started = time.time()
+    return parser
+
+
+def check(args):
+    if args.load_dir is None:
+        raise SystemExit("--load-dir is needed (or --combine).")
+
+
+def main(argv=None):
+    return runner.run(build_parser(), argv, score, check=check)
+
+
+def score(args, split):
     readouts = register_segment_statistics(args.segments)
     statistics = list(dict.fromkeys(name for names in readouts.values() for name in names))
-    X_train, y_train, X_test, y_test, groups_train, groups_test = load_eegmat(args.data_dir, 128.0, 4.0)
-
+    started = time.time()
     rows = []
     for seed in args.seeds:
-        pretrained = SeqCLRTransformer.load(args.load_dir / f"seed{seed}.safetensors")
-        untrained = SeqCLRTransformer(**{**pretrained.get_params(), "n_epochs": 0, "random_state": seed}).fit(X_train)
+        pretrained = runner.load_pretrained(args.load_dir, seed)
+        untrained = runner.untrained_twin(pretrained, seed, split.X_train)
         for label, encoder in (("pretrained", pretrained), ("untrained", untrained)):
-            encoder.set_params(pooling=statistics)
-            F_train, F_test = encoder.encode(X_train), encoder.encode(X_test)
-            F_train, F_test = F_train.reshape(len(F_train), -1), F_test.reshape(len(F_test), -1)
+            encoder.set_params(readout__pooling=statistics)
+            F_train, F_test = (encoder.encode(X).reshape(len(X), -1) for X in (split.X_train, split.X_test))
             extractors = {f"SeqCLR {label}, {name}": select_statistics(statistics, names).fit(F_train)
                           for name, names in readouts.items()}
-            rows += evaluate_label_efficiency(extractors, F_train, y_train, F_test, y_test, seeds=(seed,),
-                                              probe=make_linear_probe(), groups_train=groups_train,
-                                              groups_test=groups_test, normalizations=("none", "group"),
-                                              label_draws=args.label_draws)
+            rows += runner.evaluate(args, extractors, split._replace(X_train=F_train, X_test=F_test), seeds=(seed,))
             print(f"seed {seed}: {label} encoder done ({time.time() - started:.0f} s)", flush=True)
-    print()
-    print(format_table(summarize(rows)))
-    print(f"\nwall time {time.time() - started:.0f} s; torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    if args.output:
-        write_rows(args.output, args, rows)
+    return rows
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ batch to show what memory does grow with.
 
 Examples
 --------
-python benchmarks/bench_memory.py --threads 1 --length 4000
-python benchmarks/bench_memory.py --device cuda
+python benchmarks/speed/memory.py --threads 1 --length 4000
+python benchmarks/speed/memory.py --device cuda
 """
 
 from __future__ import annotations
@@ -33,12 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import add_common_arguments, print_table, setup  # noqa: E402
 
 SFREQ = 200.0
-TINY = dict(
-    model_size="small",
-    encoder_kwargs=dict(branch_kernels=(8, 4, 2), branch_channels=(4, 4, 2), n_residual=1,
-                        residual_kernel=4, output_kernel=4),
-    projector_kwargs=dict(lstm_sizes=(8, 4, 2), hidden_size=16, output_size=16),
-)
+TINY = dict(model_size=dict(preset="small", branch_kernels=(8, 4, 2), branch_channels=(4, 4, 2), n_residual=1,
+                            residual_kernel=4, output_kernel=4, lstm_sizes=(8, 4, 2), hidden_size=16, output_size=16))
 
 
 def current_rss_bytes() -> int:
@@ -60,7 +56,7 @@ def worker(args):
     rng.standard_normal(out=X, dtype=np.float32)
     X *= 20.0
     estimator = SeqCLRTransformer(**TINY, sfreq=SFREQ, n_epochs=1, max_steps=args.steps,
-                                  batch_size=args.case_batch, channels_per_window=4, recombination=True,
+                                  batch_size=args.case_batch, recombination=True,
                                   device=args.device, precision="fp32", random_state=0)
     cuda = args.device.startswith("cuda")
     if cuda:

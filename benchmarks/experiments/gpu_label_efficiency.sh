@@ -1,31 +1,31 @@
 #!/usr/bin/env bash
-# Issue 8 on a GPU: the package's true defaults (the paper-size encoder, n_epochs=10, feature_channels="auto")
+# Label efficiency on a GPU: the package's true defaults (the paper-size encoder, n_epochs=10, feature_channels="auto")
 # pretrained, encoded and scored on EEGMAT, seed after seed. The GPU pretrains and encodes; the probes (CPU
 # work) run on the GPU machine's own cores as soon as a seed's features exist.
 #
 # 1. Where MNE and ../shared/data/eegmat are (the development machine):
-#      python benchmarks/bench_label_efficiency.py --export-windows .gpu/eegmat.npz
+#      python benchmarks/experiments/label_efficiency.py --export-windows .gpu/eegmat.npz
 #    feature_channels="auto" places the electrodes with MNE's standard montage; the GPU image has no MNE, so
 #    its wheels travel too, fetched where pip reaches PyPI (for the GPU image's Python 3.12):
 #      python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #          -d .whl mne==1.13.2 decorator==5.3.1 pooch==1.9.0 platformdirs==4.14.9
 # 2. On the GPU machine (torch, scikit-learn, safetensors, tqdm are there; WHEELS adds MNE):
-#      WINDOWS=.gpu/eegmat.npz WHEELS=.whl OUT=dir bash benchmarks/gpu_label_efficiency.sh
-#    Seeds take the GPU one after another (bench_label_efficiency.py --save-features: pretrain and encode); each
+#      WINDOWS=.gpu/eegmat.npz WHEELS=.whl OUT=dir bash benchmarks/experiments/gpu_label_efficiency.sh
+#    Seeds take the GPU one after another (label_efficiency.py --save-features: pretrain and encode); each
 #    seed's probes then run in parallel on the CPU cores while the next seed trains (best C and one-SE
 #    inductively, and for the defaults best C per subject; 100% and 10% of the labels, ten labelled subsets).
 #    What comes back (a lent GPU machine returns 8 files at most):
 #      OUT/summary.txt   every step's status;  OUT/steps.log  every step's whole log
 #      OUT/scores.tar    the probes' JSON reports (<run>_seed<k>_<probe>.json)
 #      OUT/<run>_seed<k>.npz  the seed's features in float16 (about 6 MB), to score again here if a probe
-#                        did not finish: bench_label_efficiency.py --load-features (after renaming it
+#                        did not finish: label_efficiency.py --load-features (after renaming it
 #                        features_seed<k>.npz in a folder of its own)
 #    GPU_BUDGET_S (default 520): total seconds; every process is cut at the budget's end.
 #    DRY_RUN=1: a rehearsal on any machine (DEVICE=cpu): seed 0 of each run, the small encoder for 2 steps,
 #    one labelled subset (with WINDOWS a few subjects' windows, it takes a few minutes on two cores).
-# 3. Back here: python benchmarks/bench_label_efficiency.py --combine <the JSON reports>
+# 3. Back here: python benchmarks/experiments/label_efficiency.py --combine <the JSON reports>
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 LOG="${OUT:-benchmarks/gpu_logs}"
 WORK="${WORK:-/tmp/skseqclr_gpu}"
 WINDOWS="${WINDOWS:-.gpu/eegmat.npz}"
@@ -38,7 +38,7 @@ if [ -n "${WHEELS:-}" ]; then
         "$WHEELS"/*.whl && export PYTHONPATH="$PYTHONPATH:/tmp/site"
 fi
 TAIL_LINES=12
-. benchmarks/_gpu_steps.sh
+. benchmarks/speed/_gpu_steps.sh
 gpu_steps_init
 mkdir -p "$WORK/scores"
 
@@ -47,7 +47,7 @@ step environment 60 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_ver
 torch.cuda.get_device_name(0)); print(\"sklearn\", sklearn.__version__, \"mne\", mne.__version__); \
 from skseqclr.recombination import neighbour_pairs; print(len(neighbour_pairs([\"Fp1\",\"Fp2\",\"F3\",\"F4\",\"Cz\"])), \"pairs\")'"
 
-# label:arguments; each its own process (per subject only for the default, the figures issue 8 asks for first)
+# label:arguments; each its own process (per subject only for the default: the figures wanted first)
 PROBES=("best:best --normalization none" "one_se:one_se --normalization none")
 DEFAULT_PROBES=("${PROBES[@]}" "per_subject:best --normalization group")
 DRAWS=10 REHEARSAL=() DEFAULT_SEEDS="2 3" SHORT_SEEDS="2"
@@ -57,7 +57,7 @@ pretrain_encode() {  # pretrain_encode RUN SEED BENCH_ARGS...: one seed pretrain
     local run=$1 seed=$2; shift 2
     local name="${run}_seed$seed" left=$((BUDGET - SECONDS)) start=$SECONDS
     [ "$left" -lt 20 ] && { echo "$name: skipped (budget spent at ${SECONDS}s)" | tee -a "$SUMMARY"; return 1; }
-    timeout --kill-after=5 "$left" env OMP_NUM_THREADS=4 MKL_NUM_THREADS=4 "$PYTHON" benchmarks/bench_label_efficiency.py \
+    timeout --kill-after=5 "$left" env OMP_NUM_THREADS=4 MKL_NUM_THREADS=4 "$PYTHON" benchmarks/experiments/label_efficiency.py \
         --windows "$WINDOWS" --device "$DEVICE" --threads 4 --save-features "$WORK/$name" --seeds "$seed" "$@" \
         ${REHEARSAL[@]+"${REHEARSAL[@]}"} > "$WORK/$name.log" 2>&1
     report "$name" $? $((SECONDS - start)) "$left" "pretrain+encode: $*"
@@ -78,7 +78,7 @@ score() {  # score RUN SEED: every probe of one seed's features, each its own si
         label=${probe%%:*} probe=${probe#*:}
         ( left=$((BUDGET - SECONDS)); start=$SECONDS
           timeout --kill-after=5 "$left" env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
-              "$PYTHON" benchmarks/bench_label_efficiency.py --windows "$WINDOWS" --threads 1 \
+              "$PYTHON" benchmarks/experiments/label_efficiency.py --windows "$WINDOWS" --threads 1 \
               --load-features "$WORK/$name" --seeds "$seed" --methods probe --fractions 1.0 0.1 --label-draws $DRAWS \
               --probe-selection $probe --output "$WORK/scores/${name}_$label.json" \
               > "$WORK/${name}_$label.log" 2>&1

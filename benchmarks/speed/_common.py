@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: machine description, timing, matmul peak, tables, EEG windows in µV.
+"""Helpers shared by the speed and memory benchmarks: machine description, timing, matmul peak, tables.
 
 Benchmarks print figures; they assert nothing. Absolute times on a shared
 machine are noisy, so every script reports *ratios measured in the same run*
@@ -12,7 +12,6 @@ import os
 import platform
 import time
 
-import numpy as np
 import torch
 
 
@@ -67,7 +66,7 @@ def native_bf16(device: torch.device) -> bool:
     """Whether bf16 matrix products run in hardware on ``device``."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    from skseqclr.training.pretrainer import cpu_has_native_bf16
+    from skseqclr.training.precision import cpu_has_native_bf16
 
     return cpu_has_native_bf16()
 
@@ -150,41 +149,3 @@ def print_table(rows: list[dict], columns: list[str] | None = None) -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in cells:
         print("| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |")
-
-
-def write_rows(path, args, rows, **extra) -> None:
-    """Write a benchmark's rows to ``path`` as JSON: ``extra`` entries (e.g. the encoder's ``config``), the
-    command-line arguments and the rows."""
-    import json
-
-    path.write_text(json.dumps({**extra, "args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
-                               indent=1, default=str))
-
-
-def windows_in_microvolts(windows) -> np.ndarray:
-    """Every window of a braindecode windows dataset (the loaders' volts) as one float32 array in µV."""
-    from skseqclr.inputs import as_window_source
-
-    source = as_window_source(windows)
-    return source.read(np.arange(source.n_windows)) * 1e6
-
-
-def eegbci_folder(path):
-    """The eegbci folder under ``path`` for :mod:`skseqclr.datasets`' loaders; exits if there is none."""
-    from skseqclr.datasets import find_eegbci
-
-    folder = find_eegbci(path)
-    if folder is None:
-        raise SystemExit(f"No eegbci recordings under {path} (expected MNE-eegbci-data, see ../shared/data/README.md).")
-    return folder
-
-
-def eegbci_continuous_windows(path, runs, sfreq, window_s, band, subject=1):
-    """Consecutive windows of whole eegmmidb runs in µV (:func:`skseqclr.datasets.load_eegbci_continuous`, each run
-    band-passed to ``band`` Hz before cutting), and each window's run."""
-    from skseqclr.datasets import load_eegbci_continuous
-
-    windows = load_eegbci_continuous(subject, runs, eegbci_folder(path), window_size_s=window_s, sfreq=sfreq,
-                                     l_freq=band[0], h_freq=band[1])
-    run = np.concatenate([[ds.description["run"]] * len(ds) for ds in windows.datasets])
-    return windows_in_microvolts(windows), run

@@ -1,4 +1,4 @@
-r"""Motor imagery on eegmmidb subject 1: does SeqCLR pretraining pay off on a second kind of task? (issue 8)
+r"""Motor imagery on eegmmidb subject 1: does SeqCLR pretraining pay off on a second kind of task?
 
 EEGMAT's label (rest vs mental arithmetic) is mostly band power shared by all channels, and its
 benchmark is cross-subject. This one asks the same question where the label is *spatial* (which
@@ -27,29 +27,27 @@ hemisphere's mu/beta rhythm desynchronises) and within one subject, across runs:
   ``"bands"``; transform-time, the same encoders); ``--feature-channels SET`` reads them on other channels
   (e.g. ``original+neighbours``: the recorded channels and every difference of neighbouring electrodes);
   ``--reference-readout`` also scores every SeqCLR feature set referenced within each kind of channel
-  (``feature_reference=True``); ``--spatial-readout`` reads them out across channels
-  instead (each encoder output's 8-30 Hz covariance between channels, in the tangent space); ``--seqclr-band 8 30`` band-passes what SeqCLR
-  pretrains on and encodes to the band the classics get; ``--pretrain-on runs+eegmat`` adds EEGMAT's
-  2134 windows (36 other subjects, 19 channels) to the unlabelled pretraining windows, ``eegmat``
-  pretrains on them alone (transfer across datasets and montages).
+  (``feature_reference=True``); ``--spatial-readout`` reads them out across channels instead (each
+  encoder output's 8-30 Hz covariance between channels, in the tangent space); ``--seqclr-band 8 30``
+  band-passes what SeqCLR pretrains on and encodes to the band the classics get; ``--pretrain-on
+  runs+eegmat`` adds EEGMAT's 2134 windows (36 other subjects, 19 channels) to the unlabelled pretraining
+  windows, ``eegmat`` pretrains on them alone (transfer across datasets and montages).
 
 Run from the repository root, one process per seed in parallel, then combine::
 
     for s in 0 1 2; do
-      python benchmarks/bench_motor_imagery.py --seeds $s --steps 100 --param model_size='"small"' \
+      python benchmarks/experiments/motor_imagery.py --seeds $s --steps 100 --param model_size='"small"' \
           --label-draws 10 --threads 1 --output mi_seed$s.json &
     done; wait
-    python benchmarks/bench_motor_imagery.py --combine mi_seed0.json mi_seed1.json mi_seed2.json
+    python benchmarks/experiments/motor_imagery.py --combine mi_seed0.json mi_seed1.json mi_seed2.json
 
-Prints a table per task (and each seed's gain of the pretrained over the untrained encoder) and writes
-every row, per fold, to ``--output``.
+Prints one table, task by method (each seed's mean over the folds, then mean ± std over seeds), and each
+seed's gain of the pretrained over the untrained encoder; ``--output`` keeps every row, per fold.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -60,21 +58,17 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skseqclr import MultiDataset, SeqCLRTransformer
-from skseqclr.evaluation.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
-from skseqclr.cli import parse_param as key_value
+from skseqclr import MultiDataset, Readout
 from skseqclr.datasets import load_eegbci
-from skseqclr.evaluation.probe import make_linear_probe
-from skseqclr.evaluation.protocol import evaluate_label_efficiency
-from skseqclr.evaluation.reporting import format_table
+from skseqclr.evaluation.baselines import make_tangent_space, pyriemann_available
+from skseqclr.evaluation.suite import suite_table
 from skseqclr.inputs import as_window_source
 from skseqclr.recombination import FEATURE_CHANNELS, feature_channel_pairs
 from skseqclr.referencing import channel_kinds, reference_within_kinds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import eegbci_continuous_windows, eegbci_folder, windows_in_microvolts, write_rows  # noqa: E402
+import _runner as runner  # noqa: E402
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eegbci"
 SUBJECT = 1
 TASKS = {"left vs right fist": (3, 4, 7, 8, 11, 12), "fists vs feet": (5, 6, 9, 10, 13, 14)}
 ALL_RUNS = tuple(range(3, 15))
@@ -91,20 +85,20 @@ def repetition(run):
 def cue_trials(path, runs, sfreq, window_s, band):
     """One window from each T1/T2 cue of subject 1's ``runs`` (:func:`~skseqclr.datasets.load_eegbci`, each run
     band-passed whole before cutting), in µV, with targets and runs."""
-    windows = load_eegbci(SUBJECT, runs, eegbci_folder(path), tmin=0.0, tmax=window_s, sfreq=sfreq,
+    windows = load_eegbci(SUBJECT, runs, runner.eegbci_folder(path), tmin=0.0, tmax=window_s, sfreq=sfreq,
                           l_freq=band[0], h_freq=band[1])
     CHANNEL_NAMES[:] = as_window_source(windows).ch_names
-    X = windows_in_microvolts(windows)
+    X = runner.windows_in_microvolts(windows)
     y = windows.get_metadata()["target"].to_numpy()
     run = np.concatenate([[ds.description["run"]] * len(ds) for ds in windows.datasets])
     return X, y, run
 
 
 def eegmat_windows(path, sfreq, window_s):
-    """All 36 EEGMAT subjects' consecutive windows in µV (19 channels, already band-passed 0.5-45 Hz by its authors)."""
+    """All 36 EEGMAT subjects' consecutive windows in µV (19 channels, band-passed 0.5-45 Hz by its authors)."""
     from skseqclr.datasets import fetch_eegmat
 
-    return windows_in_microvolts(fetch_eegmat(path, sfreq=sfreq, window_size_s=window_s, download=False))
+    return runner.windows_in_microvolts(fetch_eegmat(path, sfreq=sfreq, window_size_s=window_s, download=False))
 
 
 def band_pass(X, sfreq, band):
@@ -143,7 +137,7 @@ def seqclr_feature_sets(encoders, X, channel_sets=(), poolings=(), reference=Fal
     Each encoder is read on its recorded channels with its own pooling, then (transform-time only) on each of
     ``channel_sets`` (placed by :data:`CHANNEL_NAMES`: the encoders saw unnamed arrays) and out with each of
     ``poolings``, on every channel set; with ``reference``, every one of those again referenced within each kind
-    of channel, as ``SeqCLRTransformer(feature_reference=True)`` returns them. ``features`` is the
+    of channel, as ``Readout(feature_reference=True)`` returns them. ``features`` is the
     ``(trials, channels read, features)`` array of :meth:`~skseqclr.SeqCLRTransformer.encode` (encode, not
     transform: with ``--pretrain-on eegmat`` the encoders were fitted on 19 channels), ``kinds`` each channel's
     kind (:func:`skseqclr.referencing.channel_kinds`)."""
@@ -162,9 +156,10 @@ def seqclr_feature_sets(encoders, X, channel_sets=(), poolings=(), reference=Fal
                 if pooling is not None:
                     readout["pooling"] = pooling
                     label += f", pooling={pooling if isinstance(pooling, str) else '+'.join(pooling)}"
-                fitted = {key: getattr(encoder, key) for key in readout}
-                encoded[label] = (encoder.set_params(**readout).encode(X), kinds)
-                encoder.set_params(**fitted)  # the next task's default readout is the fitted one again
+                fitted = encoder.readout
+                settings = {**(Readout() if fitted is None else fitted).get_params(), **readout}
+                encoded[label] = (encoder.set_params(readout=Readout(**settings)).encode(X), kinds)
+                encoder.set_params(readout=fitted)  # the next task's default readout is the fitted one again
     if reference:
         encoded.update({f"{label}, referenced": (reference_within_kinds(H, kinds), kinds)
                         for label, (H, kinds) in list(encoded.items())})
@@ -187,69 +182,49 @@ def make_csp_lda(n_channels):
 
 
 def fold_rows(task, fold, extractors, y, run, args, probe=None, seeds=None):
+    """The rows of one fold: trained on the other repetitions' trials, tested on this one's (grouped by run)."""
     train, test = np.flatnonzero(repetition(run) != fold), np.flatnonzero(repetition(run) == fold)
-    rows = evaluate_label_efficiency(
-        extractors, train[:, None], y[train], test[:, None], y[test], fractions=args.fractions,
-        seeds=args.seeds if seeds is None else seeds, probe=make_linear_probe() if probe is None else probe,
-        groups_train=run[train], label_draws=args.label_draws)
+    split = runner.Split(train[:, None], y[train], test[:, None], y[test], run[train], run[test])
+    rows = runner.evaluate(args, extractors, split, seeds=seeds, probe=probe)
     for row in rows:
         row.update(task=task, fold=int(fold))
     return rows
 
 
-def fold_means(rows):
-    """Each (task, method, fraction, seed)'s mean over folds, as one row for :func:`summarize`."""
-    groups = {}
-    for row in rows:
-        groups.setdefault((row["task"], row["method"], row["fraction"], row["seed"]), []).append(row)
-    means = []
-    for (task, method, fraction, seed), members in groups.items():
-        means.append({
-            "task": task, "method": method, "normalization": "none", "fraction": fraction, "seed": seed,
-            "n_labels": float(np.mean([r["n_labels"] for r in members])),
-            "n_label_draws": members[0].get("n_label_draws", 1), "n_folds": len(members),
-            "balanced_accuracy": float(np.mean([r["balanced_accuracy"] for r in members])),
-            **{key: float(np.sum([r[key] for r in members]))
-               for key in ("fit_time_s", "transform_time_s", "probe_time_s")},
-        })
-    return means
-
-
 def report(rows):
-    means = fold_means(rows)
-    for task in dict.fromkeys(row["task"] for row in means):
-        task_rows = [row for row in means if row["task"] == task]
-        n_folds = max(row["n_folds"] for row in task_rows)
-        print(f"\n{task} (mean over {n_folds} folds per seed; cells: mean ± std over seeds)")
-        print(format_table(task_rows))
-        score = {(r["method"], r["fraction"], r["seed"]): r["balanced_accuracy"] for r in task_rows}
-        for fraction in dict.fromkeys(r["fraction"] for r in task_rows):
-            for method in dict.fromkeys(r["method"] for r in task_rows if r["method"].startswith("SeqCLR pretrained")):
-                control = method.replace("pretrained", "untrained")
-                seeds = sorted(s for (m, f, s) in score if m == method and f == fraction)
-                gains = [score[method, fraction, s] - score[control, fraction, s] for s in seeds]
-                print(f"  {method} - untrained at {100 * fraction:g}% of the labels: mean {np.mean(gains):+.3f}; "
-                      f"per seed {', '.join(f'{g:+.3f}' for g in gains)}")
+    """The table (each seed's mean over a task's folds, then mean ± std over seeds: the package's
+    :func:`~skseqclr.evaluation.suite.suite_table`), then each seed's gain of every pretrained readout over the
+    same readout of the untrained encoder."""
+    print(suite_table(rows))
+    folds = {}
+    for row in rows:
+        key = (row["task"], row["method"], row.get("normalization", "none"), row["fraction"], row["seed"])
+        folds.setdefault(key, []).append(row["balanced_accuracy"])
+    score = {key: float(np.mean(values)) for key, values in folds.items()}
+    for task, method, normalization, fraction in dict.fromkeys(key[:4] for key in score):
+        if not method.startswith("SeqCLR pretrained"):
+            continue
+        control = method.replace("pretrained", "untrained")
+        seeds = sorted(s for (t, m, n, f, s) in score if (t, m, n, f) == (task, method, normalization, fraction))
+        gains = [score[task, method, normalization, fraction, s] - score[task, control, normalization, fraction, s]
+                 for s in seeds]
+        print(f"  {task}, {method} - untrained at {100 * fraction:g}% of the labels ({normalization}): mean "
+              f"{np.mean(gains):+.3f}; per seed {', '.join(f'{g:+.3f}' for g in gains)}")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+def build_parser():
+    parser = runner.make_parser(__doc__, fractions=(1.0, 0.25), normalization=("none",), data="eegbci",
+                                pretrains=True, steps=100, quick={"folds": [0]})
     parser.add_argument("--sfreq", type=float, default=128.0)
     parser.add_argument("--window-s", type=float, default=4.0)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2], choices=[0, 1, 2],
                         help="test repetitions to run (default all three)")
-    parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.25])
-    parser.add_argument("--steps", type=int, default=100, help="pretraining steps")
-    parser.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=JSON",
-                        help="SeqCLRTransformer parameter, e.g. --param model_size='\"small\"' (as in `skseqclr`)")
     parser.add_argument("--readout", type=json.loads, action="append", default=[], metavar="POOLING_JSON",
                         help="also score both encoders read out with this pooling (transform-time, no pretraining "
                              "again), e.g. --readout '\"bands\"' or --readout '[\"alpha\", \"beta\"]'")
     parser.add_argument("--feature-channels", action="append", default=[], choices=FEATURE_CHANNELS[1:],
-                        help="also score both encoders read on these channels (SeqCLRTransformer(feature_channels=...)"
-                             ", placed by the recording's channel names)")
+                        help="also score both encoders read on these channels (Readout(feature_channels=...), "
+                             "placed by the recording's channel names)")
     parser.add_argument("--reference-readout", action="store_true",
                         help="also score every SeqCLR feature set referenced within each kind of channel (what "
                              "feature_reference=True returns; transform-time, the same encoders)")
@@ -264,104 +239,98 @@ def main(argv=None):
     parser.add_argument("--seqclr-band", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                         help="band-pass (Hz) the runs to this band instead of 0.5-45 Hz for what SeqCLR "
                              "pretrains on and encodes, e.g. 8 30 (the band CSP and the tangent space get)")
-    parser.add_argument("--eegmat-dir", type=Path, default=DEFAULT_DATA.parent / "eegmat")
-    parser.add_argument("--label-draws", type=int, default=1)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--output", type=Path, default=None)
-    parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="JSON",
-                        help="only print the tables of the rows in these --output files")
-    args = parser.parse_args(argv)
-    if args.combine:
-        report([row for path in args.combine for row in json.loads(path.read_text())["rows"]])
-        return
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    parser.add_argument("--eegmat-dir", type=Path, default=runner.SHARED_DATA / "eegmat")
+    return parser
+
+
+def main(argv=None):
+    return runner.run(build_parser(), argv, score, load=load, report=report)
+
+
+def load(args):
+    """The cue trials of both tasks (0.5-45 Hz), those SeqCLR reads (``--seqclr-band``), and its unlabelled
+    windows: every run's continuous windows and each one's run, and EEGMAT's windows, as ``--pretrain-on`` needs."""
     import mne
 
     mne.set_log_level("ERROR")  # CSP reports every covariance it estimates
-    started = time.time()
     trials = {task: cue_trials(args.data_dir, runs, args.sfreq, args.window_s, BROAD_BAND)
               for task, runs in TASKS.items()}
-    # what SeqCLR pretrains on and encodes: the same recordings, in another band if --seqclr-band says so
-    seqclr_band = BROAD_BAND if args.seqclr_band is None else tuple(args.seqclr_band)
+    band = BROAD_BAND if args.seqclr_band is None else tuple(args.seqclr_band)
     seqclr_trials = trials if args.seqclr_band is None else {
-        task: cue_trials(args.data_dir, runs, args.sfreq, args.window_s, seqclr_band) for task, runs in TASKS.items()}
+        task: cue_trials(args.data_dir, runs, args.sfreq, args.window_s, band) for task, runs in TASKS.items()}
     for task, (X, y, run) in trials.items():
         print(f"{task}: {len(y)} trials ({np.bincount(y)} per class), {X.shape[1]} channels x {X.shape[2]} samples "
               f"at {args.sfreq:g} Hz, runs {sorted(set(run.tolist()))}", flush=True)
-
-    rows = []
-    params = dict(sfreq=args.sfreq, n_epochs=10_000, max_steps=args.steps, device=args.device, units="uV")
-    params.update(args.param)
+    pretrains = "probe" in args.methods
     eegmat = (eegmat_windows(args.eegmat_dir, args.sfreq, args.window_s)
-              if "probe" in args.methods and "eegmat" in args.pretrain_on else None)
-    # every run's continuous windows, read once; each fold pretrains on those of its training repetitions
-    continuous, continuous_run = (eegbci_continuous_windows(args.data_dir, ALL_RUNS, args.sfreq, args.window_s,
-                                                            seqclr_band)
-                                  if "probe" in args.methods and "runs" in args.pretrain_on else (None, None))
-    for fold in args.folds:
-        if "probe" not in args.methods:
-            break
+              if pretrains and "eegmat" in args.pretrain_on else None)
+    continuous = (runner.eegbci_continuous_windows(args.data_dir, ALL_RUNS, args.sfreq, args.window_s, band)
+                  if pretrains and "runs" in args.pretrain_on else (None, None))
+    return trials, seqclr_trials, continuous, eegmat
+
+
+def score(args, data):
+    trials, seqclr_trials, (continuous, continuous_run), eegmat = data
+    params = runner.seqclr_params(args, sfreq=args.sfreq, n_epochs=10_000, max_steps=args.steps, device=args.device,
+                                  preprocessing__units="uV")
+    rows = []
+    for fold in args.folds if "probe" in args.methods else []:
         if args.pretrain_on == "eegmat":
             unlabelled = eegmat
         else:
             unlabelled = continuous[repetition(continuous_run) != fold]
             if args.pretrain_on == "runs+eegmat":
                 unlabelled = MultiDataset([unlabelled, eegmat])
-        n_unlabelled = (sum(map(len, unlabelled.datasets)) if isinstance(unlabelled, MultiDataset)
-                        else len(unlabelled))
         for seed in args.seeds:
-            cpu = time.process_time()
-            pretrained = SeqCLRTransformer(**params, random_state=seed).fit(unlabelled)
-            pretrain_cpu = time.process_time() - cpu
-            untrained = SeqCLRTransformer(**{**params, "n_epochs": 0, "random_state": seed}).fit(unlabelled)
-            print(f"fold {fold} (test runs {[r for r in ALL_RUNS if repetition(r) == fold]}), seed {seed}: pretrained "
-                  f"on {n_unlabelled} unlabelled windows ({args.pretrain_on}), {pretrained.n_steps_} steps, final loss "
-                  f"{pretrained.history_[-1]['loss']:.3f}, CPU time {pretrain_cpu:.0f} s", flush=True)
-            for task, (X, y, run) in seqclr_trials.items():
-                start = time.perf_counter()
-                encoded = seqclr_feature_sets({"pretrained": pretrained, "untrained": untrained}, X,
-                                              args.feature_channels, args.readout, args.reference_readout)
-                features = {label: on_trials(H.reshape(len(X), -1)) for label, (H, _) in encoded.items()}
-                if args.spatial_readout:
-                    for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
-                        H = encoder_outputs(encoder, X)
-                        H = band_pass(H.reshape(len(X), -1, H.shape[-1]), args.sfreq, MU_BETA).reshape(H.shape)
-                        features[f"SeqCLR {name}, output tangent space 8-30 Hz"] = on_trials(
-                            H, make_output_tangent_space(H.shape[2]))
-                encode_s = time.perf_counter() - start
-                task_rows = fold_rows(task, fold, features, y, run, args, seeds=(seed,))
-                for row in task_rows:
-                    row["transform_time_s"] = encode_s / len(features)
-                    if row["method"].startswith("SeqCLR pretrained"):
-                        row.update(fit_time_s=pretrain_cpu, n_steps=int(pretrained.n_steps_),
-                                   final_loss=float(pretrained.history_[-1]["loss"]))
-                rows += task_rows
-                print(f"  {task}: encoded {len(y)} trials {len(features)} ways in {encode_s:.0f} s; "
-                      + ", ".join(f"{r['method']} {100 * r['fraction']:g}%: {r['balanced_accuracy']:.3f}"
-                                  for r in task_rows), flush=True)
-
+            rows += seed_rows(args, fold, seed, params, unlabelled, seqclr_trials)
     if "baselines" in args.methods:
         for task, (X, y, run) in trials.items():
             X_mu_beta = band_pass(X, args.sfreq, MU_BETA)
-            baselines = {"log-power": on_trials(X, LogPower()),
-                         "log-variance bands": on_trials(X, LogVarianceBandPower(sfreq=args.sfreq)),
-                         "log-variance 5 bands": on_trials(X, LogVarianceBandPower(bands=FIVE_BANDS,
-                                                                                   sfreq=args.sfreq))}
+            baselines = {name: on_trials(X, extractor)
+                         for name, extractor in runner.band_power_controls(args.sfreq).items()}
             if pyriemann_available():
                 baselines["tangent space, 8-30 Hz"] = on_trials(X_mu_beta, make_tangent_space(units="uV"))
             for fold in args.folds:
                 rows += fold_rows(task, fold, baselines, y, run, args)
                 rows += fold_rows(task, fold, {"CSP + LDA, 8-30 Hz": on_trials(X_mu_beta.reshape(len(X), -1))},
                                   y, run, args, probe=make_csp_lda(X.shape[1]))
+    return rows, {k: v for k, v in runner.flat_params(runner.make_seqclr(**params)).items() if k != "random_state"}
 
-    report(rows)
-    print(f"\nwall time {time.time() - started:.0f} s; torch {torch.__version__}, "
-          f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s)")
-    if args.output:
-        config = {k: v for k, v in SeqCLRTransformer(**params).get_params().items() if k != "random_state"}
-        write_rows(args.output, args, rows, config=config)
+
+def seed_rows(args, fold, seed, params, unlabelled, seqclr_trials):
+    """One fold and seed: SeqCLR pretrained on ``unlabelled`` and its untrained twin, every readout, both tasks."""
+    n_unlabelled = sum(map(len, unlabelled.datasets)) if isinstance(unlabelled, MultiDataset) else len(unlabelled)
+    cpu = time.process_time()
+    pretrained = runner.make_seqclr(**params, random_state=seed).fit(unlabelled)
+    pretrain_cpu = time.process_time() - cpu
+    untrained = runner.untrained_twin(pretrained, seed, unlabelled)
+    print(f"fold {fold} (test runs {[r for r in ALL_RUNS if repetition(r) == fold]}), seed {seed}: pretrained "
+          f"on {n_unlabelled} unlabelled windows ({args.pretrain_on}), {pretrained.n_steps_} steps, final loss "
+          f"{pretrained.history_[-1]['loss']:.3f}, CPU time {pretrain_cpu:.0f} s", flush=True)
+    rows = []
+    for task, (X, y, run) in seqclr_trials.items():
+        start = time.perf_counter()
+        encoded = seqclr_feature_sets({"pretrained": pretrained, "untrained": untrained}, X,
+                                      args.feature_channels, args.readout, args.reference_readout)
+        features = {label: on_trials(H.reshape(len(X), -1)) for label, (H, _) in encoded.items()}
+        if args.spatial_readout:
+            for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
+                H = encoder_outputs(encoder, X)
+                H = band_pass(H.reshape(len(X), -1, H.shape[-1]), args.sfreq, MU_BETA).reshape(H.shape)
+                features[f"SeqCLR {name}, output tangent space 8-30 Hz"] = on_trials(
+                    H, make_output_tangent_space(H.shape[2]))
+        encode_s = time.perf_counter() - start
+        task_rows = fold_rows(task, fold, features, y, run, args, seeds=(seed,))
+        for row in task_rows:
+            row["transform_time_s"] = encode_s / len(features)
+            if row["method"].startswith("SeqCLR pretrained"):
+                row.update(fit_time_s=pretrain_cpu, n_steps=int(pretrained.n_steps_),
+                           final_loss=float(pretrained.history_[-1]["loss"]))
+        rows += task_rows
+        print(f"  {task}: encoded {len(y)} trials {len(features)} ways in {encode_s:.0f} s; "
+              + ", ".join(f"{r['method']} {100 * r['fraction']:g}%: {r['balanced_accuracy']:.3f}"
+                          for r in task_rows), flush=True)
+    return rows
 
 
 if __name__ == "__main__":

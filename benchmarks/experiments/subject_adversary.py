@@ -1,38 +1,39 @@
-"""Subject-adversarial SeqCLR pretraining on EEGMAT (issue 8's last open lever), for the benchmark page.
+"""Subject-adversarial SeqCLR pretraining on EEGMAT: do subject-invariant features help a probe on new subjects?
 
-Does making the encoder's features subject-invariant help a probe on new subjects? During pretraining an
-adversary (a small MLP) reads what the probe reads for one channel, the mean, standard deviation and
-log-mean-square over time of the encoder's feature channels, and predicts the window's subject (EEGMAT's 24
-training subjects); its gradient reaches the encoder reversed and scaled by ``--weight`` (gradient reversal,
-Ganin & Lempitsky 2015). ``--weight 0`` trains the adversary without touching the encoder: the package's own
-pretraining (same random streams), with the adversary only reporting how decodable the subject is.
+During pretraining an adversary (a small MLP) reads what the probe reads for one channel, the mean, standard
+deviation and log-mean-square over time of the encoder's feature channels, and predicts the window's subject
+(EEGMAT's 24 training subjects); its gradient reaches the encoder reversed and scaled by ``--weight`` (gradient
+reversal, Ganin & Lempitsky 2015). ``--weight 0`` trains the adversary without touching the encoder: the
+package's own pretraining (same random streams), with the adversary only reporting how decodable the subject is.
 
-Not a package option (yet): the training step is the package's :class:`skseqclr.training.pretrainer.Pretrainer` with one
-extra loss, patched in here. Every other setting is the benchmark page's Results configuration (small conv
-encoder, 100 steps). The script pretrains and saves the encoders; score them with the page's protocol::
+Not a package option: the training step is the package's :class:`skseqclr.training.Pretrainer` with one extra
+loss, patched in here (the package has no public hook for an extra loss). Every other setting is that of the
+ablation log's reference runs (small conv encoder, 100 steps). Each seed's encoder and its untrained twin are
+scored with the protocol of ``label_efficiency.py``; ``--save-dir`` also keeps the encoders (for
+``label_efficiency.py --load-dir``) and the adversary's log::
 
-    python benchmarks/bench_subject_adversary.py --seeds 0 1 2 --weight 1 --save-dir adversarial/
-    python benchmarks/bench_label_efficiency.py --seeds 0 1 2 --load-dir adversarial/ \\
-        --label-draws 10 --methods probe
+    python benchmarks/experiments/subject_adversary.py --seeds 0 1 2 --weight 1 --save-dir adversarial/ \
+        --output adversarial.json
 
 It prints the contrastive loss and the adversary's loss and accuracy every 10 steps (chance: 1/24).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from bench_label_efficiency import DEFAULT_DATA, load_eegmat
 from torch import nn
 
 import skseqclr.transformer
-from skseqclr import SeqCLRTransformer
-from skseqclr.training.pretrainer import Pretrainer, autocast
+from skseqclr.training import Pretrainer, autocast
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _runner as runner  # noqa: E402
 
 #: Torch seed of the adversary's initial weights (the same for every pretraining seed, as in the page's runs).
 ADVERSARY_SEED = 1234
@@ -110,39 +111,67 @@ class SubjectAdversarialPretrainer(Pretrainer):
         return contrastive.detach()
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+def build_parser():
+    parser = runner.make_parser(__doc__, seeds=(0,), label_draws=10, pretrains=True, steps=100)
     parser.add_argument("--weight", type=float, default=1.0, help="gradient reversal weight (0: monitor only)")
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--save-dir", type=Path, required=True)
-    parser.add_argument("--threads", type=int, default=None)
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    X_train, _, _, _, groups_train, _ = load_eegmat(args.data_dir, 128.0, 4.0)
-    subjects, codes = np.unique(groups_train, return_inverse=True)
+    parser.add_argument("--save-dir", type=Path, default=None,
+                        help="keep each seed's encoder (seed<k>.safetensors) and adversary log there")
+    return parser
+
+
+def main(argv=None):
+    return runner.run(build_parser(), argv, score)
+
+
+def adversarial_fit(params, X, seed):
+    """SeqCLR of ``params`` pretrained on ``X`` with the subject adversary in the loop, and the adversary's log."""
+    SubjectAdversarialPretrainer.log = []
+    package_pretrainer = skseqclr.transformer.Pretrainer
+    skseqclr.transformer.Pretrainer = SubjectAdversarialPretrainer
+    try:
+        model = runner.make_seqclr(**params, random_state=seed).fit(X)
+    finally:
+        skseqclr.transformer.Pretrainer = package_pretrainer
+    return model, SubjectAdversarialPretrainer.log
+
+
+def print_log(log, n_subjects):
+    for start in range(0, len(log), 10):
+        part = log[start:start + 10]
+        print(f"  steps {start:3d}-{start + len(part) - 1:3d}: NT-Xent "
+              f"{np.mean([p['contrastive'] for p in part]):.3f}, adversary loss "
+              f"{np.mean([p['adversary_loss'] for p in part]):.3f}, accuracy "
+              f"{np.mean([p['adversary_accuracy'] for p in part]):.3f} (chance {1 / n_subjects:.3f})")
+
+
+def score(args, split):
+    subjects, codes = np.unique(split.groups_train, return_inverse=True)
     SubjectAdversarialPretrainer.window_subjects, SubjectAdversarialPretrainer.n_subjects = codes, len(subjects)
     SubjectAdversarialPretrainer.weight = args.weight
-    skseqclr.transformer.Pretrainer = SubjectAdversarialPretrainer
-    args.save_dir.mkdir(parents=True, exist_ok=True)
+    params = runner.seqclr_params(args, sfreq=args.sfreq, ch_names=runner.eegmat_names(split.X_train),
+                                  n_epochs=10_000, max_steps=args.steps, model_size="small", device=args.device,
+                                  preprocessing__units="uV")
+    rows = []
     for seed in args.seeds:
-        SubjectAdversarialPretrainer.log = []
         cpu = time.process_time()
-        model = SeqCLRTransformer(sfreq=128.0, n_epochs=10_000, max_steps=args.steps, units="uV",
-                                  model_size="small", random_state=seed).fit(X_train)
-        print(f"seed {seed}, weight {args.weight:g}: {model.n_steps_} steps, {time.process_time() - cpu:.0f} s CPU, "
+        model, log = adversarial_fit(params, split.X_train, seed)
+        pretrain_cpu = time.process_time() - cpu
+        print(f"seed {seed}, weight {args.weight:g}: {model.n_steps_} steps, {pretrain_cpu:.0f} s CPU, "
               f"final NT-Xent loss {model.history_[-1]['loss']:.3f}", flush=True)
-        log = SubjectAdversarialPretrainer.log
-        for start in range(0, len(log), 10):
-            part = log[start:start + 10]
-            print(f"  steps {start:3d}-{start + len(part) - 1:3d}: NT-Xent "
-                  f"{np.mean([p['contrastive'] for p in part]):.3f}, adversary loss "
-                  f"{np.mean([p['adversary_loss'] for p in part]):.3f}, accuracy "
-                  f"{np.mean([p['adversary_accuracy'] for p in part]):.3f} (chance {1 / len(subjects):.3f})")
-        model.save(args.save_dir / f"seed{seed}.safetensors")
-        (args.save_dir / f"adversary_log_seed{seed}.json").write_text(json.dumps(log))
+        print_log(log, len(subjects))
+        if args.save_dir:
+            args.save_dir.mkdir(parents=True, exist_ok=True)
+            model.save(args.save_dir / f"seed{seed}.safetensors")
+            (args.save_dir / f"adversary_log_seed{seed}.json").write_text(json.dumps(log))
+        encoders = {"SeqCLR pretrained": model,
+                    "SeqCLR untrained": runner.untrained_twin(model, seed, split.X_train)}
+        seed_rows = runner.evaluate(args, encoders, split, seeds=(seed,))
+        for row in seed_rows:
+            row.update(adversary_weight=args.weight, n_steps=int(encoders[row["method"]].n_steps_))
+            if row["method"] == "SeqCLR pretrained":
+                row["fit_time_s"] = pretrain_cpu
+        rows += seed_rows
+    return rows, {k: v for k, v in runner.flat_params(runner.make_seqclr(**params)).items() if k != "random_state"}
 
 
 if __name__ == "__main__":

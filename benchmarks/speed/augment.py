@@ -13,8 +13,8 @@ drawing the strengths. braindecode has no time shift and no DC shift.
 
 Examples
 --------
-python benchmarks/bench_augment.py --threads 1
-python benchmarks/bench_augment.py --device cuda
+python benchmarks/speed/augment.py --threads 1
+python benchmarks/speed/augment.py --device cuda
 """
 
 from __future__ import annotations

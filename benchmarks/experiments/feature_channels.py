@@ -1,9 +1,9 @@
-r"""Which channels to read SeqCLR features on (``SeqCLRTransformer(feature_channels=...)``), on EEGMAT.
+r"""Which channels to read SeqCLR features on (``Readout(feature_channels=...)``), on EEGMAT.
 
 Pretraining with recombination (paper §2.1) draws mostly differences of channels: of the n² single channels
 of 19-channel EEGMAT, 342 of 361 are differences. This script asks whether the encoder is worth more read
-on such channels than on the recorded ones, with issue 8's protocol (the split, probe, labelled subsets and
-both normalisations of ``bench_label_efficiency.py``), for encoders that script saved (``--save-dir``):
+on such channels than on the recorded ones, with the protocol of ``label_efficiency.py`` (the split, probe,
+labelled subsets and both normalisations), for encoders that script saved (``--save-dir``):
 
 * every seed's pretrained encoder and the same encoder untrained (``n_epochs=0``, same seed) encode the
   windows once with ``feature_channels="all"`` (the 19 originals, then the 171 differences i < j); the rows
@@ -15,12 +15,12 @@ both normalisations of ``bench_label_efficiency.py``), for encoders that script 
   montage: :func:`skseqclr.recombination.neighbour_pairs`) and ``original+neighbours``;
 * beside each set, the classic control on the same channels: log-power (log variance) of each channel read.
 
-Run from the repository root, after ``bench_label_efficiency.py --save-dir DIR`` (or with its
+Run from the repository root, after ``label_efficiency.py --save-dir DIR`` (or with its
 ``--windows`` file)::
 
-    python benchmarks/bench_label_efficiency.py --windows eegmat.npz --seeds 0 1 2 3 --steps 100 \
+    python benchmarks/experiments/label_efficiency.py --windows eegmat.npz --seeds 0 1 2 3 --steps 100 \
         --param model_size='"small"' --save-dir enc/ --methods probe --fractions 1.0
-    python benchmarks/bench_feature_channels.py --windows eegmat.npz --load-dir enc/ --seeds 0 1 2 3 \
+    python benchmarks/experiments/feature_channels.py --windows eegmat.npz --load-dir enc/ --seeds 0 1 2 3 \
         --label-draws 10 --cache enc/ --output feature_channels.json
 
 Encoding all 190 channels of the 2134 windows takes about 10 minutes per encoder on one CPU thread;
@@ -29,25 +29,17 @@ Encoding all 190 channels of the 2134 windows takes about 10 minutes per encoder
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from skseqclr import SeqCLRTransformer
 from skseqclr.datasets import EEGMAT_CHANNELS
-from skseqclr.evaluation.probe import PROBE_SELECTIONS, make_linear_probe
-from skseqclr.evaluation.protocol import NORMALIZATIONS, evaluate_label_efficiency
-from skseqclr.evaluation.reporting import format_table, summarize
 from skseqclr.recombination import feature_channel_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_rows  # noqa: E402
-from bench_label_efficiency import DEFAULT_DATA, load_eegmat, load_windows, stored_features  # noqa: E402
+import _runner as runner  # noqa: E402
 
 #: Neighbouring electrodes of the 10-20 system: the longitudinal bipolar montage (18 pairs) and transverse
 #: chains across the frontal, central and parietal rows (12 pairs).
@@ -92,9 +84,8 @@ def encode_all(path, seed, X_train, X_test, cache):
     cached = cache / f"all_channels_seed{seed}.npz" if cache else None
     if cached is not None and cached.exists():
         return dict(np.load(cached))
-    pretrained = SeqCLRTransformer.load(path / f"seed{seed}.safetensors", feature_channels="all")
-    untrained = SeqCLRTransformer(**{**pretrained.get_params(), "n_epochs": 0, "max_steps": None,
-                                     "random_state": seed}).fit(X_train)
+    pretrained = runner.load_pretrained(path, seed, readout__feature_channels="all")
+    untrained = runner.untrained_twin(pretrained, seed, X_train)
     windows = np.concatenate([X_train, X_test])
     features = {}
     for name, encoder in (("pretrained", pretrained), ("untrained", untrained)):
@@ -108,38 +99,28 @@ def encode_all(path, seed, X_train, X_test, cache):
     return features
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--windows", type=Path, default=None, help="the split's windows, as written by "
-                        "bench_label_efficiency.py --export-windows")
-    parser.add_argument("--sfreq", type=float, default=128.0)
+def build_parser():
+    parser = runner.make_parser(__doc__)
     parser.add_argument("--load-dir", type=Path, default=None, help="seed<k>.safetensors from --save-dir")
-    parser.add_argument("--combine", type=Path, nargs="+", default=None, metavar="JSON",
-                        help="print the table of the rows of these --output files (one per seed) and stop")
-    parser.add_argument("--cache", type=Path, default=None, metavar="DIR")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.1, 0.01])
-    parser.add_argument("--label-draws", type=int, default=1)
+    parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                        help="keep each seed's encoded channels there (all_channels_seed<k>.npz)")
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--readouts", nargs="+", choices=READOUTS, default=["pooled"],
                         help="SeqCLR readouts of each set (default: the default pooling, as transform gives it)")
-    parser.add_argument("--normalization", nargs="+", default=list(NORMALIZATIONS), choices=NORMALIZATIONS)
-    parser.add_argument("--probe-selection", choices=PROBE_SELECTIONS, default="best",
-                        help="how the probe chooses C (skseqclr.evaluation.probe.LinearProbe's selection)")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--output", type=Path, default=None)
-    args = parser.parse_args(argv)
-    if args.combine:
-        print(format_table(summarize([row for path in args.combine for row in json.loads(path.read_text())["rows"]])))
-        return
+    return parser
+
+
+def check(args):
     if args.load_dir is None:
-        parser.error("--load-dir is needed (or --combine)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    started = time.time()
-    X_train, y_train, X_test, y_test, groups_train, groups_test = (
-        load_windows(args.windows, args.sfreq) if args.windows else load_eegmat(args.data_dir, args.sfreq, 4.0))
+        raise SystemExit("--load-dir is needed (or --combine).")
+
+
+def main(argv=None):
+    return runner.run(build_parser(), argv, score, check=check)
+
+
+def score(args, split):
+    X_train, X_test = split.X_train, split.X_test
     if X_train.shape[1] != len(EEGMAT_CHANNELS):
         raise SystemExit(f"expected EEGMAT's {len(EEGMAT_CHANNELS)} channels, got {X_train.shape[1]}")
     sets = channel_sets(list(EEGMAT_CHANNELS))
@@ -151,7 +132,7 @@ def main(argv=None):
     # log of the global input scale, which the probe's StandardScaler removes
     log_mean_square = np.stack([np.log(np.square(c).mean(axis=-1)) for c in channels], axis=1).astype(np.float32)
     del channels
-    n_train = len(X_train)
+    n_train, started = len(X_train), time.time()
     rows = []
     for seed in args.seeds:
         features = encode_all(args.load_dir, seed, X_train, X_test, args.cache)
@@ -163,17 +144,11 @@ def main(argv=None):
                         for readout in args.readouts for state in ("pretrained", "untrained")]
             for name, values in readouts + [("log-power", log_power[:, :, None])]:
                 flat = values[:, index].reshape(len(values), -1)
-                extractors[f"{name} [{set_name}]"] = stored_features(flat[:n_train], flat[n_train:], X_train, X_test)
-        rows += evaluate_label_efficiency(extractors, X_train, y_train, X_test, y_test, fractions=args.fractions,
-                                          seeds=(seed,), probe=make_linear_probe(selection=args.probe_selection),
-                                          groups_train=groups_train, groups_test=groups_test,
-                                          normalizations=args.normalization, label_draws=args.label_draws)
+                extractors[f"{name} [{set_name}]"] = runner.stored_features(flat[:n_train], flat[n_train:],
+                                                                            X_train, X_test)
+        rows += runner.evaluate(args, extractors, split, seeds=(seed,))
         print(f"seed {seed} scored ({time.time() - started:.0f} s)", flush=True)
-    print()
-    print(format_table(summarize(rows)))
-    print(f"\nwall time {time.time() - started:.0f} s")
-    if args.output:
-        write_rows(args.output, args, rows)
+    return rows
 
 
 if __name__ == "__main__":
