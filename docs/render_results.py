@@ -32,11 +32,20 @@ tasks, ``results-setup`` lists the tasks, the recipe and the candidates::
     .. results-table:: results/suite.json
        :tasks: eegmat; synthetic_amplitude
 
+``results-margins`` shows, for a suite file, how each task fares against the
+suite's target at one fraction of the labels (``:fraction:``, default 0.1):
+each SeqCLR pipeline beside the best classic control of its task and setting
+and beside its untrained encoder (:func:`margins_rows`, computed by
+:func:`skseqclr.evaluation.suite.suite_margins`)::
+
+    .. results-margins:: results/suite.json
+
 From the command line it prints the same reStructuredText::
 
     python docs/render_results.py docs/results/main_job.json
 
-It reads only the standard library, so it runs without the package installed.
+It reads only the standard library, so it runs without the package installed,
+except for the margins, which import :mod:`skseqclr.evaluation.suite`.
 """
 
 from __future__ import annotations
@@ -364,6 +373,67 @@ def render_table(result, methods=None, settings=tuple(SETTINGS), caption=None, t
     return lines
 
 
+def _signed(value) -> str:
+    text = f"{value:+.3f}"
+    return "0.000" if text in ("+0.000", "-0.000") else text
+
+
+def margins_rows(result, fraction=0.1) -> list:
+    """The suite's target at a glance: each SeqCLR pipeline against the best classic control and its untrained twin.
+
+    Parameters
+    ----------
+    result : dict
+        A ``skseqclr suite`` JSON file's content (:func:`load_result`).
+    fraction : float
+        The fraction of the training labels compared.
+
+    Returns
+    -------
+    list of list of str
+        The header row, then one row per task, setting and pipeline of
+        :func:`skseqclr.evaluation.suite.suite_margins` (which imports the
+        package): the pipeline's mean, the best classic control and its mean,
+        the margin over it and over the untrained encoder, and whether the
+        target is met. The task and setting are written on the first of
+        their rows only.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a suite's, or the fraction or a method compared is not in it.
+    """
+    if not is_suite_result(result):
+        raise ValueError("these results are not a suite's (their rows have no 'task'); margins compare a suite's "
+                         "tasks.")
+    from skseqclr.evaluation.suite import suite_margins
+
+    table = [["task", "setting", "pipeline", f"score at {fraction_label(fraction)}", "best classic control",
+              "its score", "margin over control", "margin over untrained", "target met"]]
+    previous = (None, None)
+    for m in suite_margins(result["rows"], fraction=fraction):
+        task = f"**{m['task']}**" if m["task"] != previous[0] else ""
+        setting = SUITE_SETTINGS.get(m["normalization"], m["normalization"])
+        setting = setting if (m["task"], m["normalization"]) != previous else ""
+        previous = (m["task"], m["normalization"])
+        table.append([task, setting, m["method"], f"{m['mean']:.3f}", m["control"], f"{m['control_mean']:.3f}",
+                      _signed(m["margin"]), _signed(m["margin_untrained"]), "yes" if m["target_met"] else "no"])
+    return table
+
+
+def render_margins(result, fraction=0.1, caption=None) -> list:
+    """:func:`margins_rows` as the lines of a reStructuredText ``list-table``."""
+    rows = margins_rows(result, fraction=fraction)
+    lines = [f".. list-table::{' ' + caption if caption else ''}", "   :header-rows: 1",
+             "   :widths: 14 12 16 8 22 8 8 8 6", ""]
+    for row in rows:
+        for index, text in enumerate(row):
+            lines.append(("   * - " if index == 0 else "     - ") + text if text else
+                         ("   * -" if index == 0 else "     -"))
+    lines.append("")
+    return lines
+
+
 def _seqclr_text(result) -> str | None:
     params = result.get("seqclr_params") or {}
     if not params:
@@ -433,15 +503,34 @@ def render_setup(result) -> list:
     versions = result.get("versions")
     if versions:
         fields.append(("Versions", ", ".join(f"{name} {version}" for name, version in versions.items())))
+    parts = result.get("combined_from")
+    if parts:
+        fields.append(("Parts", _parts_text(parts)))
     if "wall_time_s" in result:
-        fields.append(("Wall time", f"{result['wall_time_s']:.0f} s"))
+        fields.append(("Wall time", f"{result['wall_time_s']:.0f} s"
+                       + (f", the sum of the {len(parts)} parts' times" if parts else "")))
     if result.get("synthetic_fallback"):
         fields.append(("Note", "synthetic data (the recordings were not found)"))
     return [f":{name}: {text}" for name, text in fields] + [""]
 
 
+def _parts_text(parts) -> str:
+    """The runs a ``skseqclr suite --combine`` report joined: their command, with the task and seed as T and S."""
+    argv = list(parts[0].get("argv") or [])
+    for option, placeholder in (("--tasks", "T"), ("--seeds", "S")):
+        if option in argv:
+            at = argv.index(option) + 1
+            end = next((i for i in range(at, len(argv)) if argv[i].startswith("-")), len(argv))
+            argv[at:end] = [placeholder]
+    if "--output" in argv and argv.index("--output") + 1 < len(argv):
+        argv[argv.index("--output") + 1] = "T_S.json"
+    shown = " ".join(argv[1:] if argv[:1] == ["suite"] else argv)
+    return (f"{len(parts)} runs of ``skseqclr suite {shown}``, one per task and seed, joined by "
+            "``skseqclr suite --combine``")
+
+
 def setup(app):
-    """Register the ``results-table`` and ``results-setup`` directives."""
+    """Register the ``results-table``, ``results-setup`` and ``results-margins`` directives."""
     from docutils import nodes
     from docutils.parsers.rst import directives
     from docutils.statemachine import StringList
@@ -483,13 +572,27 @@ def setup(app):
         def lines(self, result):
             return render_setup(result)
 
+    def fraction_option(argument):
+        try:
+            return float(argument)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a fraction of the labels such as 0.1, got {argument!r}") from None
+
+    class ResultsMargins(_ResultsDirective):
+        option_spec = {"fraction": fraction_option, "caption": directives.unchanged}
+
+        def lines(self, result):
+            return render_margins(result, fraction=self.options.get("fraction", 0.1),
+                                  caption=self.options.get("caption"))
+
     app.add_directive("results-table", ResultsTable)
     app.add_directive("results-setup", ResultsSetup)
+    app.add_directive("results-margins", ResultsMargins)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv=None) -> int:
-    """Print the setup and the full table of each file given."""
+    """Print the setup and the full table of each file given (and, of a suite's, the margins at 10% of the labels)."""
     paths = sys.argv[1:] if argv is None else argv
     if not paths:
         print("usage: python docs/render_results.py FILE.json [FILE.json ...]", file=sys.stderr)
@@ -497,6 +600,11 @@ def main(argv=None) -> int:
     for path in paths:
         result = load_result(path)
         print("\n".join(render_setup(result) + render_table(result)))
+        if is_suite_result(result):
+            try:
+                print("\n".join(render_margins(result)))
+            except ImportError as error:  # the margins need the package; the tables above do not
+                print(f"(margins not shown: {error})", file=sys.stderr)
     return 0
 
 

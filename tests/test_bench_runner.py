@@ -30,6 +30,13 @@ def test_every_experiment_takes_the_shared_options(name):
     assert set(SHARED_OPTIONS) <= options
 
 
+@pytest.mark.parametrize("name, option", [("feature_channels", "--load-dir"), ("time_scales", "--load-dir"),
+                                          ("feature_reference", "--load-features")])
+def test_experiments_on_stored_encoders_say_what_they_need_before_loading(name, option):
+    with pytest.raises(SystemExit, match=f"{option} is needed"):
+        load_benchmark(f"experiments/{name}").main(["--data-dir", "/nonexistent/eeg"])
+
+
 def test_quick_defaults_give_way_to_options_given(runner):
     parser = runner.make_parser("doc", pretrains=True, quick={"label_draws": 3})
     plain = runner.parse_args(parser, [])

@@ -333,7 +333,7 @@ def test_benchmark_plot_jobs_and_full_usage_errors(options, message, capsys):
 def test_benchmark_jobs_default_from_threads(monkeypatch):
     parse = cli.build_parser().parse_args
     methods = list(cli.METHODS)
-    monkeypatch.setattr(benchmark.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(_common.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     assert benchmark._benchmark_jobs(parse(["benchmark", "--device", "cpu"]), methods) == 1  # torch's threads use all
     assert benchmark._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--threads", "1"]), methods) == 4
     assert benchmark._benchmark_jobs(parse(["benchmark", "--device", "cpu", "--threads", "3"]), methods) == 1

@@ -128,3 +128,16 @@ def test_committed_results_render(render):
         rows = render.table_rows(result)
         assert rows[0][0] == "method" and len(rows) > 3
         assert f"results/{path.name}" in page
+
+
+def test_setup_of_a_combined_suite_report_names_its_parts(render):
+    part = {"argv": ["suite", "--data-dir", "d", "--tasks", "eegmat", "--seeds", "0", "--threads", "1",
+                     "--output", "eegmat_s0.json"], "wall_time_s": 100.0}
+    text = render._parts_text([part, {**part, "wall_time_s": 50.0}])
+    assert text == ("2 runs of ``skseqclr suite --data-dir d --tasks T --seeds S --threads 1 --output T_S.json``, "
+                    "one per task and seed, joined by ``skseqclr suite --combine``")
+    result = {"command": "skseqclr suite", "argv": ["suite", "--combine", "a.json", "b.json"],
+              "combined_from": [part, part], "wall_time_s": 150.0,
+              "rows": [{"seed": 0, "n_label_draws": 1}]}
+    fields = "\n".join(render.render_setup(result))
+    assert ":Parts: 2 runs of" in fields and ":Wall time: 150 s, the sum of the 2 parts' times" in fields

@@ -493,3 +493,145 @@ def test_committed_suite_results_render(render):
     assert tasks == [f"**{task}**" for task in result["tasks"]] and len(rows) > len(tasks) + 1
     page = (docs / "results.rst").read_text()
     assert ".. results-table:: results/suite.json" in page and ".. results-setup:: results/suite.json" in page
+
+
+# ------------------------------------------------------------------ margins against the target (suite_margins)
+
+def _margin_rows():
+    """One task, two folds, two seeds, both settings, 100% and 10% of the labels.
+
+    At 10% the best control is "log-variance 5 bands" inductive and "Riemannian tangent space" per subject; at 100%
+    it is the other one, and "SeqCLR, augmentations by CV" (not a control) beats them all everywhere.
+    """
+    scores = {  # (method, normalization): (score at 100%, score at 10%); every fold and seed alike
+        ("SeqCLR untrained", "none"): (0.50, 0.70), ("SeqCLR + 5 bands", "none"): (0.50, 0.73),
+        ("SeqCLR untrained + 5 bands", "none"): (0.50, 0.72), ("SeqCLR, augmentations by CV", "none"): (1.0, 0.95),
+        ("log-variance 5 bands", "none"): (0.50, 0.71), ("Riemannian tangent space", "none"): (0.99, 0.60),
+        ("SeqCLR pretrained", "group"): (0.50, 0.80), ("SeqCLR untrained", "group"): (0.50, 0.82),
+        ("SeqCLR + 5 bands", "group"): (0.50, 0.71), ("SeqCLR untrained + 5 bands", "group"): (0.50, 0.60),
+        ("SeqCLR, augmentations by CV", "group"): (1.0, 0.95),
+        ("log-variance 5 bands", "group"): (0.99, 0.65), ("Riemannian tangent space", "group"): (0.50, 0.70),
+    }
+    cells = {(method, normalization, fraction): {(fold, seed): score for fold in (0, 1) for seed in (0, 1)}
+             for (method, normalization), pair in scores.items() for fraction, score in zip((1.0, 0.1), pair)}
+    # SeqCLR pretrained, inductive, 10%: seed 0 0.72 (folds 0.70, 0.74), seed 1 0.76: mean 0.74, std 0.02
+    cells[("SeqCLR pretrained", "none", 0.1)] = {(0, 0): 0.70, (1, 0): 0.74, (0, 1): 0.76, (1, 1): 0.76}
+    cells[("SeqCLR pretrained", "none", 1.0)] = {key: 0.5 for key in cells[("SeqCLR pretrained", "none", 0.1)]}
+    return [{"task": "t", "fold": fold, "method": method, "normalization": normalization, "fraction": fraction,
+             "seed": seed, "balanced_accuracy": score, "n_labels": round(100 * fraction), "n_label_draws": 5}
+            for (method, normalization, fraction), by_key in cells.items() for (fold, seed), score in by_key.items()]
+
+
+def test_margins_against_the_best_control_at_the_fraction_and_the_untrained_twin():
+    from skseqclr.evaluation.suite import suite_margins
+
+    margins = suite_margins(_margin_rows())
+    got = [(m["normalization"], m["method"], m["control"], m["untrained"], m["target_met"]) for m in margins]
+    assert got == [
+        ("none", "SeqCLR pretrained", "log-variance 5 bands", "SeqCLR untrained", True),
+        ("none", "SeqCLR + 5 bands", "log-variance 5 bands", "SeqCLR untrained + 5 bands", True),  # exactly 0.02
+        ("group", "SeqCLR pretrained", "Riemannian tangent space", "SeqCLR untrained", False),  # below untrained
+        ("group", "SeqCLR + 5 bands", "Riemannian tangent space", "SeqCLR untrained + 5 bands", False),  # 0.01 only
+    ]
+    numbers = [m[key] for m in margins for key in ("mean", "control_mean", "margin", "untrained_mean",
+                                                      "margin_untrained")]
+    assert numbers == pytest.approx([0.74, 0.71, 0.03, 0.70, 0.04, 0.73, 0.71, 0.02, 0.72, 0.01,
+                                     0.80, 0.70, 0.10, 0.82, -0.02, 0.71, 0.70, 0.01, 0.60, 0.11])
+    assert margins[0]["std"] == pytest.approx(0.02) and margins[0]["n_seeds"] == 2
+    assert {m["task"] for m in margins} == {"t"} and {m["fraction"] for m in margins} == {0.1}
+    # the same from the summary; at 100% the other controls are the best ones
+    assert suite_margins(suite_summary(_margin_rows())) == margins
+    full = suite_margins(_margin_rows(), fraction=1.0)
+    assert [m["control"] for m in full] == ["Riemannian tangent space"] * 2 + ["log-variance 5 bands"] * 2
+    assert not any(m["target_met"] for m in full)
+    # named controls and a stricter target
+    only = suite_margins(_margin_rows(), controls=["Riemannian tangent space"], min_margin=0.1)
+    assert [m["control"] for m in only] == ["Riemannian tangent space"] * 4
+    assert [m["target_met"] for m in only] == [True, True, False, False]  # 0.14, 0.13; 0.10 below untrained, 0.01
+
+
+def _without(rows, **match):
+    return [r for r in rows if not all(r.get(k) == v for k, v in match.items())]
+
+
+BAD_MARGINS = [  # (arguments, keyword arguments, error, a word the message must contain)
+    (lambda: [], {}, ValueError, "empty"),
+    (lambda: "rows", {}, TypeError, "rows_or_summary"),
+    (lambda: {"rows": _margin_rows()}, {}, TypeError, "rows_or_summary"),
+    (lambda: [1, 2], {}, TypeError, "dicts"),
+    (lambda: [{"task": "t"}], {}, ValueError, "lacks"),
+    (_margin_rows, {"fraction": 0.5}, ValueError, "not in the rows"),
+    (_margin_rows, {"fraction": 0}, ValueError, "(0, 1]"),
+    (_margin_rows, {"fraction": 1.5}, ValueError, "(0, 1]"),
+    (_margin_rows, {"fraction": float("nan")}, ValueError, "(0, 1]"),
+    (_margin_rows, {"fraction": "0.1"}, TypeError, "fraction"),
+    (_margin_rows, {"fraction": True}, TypeError, "fraction"),
+    (_margin_rows, {"pipelines": []}, TypeError, "pipelines"),
+    (_margin_rows, {"pipelines": ("SeqCLR pretrained", "SeqCLR pretrained")}, ValueError, "more than once"),
+    (_margin_rows, {"pipelines": ["SeqCLR, augmentations by CV"]}, ValueError, "untrained twin"),
+    (_margin_rows, {"pipelines": ["SeqCLR [nope]"], "untrained": {"SeqCLR [nope]": "SeqCLR untrained"}},
+     ValueError, "pipelines"),
+    (_margin_rows, {"pipelines": ["SeqCLR pretrained"], "untrained": {"SeqCLR pretrained": "untrained [x]"}},
+     ValueError, "untrained [x]"),
+    (_margin_rows, {"untrained": ["SeqCLR untrained"]}, TypeError, "untrained"),
+    (_margin_rows, {"controls": ["log-power"]}, ValueError, "controls"),
+    (_margin_rows, {"controls": ["log-variance 5 bands", "SeqCLR untrained"]}, ValueError, "may not include"),
+    (_margin_rows, {"min_margin": "0.02"}, TypeError, "min_margin"),
+    (lambda: _without(_without(_margin_rows(), method="log-variance 5 bands"), method="Riemannian tangent space"),
+     {}, ValueError, "classic controls"),
+    (lambda: _without(_margin_rows(), method="SeqCLR untrained", normalization="group"), {}, ValueError, "'group'"),
+    (lambda: _without(_margin_rows(), method="log-variance 5 bands", normalization="none", fraction=0.1),
+     {"controls": ["log-variance 5 bands"]}, ValueError, "no classic control"),
+]
+
+
+@pytest.mark.parametrize("make, kwargs, error, word", BAD_MARGINS,
+                         ids=[f"{i}-{case[3]}" for i, case in enumerate(BAD_MARGINS)])
+def test_bad_margins_arguments(make, kwargs, error, word):
+    from skseqclr.evaluation.suite import suite_margins
+
+    with pytest.raises(error, match=re.escape(word)):
+        suite_margins(make(), **kwargs)
+
+
+def test_render_margins_table(render):
+    result = {"command": "skseqclr suite", "rows": _margin_rows(), "tasks": {"t": "toy"}}
+    rows = render.margins_rows(result)
+    assert rows[0] == ["task", "setting", "pipeline", "score at 10%", "best classic control", "its score",
+                       "margin over control", "margin over untrained", "target met"]
+    assert rows[1:] == [
+        ["**t**", "inductive", "SeqCLR pretrained", "0.740", "log-variance 5 bands", "0.710", "+0.030", "+0.040", "yes"],
+        ["", "", "SeqCLR + 5 bands", "0.730", "log-variance 5 bands", "0.710", "+0.020", "+0.010", "yes"],
+        ["", "per subject", "SeqCLR pretrained", "0.800", "Riemannian tangent space", "0.700", "+0.100", "-0.020",
+         "no"],
+        ["", "", "SeqCLR + 5 bands", "0.710", "Riemannian tangent space", "0.700", "+0.010", "+0.110", "no"],
+    ]
+    assert render.margins_rows(result, fraction=1.0)[0][3] == "score at 100%"
+    assert (render._signed(-0.0004), render._signed(0.0004), render._signed(-0.0196)) == ("0.000", "0.000", "-0.020")
+    lines = render.render_margins(result, caption="Target")
+    assert lines[0] == ".. list-table:: Target" and "   * - **t**" in lines and "     - -0.020" in lines
+    with pytest.raises(ValueError, match="not in the rows"):
+        render.margins_rows(result, fraction=0.5)
+    benchmark = {"rows": [{k: v for k, v in r.items() if k not in ("task", "fold")} for r in _margin_rows()]}
+    with pytest.raises(ValueError, match="not a suite"):
+        render.margins_rows(benchmark)
+
+
+def test_committed_suite_margins_render(render):
+    from pathlib import Path
+
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    result = render.load_result(docs / "results" / "suite.json")
+    settings = {r.get("normalization", "none") for r in result["rows"]}
+    rows = render.margins_rows(result)
+    assert len(rows) == 1 + 2 * len(settings) * len(result["tasks"])  # two pipelines per task and setting
+    assert [row[0] for row in rows[1:] if row[0]] == [f"**{task}**" for task in result["tasks"]]
+    assert {row[-1] for row in rows[1:]} <= {"yes", "no"}
+    doctree = publish_doctree("\n".join(render.render_margins(result)),
+                              settings_overrides={"report_level": 2, "halt_level": 2})
+    [table] = list(doctree.findall(nodes.table))
+    assert len(list(table.findall(nodes.row))) == len(rows)
+    assert ".. results-margins:: results/suite.json" in (docs / "results.rst").read_text()

@@ -188,6 +188,16 @@ def run(parser, argv, score, *, load=None, report=None, check=None):
     return rows
 
 
+def require(option):
+    """A ``check`` for :func:`run` that exits when ``option`` (e.g. ``"--load-dir"``) was not given."""
+    attribute = option.lstrip("-").replace("-", "_")
+
+    def check(args):
+        if getattr(args, attribute) is None:
+            raise SystemExit(f"{option} is needed (or --combine).")
+    return check
+
+
 def print_summary(rows) -> None:
     """The table of ``rows``: each method, normalisation and fraction, mean ± std over seeds."""
     print(format_table(summarize(rows)))

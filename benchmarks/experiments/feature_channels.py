@@ -110,13 +110,8 @@ def build_parser():
     return parser
 
 
-def check(args):
-    if args.load_dir is None:
-        raise SystemExit("--load-dir is needed (or --combine).")
-
-
 def main(argv=None):
-    return runner.run(build_parser(), argv, score, check=check)
+    return runner.run(build_parser(), argv, score, check=runner.require("--load-dir"))
 
 
 def score(args, split):

@@ -69,13 +69,8 @@ def build_parser():
     return parser
 
 
-def check(args):
-    if args.load_features is None:
-        raise SystemExit("--load-features is needed (or --combine).")
-
-
 def main(argv=None):
-    return runner.run(build_parser(), argv, score, check=check)
+    return runner.run(build_parser(), argv, score, check=runner.require("--load-features"))
 
 
 def score(args, split):

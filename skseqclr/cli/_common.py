@@ -224,6 +224,24 @@ def _versions():
             "mne": mne.__version__, "scikit-learn": sklearn.__version__, "python": sys.version.split()[0]}
 
 
+def _parallel_jobs(args, device=None):
+    """Parallel tasks: ``--jobs``, else the CPUs left by ``--threads`` torch threads each, else 1 (torch's own
+    threads use every core); 1 when ``device``, where a SeqCLR encoder runs (None: no encoder), is not the CPU, as
+    an encoder's transform must not be called from several threads."""
+    if device is not None:
+        try:
+            if D.local_device(device).type != "cpu":
+                return 1
+        except RuntimeError:
+            return 1  # an unknown device: SeqCLRTransformer says so
+    if args.jobs is not None:
+        return args.jobs
+    if args.threads is None:
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cpus // args.threads)
+
+
 def _jsonable(value):
     from ..persistence import jsonable as persistence_jsonable
 

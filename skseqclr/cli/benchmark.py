@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 import numpy as np
 
-from ..training import distributed as D
 from ._common import (DEFAULT_CONTROL, DEFAULT_SFREQ, EXIT_OK, METHODS, PLOT_SUFFIXES, SEQCLR_LABELS, SEQCLR_METHODS,
-                      UsageError, _check_output_file, _jsonable, _make_transformer, _say, _transformer_params,
-                      _versions, _write_json)
+                      UsageError, _check_output_file, _jsonable, _make_transformer, _parallel_jobs, _say,
+                      _transformer_params, _versions, _write_json)
 from ._data import _auto_dataset, _check_data_dir, _load, _load_own
+
 
 def _benchmark(args) -> int:
     from ..evaluation.baselines import FIVE_BANDS, LogPower, LogVarianceBandPower, make_tangent_space, pyriemann_available
@@ -153,18 +152,7 @@ def _benchmark(args) -> int:
 def _benchmark_jobs(args, methods):
     """Parallel tasks of ``benchmark``: ``--jobs``, else the CPUs left by ``--threads`` torch threads each, else 1;
     1 when a SeqCLR encoder runs on a GPU (its transform must not be called from several threads)."""
-    if set(SEQCLR_METHODS) & set(methods):
-        try:
-            if D.local_device(args.device).type != "cpu":
-                return 1
-        except RuntimeError:
-            return 1  # an unknown device: SeqCLRTransformer says so
-    if args.jobs is not None:
-        return args.jobs
-    if args.threads is None:
-        return 1  # torch's own threads use every core
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cpus // args.threads)
+    return _parallel_jobs(args, args.device if set(SEQCLR_METHODS) & set(methods) else None)
 
 
 def _strongest_control(rows, controls):

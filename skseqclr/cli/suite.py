@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
-from ._common import (EXIT_OK, UsageError, _check_output_file, _fraction, _jsonable, _non_negative_int, _positive_int,
-                      _say, _versions, _write_json, parse_param)
+from ._common import (EXIT_OK, UsageError, _check_output_file, _fraction, _jsonable, _non_negative_int,
+                      _parallel_jobs, _positive_int, _say, _versions, _write_json, parse_param)
 from ._data import _check_data_dir
 
 #: What ``--quick`` sets: one seed, one labelled subset per fraction, two pretraining steps (a smoke test).
@@ -172,18 +172,4 @@ def _combine(args) -> int:
 
 def _suite_jobs(args, recipe):
     """``--jobs``, else the CPUs left by ``--threads`` torch threads each, else 1; 1 when SeqCLR runs on a GPU."""
-    import os
-
-    from ..training import distributed as D
-
-    try:
-        if D.local_device(recipe.get("device", "auto")).type != "cpu":
-            return 1
-    except RuntimeError:
-        return 1  # an unknown device: SeqCLRTransformer says so
-    if args.jobs is not None:
-        return args.jobs
-    if args.threads is None:
-        return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cpus // args.threads)
+    return _parallel_jobs(args, recipe.get("device", "auto"))

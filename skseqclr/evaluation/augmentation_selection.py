@@ -37,10 +37,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from .._validation import check_groups_shape
 from ..augmentations import PAPER_RANGES
 from ..inputs import n_samples
+from .model_selection import _NO_PROBE_CV, _check_probe_inputs, _fitted_probe
 from .normalization import standardize_per_group
-from .probe import LinearProbe, probe_cv_score
+from .probe import probe_cv_score
 
-__all__ = ["AUGMENTATION_CANDIDATES", "AugmentationChoice", "select_augmentations", "augmentations_by_cv_rows"]
+__all__ = ["AUGMENTATION_CANDIDATES", "AugmentationChoice", "select_augmentations", "augmentations_by_cv_rows",
+           "resolve_candidates"]
 
 #: Candidate augmentation sets for :func:`select_augmentations`, by what the features become blind to.
 #:
@@ -83,6 +85,57 @@ AUGMENTATION_CANDIDATES = {
 _TIE = 1e-12  # scores this close count as equal: the earlier candidate wins
 
 
+def resolve_candidates(candidates):
+    """Candidate augmentation sets given by name, as a dict of name to parameters.
+
+    Parameters
+    ----------
+    candidates : None, dict or list of str
+        None for all of :data:`AUGMENTATION_CANDIDATES`; a dict of name to
+        :class:`~skseqclr.SeqCLRTransformer` parameters (your own
+        candidates), returned as it is; or names of
+        :data:`AUGMENTATION_CANDIDATES`, each at most once.
+
+    Returns
+    -------
+    dict of str to dict
+        Each candidate's parameters, in the order given.
+
+    Raises
+    ------
+    TypeError
+        For a string (for one name, give a list of it) or anything neither a
+        dict nor a list of names.
+    ValueError
+        For a name not in :data:`AUGMENTATION_CANDIDATES`, or one given
+        twice.
+
+    Examples
+    --------
+    >>> list(resolve_candidates(["blind_to_gain", "default"]))
+    ['blind_to_gain', 'default']
+    """
+    if candidates is None:
+        return AUGMENTATION_CANDIDATES
+    if isinstance(candidates, str):
+        raise TypeError(f"candidates must be a dict of name to parameters or a list of names of "
+                        f"AUGMENTATION_CANDIDATES, got the string {candidates!r}; for one name, use [{candidates!r}].")
+    if isinstance(candidates, Mapping):
+        return candidates
+    try:
+        names = list(candidates)
+    except TypeError:
+        raise TypeError(f"candidates must be a dict of name to parameters or a list of names of "
+                        f"AUGMENTATION_CANDIDATES, got {type(candidates).__name__}.") from None
+    unknown = [name for name in names if not isinstance(name, str) or name not in AUGMENTATION_CANDIDATES]
+    if unknown:
+        raise ValueError(f"Unknown candidate name(s) {unknown}: the names of AUGMENTATION_CANDIDATES are "
+                         f"{list(AUGMENTATION_CANDIDATES)}; pass a dict to give your own.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"candidates names a candidate more than once: {names}.")
+    return {name: AUGMENTATION_CANDIDATES[name] for name in names}
+
+
 @dataclass(frozen=True)
 class AugmentationChoice:
     """The outcome of :func:`select_augmentations`.
@@ -122,24 +175,7 @@ def _check_candidates(candidates, seqclr):
     """``candidates`` as an ordered dict of name to parameters, each set valid for ``seqclr``."""
     from ..transformer import SeqCLRTransformer
 
-    if candidates is None:
-        candidates = AUGMENTATION_CANDIDATES
-    elif isinstance(candidates, str):
-        raise TypeError(f"candidates must be a dict of name to parameters or a list of names of "
-                        f"AUGMENTATION_CANDIDATES, got the string {candidates!r}; for one name, use [{candidates!r}].")
-    elif not isinstance(candidates, Mapping):
-        try:
-            names = list(candidates)
-        except TypeError:
-            raise TypeError(f"candidates must be a dict of name to parameters or a list of names of "
-                            f"AUGMENTATION_CANDIDATES, got {type(candidates).__name__}.") from None
-        unknown = [name for name in names if not isinstance(name, str) or name not in AUGMENTATION_CANDIDATES]
-        if unknown:
-            raise ValueError(f"Unknown candidate name(s) {unknown}: the names of AUGMENTATION_CANDIDATES are "
-                             f"{list(AUGMENTATION_CANDIDATES)}; pass a dict to give your own.")
-        if len(set(names)) != len(names):
-            raise ValueError(f"candidates names a candidate more than once: {names}.")
-        candidates = {name: AUGMENTATION_CANDIDATES[name] for name in names}
+    candidates = resolve_candidates(candidates)
     if not candidates:
         raise ValueError("candidates is empty: give at least one set of parameters to pretrain with, "
                          "e.g. candidates=None for AUGMENTATION_CANDIDATES.")
@@ -255,14 +291,7 @@ def select_augmentations(seqclr, X, y, *, candidates=None, groups=None, probe=No
         raise TypeError(f"seqclr must be a SeqCLRTransformer (an estimator with fit and transform), got "
                         f"{type(seqclr).__name__}.")
     candidates = _check_candidates(candidates, seqclr)
-    if normalization not in ("none", "group"):
-        raise ValueError(f'normalization must be "none" or "group", got {normalization!r}.')
-    if normalization == "group" and groups is None:
-        raise ValueError('normalization="group" needs the group (subject) of every window: groups=...')
-    probe = LinearProbe() if probe is None else probe
-    if getattr(probe, "C", None) != "auto":
-        raise ValueError(f"probe must choose its C by cross-validation (a LinearProbe with C='auto'), got {probe!r}.")
-    y = np.asarray(y)
+    probe, y = _check_probe_inputs(normalization, groups, probe, y)
     if y.ndim != 1:
         raise ValueError(f"y must be a 1-D array of labels, got shape {y.shape}.")
     n_windows = n_samples(X)
@@ -278,8 +307,7 @@ def select_augmentations(seqclr, X, y, *, candidates=None, groups=None, probe=No
     if normalization == "group":
         standardize_per_group(placeholder, groups)
     if probe_cv_score(clone(probe).fit(placeholder, y, groups=groups)) is None:
-        raise ValueError("The probe could not cross-validate on these labels (it needs, in at least two groups, "
-                         "windows of every class); label more windows or pass more groups.")
+        raise ValueError(_NO_PROBE_CV)
 
     # SeqCLRTransformer.fit accepts the groups (and ignores them); a FeatureUnion around it would hand them on to
     # steps that take none
@@ -291,10 +319,7 @@ def select_augmentations(seqclr, X, y, *, candidates=None, groups=None, probe=No
         features = np.asarray(transformer.transform(X))
         if features.shape[0] != len(y):
             raise ValueError(f"X gave {features.shape[0]} feature rows but y has {len(y)} labels.")
-        features = features.reshape(len(y), -1)
-        if normalization == "group":
-            features = standardize_per_group(features, groups)
-        scores[name] = probe_cv_score(clone(probe).fit(features, y, groups=groups))
+        scores[name] = probe_cv_score(_fitted_probe(probe, features, y, groups, normalization))
         if _choose(scores) == name:  # keep only the best network so far
             best = transformer
     name = _choose(scores)

@@ -23,6 +23,36 @@ from .normalization import standardize_per_group
 
 __all__ = ["select_pretraining_length", "PretrainingLengthChoice", "choose_step", "length_by_cv_rows"]
 
+#: Why a choice by the probe's cross-validation is impossible on some labels.
+_NO_PROBE_CV = ("The probe could not cross-validate on these labels (it needs, in at least two groups, windows of "
+                "every class); label more windows or pass more groups.")
+
+
+def _check_probe_inputs(normalization, groups, probe, y):
+    """The probe (default ``LinearProbe()``) and ``y`` as an array, once ``normalization`` and ``probe`` are valid.
+
+    Shared by :func:`select_pretraining_length` and
+    :func:`skseqclr.evaluation.augmentation_selection.select_augmentations`,
+    which score their candidates alike (:func:`_fitted_probe`).
+    """
+    if normalization not in ("none", "group"):
+        raise ValueError(f'normalization must be "none" or "group", got {normalization!r}.')
+    if normalization == "group" and groups is None:
+        raise ValueError('normalization="group" needs the group (subject) of every window: groups=...')
+    probe = LinearProbe() if probe is None else probe
+    if getattr(probe, "C", None) != "auto":
+        raise ValueError(f"probe must choose its C by cross-validation (a LinearProbe with C='auto'), got {probe!r}.")
+    return probe, np.asarray(y)
+
+
+def _fitted_probe(probe, features, y, groups, normalization):
+    """A clone of ``probe`` fitted on ``features`` (one row per label), standardised per group first with
+    ``normalization="group"``; its :func:`~skseqclr.evaluation.probe.probe_cv_score` is the candidate's score."""
+    features = features.reshape(len(y), -1)
+    if normalization == "group":
+        features = standardize_per_group(features, groups)
+    return clone(probe).fit(features, y, groups=groups)
+
 
 @dataclass(frozen=True)
 class PretrainingLengthChoice:
@@ -116,14 +146,7 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
     if not snapshots:
         raise ValueError("seqclr has no snapshots to choose from: fit it with snapshot_steps=..., e.g. "
                          "SeqCLRTransformer(max_steps=1000).fit(X, snapshot_steps=range(100, 1000, 100)).")
-    if normalization not in ("none", "group"):
-        raise ValueError(f'normalization must be "none" or "group", got {normalization!r}.')
-    if normalization == "group" and groups is None:
-        raise ValueError('normalization="group" needs the group (subject) of every window: groups=...')
-    probe = LinearProbe() if probe is None else probe
-    if getattr(probe, "C", None) != "auto":
-        raise ValueError(f"probe must choose its C by cross-validation (a LinearProbe with C='auto'), got {probe!r}.")
-    y = np.asarray(y)
+    probe, y = _check_probe_inputs(normalization, groups, probe, y)
     groups = None if groups is None else check_groups_shape(groups, len(y), row="label")
 
     final_step = int(seqclr.n_steps_)
@@ -136,13 +159,9 @@ def select_pretraining_length(seqclr, X, y, *, groups=None, probe=None, normaliz
         features = np.asarray(as_of(step).transform(X))
         if features.shape[0] != len(y):
             raise ValueError(f"X has {features.shape[0]} windows but y has {len(y)} labels.")
-        features = features.reshape(len(y), -1)
-        if normalization == "group":
-            features = standardize_per_group(features, groups)
-        scores[step] = probe_cv_score(clone(probe).fit(features, y, groups=groups))
+        scores[step] = probe_cv_score(_fitted_probe(probe, features, y, groups, normalization))
     if all(score is None for score in scores.values()):
-        raise ValueError("The probe could not cross-validate on these labels (it needs, in at least two groups, "
-                         "windows of every class); label more windows or pass more groups.")
+        raise ValueError(_NO_PROBE_CV)
     step = choose_step(scores)
     return PretrainingLengthChoice(step=step, transformer=as_of(step), scores=scores)
 

@@ -50,12 +50,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._validation import check_positive_int
 from . import _suite_tasks
+from ._suite_margins import suite_margins
 from ._suite_tasks import SFREQ, SuiteSplit, SuiteTask, _check_task_name, load_task
 from .protocol import (DEFAULT_FRACTIONS, check_fractions, check_normalizations, check_seeds,
                        evaluate_label_efficiency)
 
-__all__ = ["SUITE_TASKS", "SUITE_SEQCLR_PARAMS", "SuiteSplit", "SuiteTask", "load_task", "run_suite",
-           "suite_summary", "suite_table"]
+__all__ = ["SUITE_TASKS", "SUITE_SEQCLR_PARAMS", "CONTROLS", "SuiteSplit", "SuiteTask", "load_task", "run_suite",
+           "suite_margins", "suite_summary", "suite_table"]
 
 #: The suite's tasks, in the order tables show them (each described in :mod:`skseqclr.evaluation.suite`).
 SUITE_TASKS = _suite_tasks.SUITE_TASKS
@@ -67,6 +68,8 @@ SUITE_SEQCLR_PARAMS = {"model_size": "small", "n_epochs": 100, "max_steps": 25, 
 
 PRETRAINED, UNTRAINED, BY_CV = "SeqCLR pretrained", "SeqCLR untrained", "SeqCLR, augmentations by CV"
 JOINED, UNTRAINED_JOINED = "SeqCLR + 5 bands", "SeqCLR untrained + 5 bands"
+#: The classic controls every split scores, in the order tables show them (the features the SeqCLR rows are judged
+#: against, :func:`suite_margins`).
 CONTROLS = ("log-power, channel-referenced", "log-variance 5 bands", "log-variance 5 bands, channel-referenced",
             "Riemannian tangent space")
 _SETTING_NAMES = {"none": "inductive", "group": "standardised per subject"}
@@ -98,21 +101,9 @@ class _Reused(TransformerMixin, BaseEstimator):
 
 def _check_candidates(candidates):
     """``{method name: SeqCLRTransformer parameters}``, the default recipe first as ``SeqCLR pretrained``."""
-    from .augmentation_selection import AUGMENTATION_CANDIDATES
+    from .augmentation_selection import resolve_candidates
 
-    if candidates is None:
-        candidates = AUGMENTATION_CANDIDATES
-    elif isinstance(candidates, str):
-        candidates = [candidates]
-    if not isinstance(candidates, Mapping):
-        names = list(candidates)
-        unknown = [n for n in names if not isinstance(n, str) or n not in AUGMENTATION_CANDIDATES]
-        if unknown:
-            raise ValueError(f"Unknown augmentation candidate(s) {unknown}; the candidates are "
-                             f"{', '.join(AUGMENTATION_CANDIDATES)} (or pass a dict of name to parameters).")
-        if len(set(names)) != len(names):
-            raise ValueError(f"candidates names a candidate more than once: {names}.")
-        candidates = {n: AUGMENTATION_CANDIDATES[n] for n in names}
+    candidates = resolve_candidates([candidates] if isinstance(candidates, str) else candidates)
     methods = {PRETRAINED: {}}
     for name, params in candidates.items():
         if not isinstance(name, str) or not name or not isinstance(params, Mapping):
