@@ -90,3 +90,11 @@ plt.show()
 # ``gaussian_noise`` and ``bandstop`` can be searched the same way, and so can
 # braindecode datasets through skorch's ``SliceDataset`` (see the
 # :doc:`quickstart </quickstart>`).
+#
+# On this task the untrained control (``n_epochs=0``) is often ahead of every
+# augmentation setting: the classes differ in rhythm frequency, which random
+# convolutional filters already separate, and one epoch of a tiny encoder
+# cannot add much. The search is still the right tool, because which
+# invariances help depends on the task; with subjects, use grouped folds
+# (``GroupKFold``) as :doc:`/user_guide/choosing_augmentations` explains, and
+# see :doc:`/results` for what the candidates give on six tasks.
