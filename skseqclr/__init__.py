@@ -15,14 +15,14 @@ from .classifier import LogSoftmaxClassifier, SeqCLRClassifier
 
 __all__ = ["__version__", "PAPER_RANGES", "PAPER_SETTINGS", "SeqCLRTransformer", "Preprocessing", "Readout",
            "Checkpointing", "SeqCLRClassifier", "LogSoftmaxClassifier",
-           "MultiDataset", "plot_augmentations", "SeqCLRNet"]
+           "MultiDataset", "plot_augmentations", "SeqCLRNet", "SeqCLREncoder"]
 
 
 def __getattr__(name):
-    # SeqCLRNet subclasses braindecode's EEGModuleMixin: importing braindecode's models costs about a second,
-    # so it is imported on first use rather than with the package.
-    if name == "SeqCLRNet":
-        from .nn.seqclr_net import SeqCLRNet
+    # SeqCLRNet and SeqCLREncoder subclass braindecode's EEGModuleMixin: importing braindecode's models costs
+    # about a second, so they are imported on first use rather than with the package.
+    if name in ("SeqCLRNet", "SeqCLREncoder"):
+        from .nn import seqclr_net
 
-        return SeqCLRNet
+        return getattr(seqclr_net, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ from braindecode import EEGClassifier
 from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.dataset import ValidSplit
 
-from skseqclr import Preprocessing, SeqCLRNet, SeqCLRTransformer
+from skseqclr import Preprocessing, SeqCLREncoder, SeqCLRNet, SeqCLRTransformer
 
 SMALL_HEAD = dict(lstm_sizes=(4, 4, 4), hidden_size=8)
 
@@ -115,3 +115,50 @@ def test_from_transformer_refuses_unfitted():
         SeqCLRNet.from_transformer(SeqCLRTransformer(), n_outputs=2, n_chans=2)
     with pytest.raises(TypeError, match="SeqCLRTransformer"):
         SeqCLRNet.from_transformer(object(), n_outputs=2, n_chans=2)
+
+
+def test_encoder_output_shape_and_signal_parameters_from_chs_info():
+    info = mne.create_info(["C3", "Cz", "C4"], sfreq=128.0, ch_types="eeg")
+    enc = SeqCLREncoder(chs_info=info["chs"], sfreq=128.0, input_window_seconds=0.5).eval()
+    assert (enc.n_chans, enc.n_times, enc.n_outputs) == (3, 64, enc.encoder.n_outputs)
+    assert enc(torch.randn(5, 3, 64)).shape == (5, 3, enc.encoder.n_outputs, 64)
+    assert enc.get_output_shape() == (1, 3, enc.encoder.n_outputs, 64)
+    assert enc.get_config()["encoder"] == "conv"
+    assert SeqCLREncoder(n_outputs=enc.encoder.n_outputs, n_chans=3).n_outputs == enc.encoder.n_outputs
+
+
+@pytest.mark.parametrize("kwargs, exc, word", [
+    (dict(n_outputs=2), ValueError, "n_outputs"),
+    (dict(n_chans=None), ValueError, "n_chans"),
+    (dict(scaling="robust"), ValueError, "scaling"),
+    (dict(to_microvolts=-1.0), ValueError, "to_microvolts"),
+    (dict(encoder_kwargs=[1]), TypeError, "encoder_kwargs"),
+])
+def test_encoder_bad_parameters(kwargs, exc, word):
+    with pytest.raises(exc, match=word):
+        SeqCLREncoder(**{**dict(n_chans=2), **kwargs})
+
+
+def test_encoder_from_transformer_matches_transformer_and_net(transformer):
+    from skseqclr.features import EncodingSettings, encode_windows
+
+    enc = SeqCLREncoder.from_transformer(transformer, n_chans=2, n_times=96).eval()
+    net = SeqCLRNet.from_transformer(transformer, n_outputs=2, n_chans=2, n_times=96, **SMALL_HEAD).eval()
+    assert enc.scaling == "global" and enc.input_scale == transformer.input_scale_
+    assert enc.encoder is not transformer.encoder_
+    for k, v in transformer.encoder_.state_dict().items():
+        torch.testing.assert_close(enc.encoder.state_dict()[k], v, msg=k)
+    x = torch.from_numpy(_data(n=4, n_times=96, seed=6)[0])
+    with torch.no_grad():
+        expected = encode_windows(transformer.encoder_.eval(), x * transformer.to_microvolts_,
+                                  EncodingSettings(transformer.preprocessing_.scaling, transformer.input_scale_, "fp32"))
+        out = enc(x)
+        np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out.numpy(), net.encode(x).numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_encoder_from_transformer_refuses_unfitted_or_wrong_type():
+    with pytest.raises(ValueError, match="not fitted"):
+        SeqCLREncoder.from_transformer(SeqCLRTransformer(), n_chans=2)
+    with pytest.raises(TypeError, match="SeqCLRTransformer"):
+        SeqCLREncoder.from_transformer(object(), n_chans=2)
