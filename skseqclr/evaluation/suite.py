@@ -294,7 +294,8 @@ def run_suite(tasks=SUITE_TASKS, *, seeds=(0, 1, 2), fractions=DEFAULT_FRACTIONS
             fold_rows = evaluate_label_efficiency(_controls(task.sfreq), *data, seeds=seeds,
                                                   X_pretrain=split.X_pretrain, groups_pretrain=split.groups_pretrain,
                                                   **groups, **protocol)
-            bands = LogVarianceBandPower(bands=FIVE_BANDS, sfreq=task.sfreq).fit(split.X_pretrain)
+            # the joined rows of every seed share one band-power feature computation per split
+            bands = _Reused.of(LogVarianceBandPower(bands=FIVE_BANDS, sfreq=task.sfreq).fit(split.X_pretrain))
             for seed in seeds:
                 fitted, fit_times = {}, {}
                 for method, params in [(UNTRAINED, {"n_epochs": 0}), *methods.items()]:
